@@ -1,0 +1,86 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+// CMosquitto -> MosquittoClient -> FleetProtocol, HatchlingMetrics -> HatchlingAgent -> executables.
+// swift-service-lifecycle is deliberately not used: it adds about 2.3 MiB to a binary whose size
+// budget is 15 MiB (see ../shared/FACTS.md); the agent's supervisor is small enough to own.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "hatchling-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hatchling-agent", targets: ["hatchling-agent"]),
+        .library(name: "MosquittoClient", targets: ["MosquittoClient"]),
+        .library(name: "FleetProtocol", targets: ["FleetProtocol"]),
+        .library(name: "HatchlingMetrics", targets: ["HatchlingMetrics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(
+            name: "MosquittoClient",
+            dependencies: ["CMosquitto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FleetProtocol",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HatchlingMetrics",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HatchlingAgent",
+            dependencies: [
+                "MosquittoClient",
+                "FleetProtocol",
+                "HatchlingMetrics",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hatchling-agent",
+            dependencies: [
+                "HatchlingAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FleetProtocolTests",
+            dependencies: ["FleetProtocol"],
+            resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HatchlingMetricsTests",
+            dependencies: ["HatchlingMetrics"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HatchlingAgentTests",
+            dependencies: ["HatchlingAgent", "FleetProtocol", "HatchlingMetrics"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["MosquittoClient", "FleetProtocol"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

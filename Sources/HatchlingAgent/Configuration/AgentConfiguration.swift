@@ -1,0 +1,101 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+
+/// The agent's effective settings, validated. Built only by `ConfigurationLoader`.
+public struct AgentConfiguration: Sendable, Equatable {
+    public var name: HatchlingName
+    public var brokers: [MQTTEndpoint]
+    public var protocolVersion: MQTTProtocolVersion
+    public var clientID: String
+    public var keepalive: Int
+    public var topicRoot: String
+    public var broadcastTopic: String
+    public var username: String?
+    public var password: String?
+    public var passwordFile: String?
+    public var tls: MQTTTLSOptions?
+    public var reconnectMax: Double
+    public var commandRateLimit: Double
+    public var commandRateBurst: Int
+    public var heartbeatInterval: Int
+    public var gatewayHealthURL: HTTPURL
+    public var dataDirectory: String
+    public var configFile: String?
+    public var imageVersion: String?
+    public var openclawVersion: String?
+    public var logLevel: Logger.Level
+
+    /// Which source each setting came from: `default`, `environment` or `file:line`.
+    public var sources: [SettingKey: String]
+
+    /// The topics derived from name, root and broadcast topic.
+    public var topics: FleetTopics {
+        FleetTopics(name: name, root: topicRoot, broadcast: broadcastTopic)
+    }
+
+    /// The effective value of a setting as text, the form `check-config` prints and a reload compares.
+    /// Secrets are returned as they are; callers that show values use `displayValue(of:)`.
+    public func value(of key: SettingKey) -> String? {
+        switch key {
+        case .hatchlingName: name.rawValue
+        case .mqttHost: brokers.map(\.description).joined(separator: ",")
+        case .mqttPort: brokers.first.map { String($0.port) }
+        case .mqttProtocol: protocolVersion.rawValue
+        case .mqttClientID: clientID
+        case .mqttKeepalive: String(keepalive)
+        case .mqttTopicRoot: topicRoot
+        case .mqttBroadcastTopic: broadcastTopic
+        case .mqttUsername: username
+        case .mqttPassword: password
+        case .mqttPasswordFile: passwordFile
+        case .mqttTLSCA: tls?.caFile
+        case .mqttTLSCert: tls?.certFile
+        case .mqttTLSKey: tls?.keyFile
+        case .mqttReconnectMax: Self.format(reconnectMax)
+        case .commandRateLimit: Self.format(commandRateLimit)
+        case .commandRateBurst: String(commandRateBurst)
+        case .heartbeatInterval: String(heartbeatInterval)
+        case .gatewayHealthURL: gatewayHealthURL.description
+        case .dataDirectory: dataDirectory
+        case .configFile: configFile
+        case .commandKey, .commandKeyFile: nil
+        case .imageVersion: imageVersion
+        case .openclawVersion: openclawVersion
+        case .logLevel: logLevel.rawValue
+        }
+    }
+
+    /// The value for people: `***` for a secret that is set, `(unset)` for nothing.
+    public func displayValue(of key: SettingKey) -> String {
+        guard let value = value(of: key) else { return "(unset)" }
+        if key.isSecret || (key == .mqttPassword) { return "***" }
+        return value
+    }
+
+    /// Names of the settings whose values differ from `other`'s.
+    public func changedSettings(comparedTo other: AgentConfiguration) -> [SettingKey] {
+        SettingKey.allCases.filter { value(of: $0) != other.value(of: $0) }
+    }
+
+    /// This configuration with the settings that may change at run time taken from `newer`.
+    public func applyingLiveSettings(from newer: AgentConfiguration) -> AgentConfiguration {
+        var result = self
+        result.commandRateLimit = newer.commandRateLimit
+        result.commandRateBurst = newer.commandRateBurst
+        result.heartbeatInterval = newer.heartbeatInterval
+        result.gatewayHealthURL = newer.gatewayHealthURL
+        result.dataDirectory = newer.dataDirectory
+        result.imageVersion = newer.imageVersion
+        result.openclawVersion = newer.openclawVersion
+        result.logLevel = newer.logLevel
+        for key in SettingKey.allCases where !key.requiresRestart {
+            result.sources[key] = newer.sources[key]
+        }
+        return result
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

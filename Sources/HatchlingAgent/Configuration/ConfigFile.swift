@@ -1,0 +1,46 @@
+/// The configuration file: lines of `KEY=VALUE` like an env file.
+///
+/// Blank lines and `#` comments are skipped; `export ` before a key is allowed; a value may be
+/// wrapped in single or double quotes. An unknown key is an error, so a typo cannot silently leave
+/// a setting at its default.
+public enum ConfigFile {
+    /// A value and the line it came from.
+    public struct Entry: Sendable, Equatable {
+        public var value: String
+        public var line: Int
+    }
+
+    /// Parses the file's text.
+    public static func parse(_ text: String, path: String) throws(ConfigurationError) -> [SettingKey: Entry] {
+        var entries: [SettingKey: Entry] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            var line = rawLine.trimmingCharacters()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = line.dropFirst(7).trimmingCharacters() }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigurationError(key: "config file", rule: "line must be KEY=VALUE", source: "\(path):\(number)")
+            }
+            let name = String(line[..<equals].trimmingCharacters())
+            guard let key = SettingKey(rawValue: name), key != .configFile else {
+                let shown = name.utf8.count <= 64 && name.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) ? name : "(unprintable)"
+                throw ConfigurationError(key: shown, rule: "is not a setting of hatchling-agent", source: "\(path):\(number)")
+            }
+            var value = line[line.index(after: equals)...].trimmingCharacters()
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = value.dropFirst().dropLast()
+            }
+            entries[key] = Entry(value: String(value), line: number)
+        }
+        return entries
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters() -> SubSequence {
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else {
+            return self[endIndex...]
+        }
+        return self[start...end]
+    }
+}

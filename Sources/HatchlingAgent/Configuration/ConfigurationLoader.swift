@@ -1,0 +1,260 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Builds an `AgentConfiguration` from the environment and, when `HATCHLING_AGENT_CONFIG` names
+/// one, the configuration file, which overrides the environment.
+public struct ConfigurationLoader: Sendable {
+    /// The environment as the process got it (kept, so a reload re-applies it under the new file).
+    public var environment: [String: String]
+    /// Reads a file's bytes; nil when it cannot be read. Replaceable in tests.
+    public var readFile: @Sendable (String) -> [UInt8]?
+
+    public init(environment: [String: String], readFile: @escaping @Sendable (String) -> [UInt8]? = ConfigurationLoader.readWholeFile) {
+        self.environment = environment
+        self.readFile = readFile
+    }
+
+    /// The result of a load: the settings and the SHA-256 of the configuration file, if there is one.
+    public struct Loaded: Sendable {
+        public var configuration: AgentConfiguration
+        public var fileSHA256: String?
+    }
+
+    /// Reads, merges and validates everything; the first problem found is thrown.
+    public func load() throws(ConfigurationError) -> Loaded {
+        var raw: [SettingKey: (value: String, source: String)] = [:]
+        for key in SettingKey.allCases {
+            if let value = environment[key.rawValue] { raw[key] = (value, "environment") }
+        }
+        var digest: String? = nil
+        if let path = raw[.configFile]?.value, !path.isEmpty {
+            guard let bytes = readFile(path) else {
+                throw ConfigurationError(.configFile, "names a file that cannot be read", source: path)
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ConfigurationError(.configFile, "names a file that is not UTF-8 text", source: path)
+            }
+            for (key, entry) in try ConfigFile.parse(text, path: path) {
+                raw[key] = (entry.value, "\(path):\(entry.line)")
+            }
+            digest = SHA256.hexDigest(of: bytes)
+        }
+        return Loaded(configuration: try build(raw), fileSHA256: digest)
+    }
+
+    private func build(_ raw: [SettingKey: (value: String, source: String)]) throws(ConfigurationError) -> AgentConfiguration {
+        var sources: [SettingKey: String] = [:]
+        /// The value if set and not empty; an empty variable counts as unset, as in the shell scripts.
+        func text(_ key: SettingKey) -> String? {
+            guard let entry = raw[key], !entry.value.isEmpty else { return nil }
+            sources[key] = entry.source
+            return entry.value
+        }
+        func fail(_ key: SettingKey, _ rule: String) -> ConfigurationError {
+            ConfigurationError(key, rule, source: raw[key]?.source)
+        }
+        func integer(_ key: SettingKey, default value: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            guard let text = text(key) else { return value }
+            guard let number = Int(text), range.contains(number) else {
+                throw fail(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func number(_ key: SettingKey, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            guard let text = text(key) else { return value }
+            guard let number = Double(text), number.isFinite, range.contains(number) else {
+                throw fail(key, "must be a number from \(AgentConfiguration.format(range.lowerBound)) to \(AgentConfiguration.format(range.upperBound))")
+            }
+            return number
+        }
+        func readableFile(_ key: SettingKey) throws(ConfigurationError) -> String? {
+            guard let path = text(key) else { return nil }
+            guard access(path, R_OK) == 0 else { throw fail(key, "names a file that cannot be read") }
+            return path
+        }
+
+        guard let nameText = text(.hatchlingName) else { throw fail(.hatchlingName, "is required") }
+        let name: HatchlingName
+        do {
+            name = try HatchlingName(validating: nameText)
+        } catch {
+            throw fail(.hatchlingName, error.description)
+        }
+
+        let caFile = try readableFile(.mqttTLSCA)
+        let certFile = try readableFile(.mqttTLSCert)
+        let keyFile = try readableFile(.mqttTLSKey)
+        if (certFile == nil) != (keyFile == nil) {
+            throw fail(certFile == nil ? .mqttTLSCert : .mqttTLSKey, "must be set together with \(certFile == nil ? "MQTT_TLS_KEY" : "MQTT_TLS_CERT")")
+        }
+        if certFile != nil, caFile == nil { throw fail(.mqttTLSCA, "is required when a client certificate is set") }
+        let tls = caFile.map { MQTTTLSOptions(caFile: $0, certFile: certFile, keyFile: keyFile) }
+
+        let port = try integer(.mqttPort, default: tls == nil ? 1883 : 8883, in: 1...65535)
+        let brokers = try parseBrokers(text(.mqttHost) ?? "mosquitto", defaultPort: port, fail: fail)
+
+        let protocolVersion: MQTTProtocolVersion
+        switch text(.mqttProtocol) ?? "5" {
+        case "5", "5.0": protocolVersion = .v5
+        case "3.1.1", "311", "4": protocolVersion = .v311
+        default: throw fail(.mqttProtocol, "must be 5 or 3.1.1")
+        }
+
+        let clientID = text(.mqttClientID) ?? "fleet-handler-\(name.rawValue)"
+        guard clientID.utf8.count <= 256, clientID.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+            throw fail(.mqttClientID, "must be 1 to 256 bytes without spaces or control characters")
+        }
+
+        var topicRoot = FleetTopics.defaultRoot
+        if let value = text(.mqttTopicRoot) {
+            if let problem = FleetTopics.validateTopic(value) { throw fail(.mqttTopicRoot, problem) }
+            topicRoot = value
+        }
+        var broadcast = FleetTopics.defaultBroadcast
+        if let value = text(.mqttBroadcastTopic) {
+            if let problem = FleetTopics.validateTopic(value) { throw fail(.mqttBroadcastTopic, problem) }
+            broadcast = value
+        }
+
+        let password = text(.mqttPassword)
+        let passwordFile = try readableFile(.mqttPasswordFile)
+        if password != nil, passwordFile != nil {
+            throw fail(.mqttPasswordFile, "cannot be set together with MQTT_PASSWORD; keep one")
+        }
+        var effectivePassword = password
+        if let passwordFile {
+            guard let bytes = readFile(passwordFile), var secret = String(validating: bytes, as: UTF8.self) else {
+                throw fail(.mqttPasswordFile, "names a file that cannot be read as text")
+            }
+            while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
+            effectivePassword = secret
+        }
+        let username = text(.mqttUsername)
+        if effectivePassword != nil, username == nil {
+            throw fail(.mqttUsername, "is required when a password is set")
+        }
+        if text(.commandKey) != nil || text(.commandKeyFile) != nil {
+            throw fail(
+                text(.commandKey) != nil ? .commandKey : .commandKeyFile,
+                "is set, but this version of hatchling-agent cannot verify signed commands; unset it or upgrade")
+        }
+
+        guard let url = HTTPURL(text(.gatewayHealthURL) ?? "http://127.0.0.1:18789/health") else {
+            throw fail(.gatewayHealthURL, "must be an http://host[:port]/path URL")
+        }
+        let dataDirectory = text(.dataDirectory) ?? "/home/openclaw/.openclaw"
+        guard dataDirectory.hasPrefix("/") else { throw fail(.dataDirectory, "must be an absolute path") }
+
+        let imageVersion = text(.imageVersion)
+        if let imageVersion, !VersionText.isVersionLike(imageVersion) {
+            throw fail(.imageVersion, "must be 1 to 64 of A-Z a-z 0-9 . _ + - :")
+        }
+        let openclawVersion = text(.openclawVersion)
+        if let openclawVersion, !VersionText.isVersionLike(openclawVersion) {
+            throw fail(.openclawVersion, "must be 1 to 64 of A-Z a-z 0-9 . _ + - :")
+        }
+        let levelText = (text(.logLevel) ?? "info").lowercased()
+        guard let logLevel = Logger.Level(rawValue: levelText == "warn" ? "warning" : levelText) else {
+            throw fail(.logLevel, "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+
+        return AgentConfiguration(
+            name: name, brokers: brokers, protocolVersion: protocolVersion, clientID: clientID,
+            keepalive: try integer(.mqttKeepalive, default: 30, in: 5...65535),
+            topicRoot: topicRoot, broadcastTopic: broadcast, username: username, password: effectivePassword,
+            passwordFile: passwordFile, tls: tls,
+            reconnectMax: try number(.mqttReconnectMax, default: 30, in: 1...3600),
+            commandRateLimit: try number(.commandRateLimit, default: 10, in: 0...100_000),
+            commandRateBurst: try integer(.commandRateBurst, default: 20, in: 1...100_000),
+            heartbeatInterval: try integer(.heartbeatInterval, default: 30, in: 1...86_400),
+            gatewayHealthURL: url, dataDirectory: dataDirectory, configFile: text(.configFile),
+            imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,
+            sources: sources)
+    }
+
+    /// `host[:port],host[:port]`, with `[v6]:port` for IPv6 addresses.
+    private func parseBrokers(
+        _ text: String, defaultPort: Int, fail: (SettingKey, String) -> ConfigurationError
+    ) throws(ConfigurationError) -> [MQTTEndpoint] {
+        var endpoints: [MQTTEndpoint] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let entry = item.trimmingCharacters()
+            var host = Substring(entry)
+            var port = defaultPort
+            if entry.hasPrefix("[") {
+                guard let close = entry.firstIndex(of: "]") else { throw fail(.mqttHost, "has an unclosed '[' in an IPv6 address") }
+                host = entry[entry.index(after: entry.startIndex)..<close]
+                let after = entry[entry.index(after: close)...]
+                if !after.isEmpty {
+                    guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65535).contains(value) else {
+                        throw fail(.mqttHost, "has a port that is not a number from 1 to 65535")
+                    }
+                    port = value
+                }
+            } else if let colon = entry.firstIndex(of: ":") {
+                guard entry.lastIndex(of: ":") == colon else { throw fail(.mqttHost, "must write IPv6 addresses as [address]:port") }
+                host = entry[..<colon]
+                guard let value = Int(entry[entry.index(after: colon)...]), (1...65535).contains(value) else {
+                    throw fail(.mqttHost, "has a port that is not a number from 1 to 65535")
+                }
+                port = value
+            }
+            guard !host.isEmpty, host.utf8.count <= 253, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+                throw fail(.mqttHost, "must list host names or addresses as host[:port],host[:port]")
+            }
+            endpoints.append(MQTTEndpoint(host: String(host), port: port))
+        }
+        return endpoints
+    }
+
+    /// Reads a whole file (at most 1 MiB) with plain POSIX calls.
+    public static let readWholeFile: @Sendable (String) -> [UInt8]? = { path in
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while bytes.count <= 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return nil
+    }
+}
+
+/// Version strings that may go on the bus: short, and only characters that versions use.
+public enum VersionText {
+    public static func isVersionLike(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return !bytes.isEmpty && bytes.count <= 64
+            && bytes.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":")].contains(byte)
+            }
+    }
+
+    /// The first version-looking token (`1.2.3`, `v2026.1.5-beta`) in a program's output.
+    public static func firstVersion(in output: String) -> String? {
+        for token in output.split(whereSeparator: { $0.isWhitespace || $0 == "," || $0 == "(" || $0 == ")" }) {
+            var candidate = Substring(token)
+            if candidate.hasPrefix("v") || candidate.hasPrefix("V") { candidate = candidate.dropFirst() }
+            guard let first = candidate.first, first.isNumber, candidate.contains("."),
+                isVersionLike(String(candidate))
+            else { continue }
+            return String(candidate)
+        }
+        return nil
+    }
+}

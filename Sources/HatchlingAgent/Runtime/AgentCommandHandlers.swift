@@ -1,0 +1,41 @@
+import FleetProtocol
+
+/// The four commands, for real: each reads live figures; none takes a path, program or topic from the bus.
+public struct AgentCommandHandlers: CommandHandling {
+    public let context: AgentContext
+
+    public init(context: AgentContext) {
+        self.context = context
+    }
+
+    public func run(_ command: FleetCommand) async -> CommandOutcome {
+        switch command {
+        case .healthCheck: return .health(await healthCheck())
+        case .versionReport: return .version(await versionReport())
+        case .configReload:
+            switch context.reload() {
+            case .success(let report): return .reload(report)
+            case .failure(let body): return .failure(body)
+            }
+        case .statusReport:
+            return .status(StatusReport(heartbeat: context.makeHeartbeat(advancing: false), counters: context.counters.snapshot))
+        }
+    }
+
+    /// Probes the gateway now (at most 2 s) and judges memory and disk.
+    func healthCheck() async -> HealthReport {
+        let configuration = context.configuration
+        let probe = await context.gateway.probe(configuration.gatewayHealthURL)
+        let snapshot = context.collector.collect(dataDirectory: configuration.dataDirectory)
+        let connection = context.connection
+        return context.health.report(
+            snapshot: snapshot, gateway: GatewayMonitor.section(for: probe), busConnected: connection.connected,
+            protocolName: connection.protocolVersion.rawValue)
+    }
+
+    func versionReport() async -> VersionReport {
+        let configuration = context.configuration
+        let openclaw = await context.versionFinder.version(override: configuration.openclawVersion)
+        return VersionReport(agent: AgentContext.agentVersion, openclaw: openclaw, image: configuration.imageVersion)
+    }
+}

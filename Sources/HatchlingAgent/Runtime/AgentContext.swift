@@ -1,0 +1,116 @@
+import FleetProtocol
+import HatchlingMetrics
+import Logging
+import MosquittoClient
+import Synchronization
+
+/// What every part of a running agent shares: the settings in force, the connection's state, the
+/// counters and the collectors. Nothing here starts work; the runtime drives it.
+public final class AgentContext: Sendable {
+    /// The agent's version, reported in heartbeats, status and `version-report`.
+    public static let agentVersion = "1.0.0"
+
+    public let bootId: String
+    public let startedAt: Double
+    public let loader: ConfigurationLoader
+    public let collector: MetricsCollector
+    public let counters = CounterStore()
+    public let gateway = GatewayMonitor()
+    public let versionFinder: GatewayVersionFinder
+    public let health = HealthEvaluator()
+    public let logLevel: SharedLogLevel
+    private let state: Mutex<State>
+    private let reloadContinuation: AsyncStream<AgentConfiguration>.Continuation
+    /// Each configuration applied by a reload (config-reload or SIGHUP), for the runtime to re-arm timers.
+    public let reloads: AsyncStream<AgentConfiguration>
+
+    struct State {
+        var configuration: AgentConfiguration
+        var fileSHA256: String?
+        var connected = false
+        var protocolVersion: MQTTProtocolVersion
+        var seq: UInt64 = 0
+    }
+
+    public init(
+        loaded: ConfigurationLoader.Loaded, loader: ConfigurationLoader, logLevel: SharedLogLevel,
+        systemRoot: String = "/", versionFinder: GatewayVersionFinder = GatewayVersionFinder()
+    ) {
+        self.bootId = AgentContext.makeBootId()
+        self.startedAt = Monotonic.seconds()
+        self.loader = loader
+        self.logLevel = logLevel
+        self.versionFinder = versionFinder
+        self.collector = MetricsCollector(root: systemRoot, dataDirectory: loaded.configuration.dataDirectory)
+        self.state = Mutex(
+            State(configuration: loaded.configuration, fileSHA256: loaded.fileSHA256, protocolVersion: loaded.configuration.protocolVersion))
+        (reloads, reloadContinuation) = AsyncStream.makeStream(of: AgentConfiguration.self)
+    }
+
+    public var configuration: AgentConfiguration { state.withLock { $0.configuration } }
+
+    /// Whether the bus connection is up, and with which protocol version.
+    public func setConnection(connected: Bool, protocolVersion: MQTTProtocolVersion) {
+        state.withLock {
+            $0.connected = connected
+            $0.protocolVersion = protocolVersion
+        }
+    }
+
+    public var connection: (connected: Bool, protocolVersion: MQTTProtocolVersion) {
+        state.withLock { ($0.connected, $0.protocolVersion) }
+    }
+
+    /// A fresh heartbeat. `advancing` moves `seq` on (the timer does; `status-report` does not).
+    public func makeHeartbeat(advancing: Bool = true) -> Heartbeat {
+        let (configuration, seq, connected, version) = state.withLock { s in
+            if advancing { s.seq += 1 }
+            return (s.configuration, s.seq, s.connected, s.protocolVersion)
+        }
+        let snapshot = collector.collect(dataDirectory: configuration.dataDirectory)
+        let gatewaySection = GatewayMonitor.section(for: gateway.lastResult)
+        let report = health.report(snapshot: snapshot, gateway: gatewaySection, busConnected: connected, protocolName: version.rawValue)
+        return TelemetryBuilder(agentVersion: Self.agentVersion).heartbeat(
+            name: configuration.name, bootId: bootId, seq: seq, ts: .now(), intervalS: configuration.heartbeatInterval,
+            snapshot: snapshot, agentUptime: Monotonic.seconds() - startedAt, gateway: gatewaySection, health: report.status)
+    }
+
+    /// Re-reads the configuration file and applies what may change while running. An invalid file
+    /// changes nothing. Settings that need a restart are reported and left as they were.
+    public func reload() -> Result<ReloadReport, FleetErrorBody> {
+        let current = configuration
+        guard current.configFile != nil else {
+            counters.update { $0.reloadFailures += 1 }
+            return .failure(FleetErrorBody(code: .reloadFailed, message: "HATCHLING_AGENT_CONFIG is not set: there is no configuration file to reload"))
+        }
+        let loaded: ConfigurationLoader.Loaded
+        do {
+            loaded = try loader.load()
+        } catch {
+            counters.update {
+                $0.reloadFailures += 1
+                $0.lastError = "reload failed: \(error)"
+            }
+            return .failure(FleetErrorBody(code: .reloadFailed, message: "\(error); the previous settings stay in force"))
+        }
+        let changed = loaded.configuration.changedSettings(comparedTo: current)
+        let applied = current.applyingLiveSettings(from: loaded.configuration)
+        state.withLock {
+            $0.configuration = applied
+            $0.fileSHA256 = loaded.fileSHA256
+        }
+        logLevel.value = applied.logLevel
+        counters.update { $0.reloads += 1 }
+        reloadContinuation.yield(applied)
+        return .success(
+            ReloadReport(
+                changed: changed.map(\.rawValue), restartRequired: changed.filter(\.requiresRestart).map(\.rawValue),
+                configSha256: loaded.fileSHA256 ?? ""))
+    }
+
+    /// 16 random bytes as hex: new at every process start.
+    static func makeBootId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return SHA256.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}

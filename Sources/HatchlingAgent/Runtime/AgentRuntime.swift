@@ -1,0 +1,223 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The running agent: one event loop that owns the connection's state, fed by the MQTT client,
+/// signals, timers and reloads. Commands run on their own task, in arrival order, so a slow
+/// `health-check` never delays a heartbeat or a reconnect.
+public final class AgentRuntime: Sendable {
+    public let context: AgentContext
+    private let logger: Logger
+
+    /// A connection that lasted this long resets the backoff.
+    static let stableConnectionSeconds = 10.0
+    /// How long shutdown waits for the command in flight, then for the broker's PUBACK of `shutdown`.
+    static let commandDrainSeconds = 2.0
+    static let shutdownAckSeconds = 2.0
+
+    public init(context: AgentContext, logger: Logger) {
+        self.context = context
+        self.logger = logger
+    }
+
+    enum Event: Sendable {
+        case mqtt(MQTTEvent)
+        case mqttFinished
+        case signal(Int32)
+        case heartbeatDue
+        case reconnectDue
+        case reloaded(AgentConfiguration)
+        case shutdownDeadline
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean shutdown).
+    public func run() async throws -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        let configuration = context.configuration
+        let topics = configuration.topics
+        let will = try FleetJSON.encode(StatusPayload.lost(bootId: context.bootId))
+        let client = try MQTTClient(
+            options: MQTTClientOptions(
+                clientID: configuration.clientID, protocolVersion: configuration.protocolVersion, cleanSession: false,
+                username: configuration.username, password: configuration.password, tls: configuration.tls,
+                will: MQTTWill(topic: topics.status, payload: will, qos: 1, retain: true)))
+
+        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        let (commandStream, commandSink) = AsyncStream.makeStream(of: MQTTMessage.self)
+        let dispatcher = CommandDispatcher(
+            topics: topics, publisher: client, handlers: AgentCommandHandlers(context: context), counters: context.counters,
+            rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst, logger: logger)
+
+        let forwarder = Task {
+            for await event in client.events { sink.yield(.mqtt(event)) }
+            sink.yield(.mqttFinished)
+        }
+        let reloadForwarder = Task { [context] in
+            for await applied in context.reloads { sink.yield(.reloaded(applied)) }
+        }
+        let commandWorker = Task {
+            for await message in commandStream { await dispatcher.handle(message) }
+        }
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
+        var timers = Timers(sink: sink, context: context)
+        timers.start(interval: configuration.heartbeatInterval)
+        defer {
+            signals.cancel()
+            timers.cancel()
+            forwarder.cancel()
+            reloadForwarder.cancel()
+            commandWorker.cancel()
+            client.close()
+        }
+
+        var loop = ConnectionLoop(
+            client: client, context: context, topics: topics, logger: logger,
+            backoff: ReconnectBackoff(cap: configuration.reconnectMax))
+        logger.info(
+            "hatchling-agent starting",
+            metadata: [
+                "hatchling": "\(configuration.name)", "boot_id": "\(context.bootId)", "mqtt.client_id": "\(configuration.clientID)",
+                "mqtt.brokers": "\(configuration.brokers.map(\.description).joined(separator: ","))",
+                "mqtt.protocol": "\(configuration.protocolVersion)",
+            ])
+        loop.connectNow()
+
+        var shutdownMessageID: Int32? = nil
+        var stopping = false
+        for await event in events {
+            switch event {
+            case .mqtt(.connAck(let ack)):
+                loop.handle(ack)
+            case .mqtt(.disconnected(let ending)):
+                if stopping {
+                    client.close()
+                    continue
+                }
+                if let delay = loop.handle(ending) {
+                    Task {
+                        try? await Task.sleep(for: .seconds(delay))
+                        sink.yield(.reconnectDue)
+                    }
+                }
+            case .mqtt(.message(let message)):
+                if !stopping, message.topic == topics.command || message.topic == topics.broadcast {
+                    commandSink.yield(message)
+                }
+            case .mqtt(.published(let messageID, let reasonCode)):
+                if reasonCode >= 128 {
+                    logger.error(
+                        "broker refused a publish (check its ACL)",
+                        metadata: ["mqtt.mid": "\(messageID)", "mqtt.reason_code": "\(reasonCode)"])
+                    context.counters.update { $0.lastError = "broker refused a publish with reason code \(reasonCode)" }
+                }
+                if stopping, messageID == shutdownMessageID {
+                    client.close()
+                }
+            case .mqtt(.subscribed(_, let granted)):
+                if granted.contains(where: { $0 >= 128 }) {
+                    logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted)"])
+                }
+            case .mqttFinished:
+                logger.info("hatchling-agent stopped", metadata: ["boot_id": "\(context.bootId)"])
+                return 0
+            case .heartbeatDue:
+                if !stopping { loop.publishHeartbeat() }
+            case .reconnectDue:
+                if !stopping { loop.connectNow() }
+            case .reloaded(let applied):
+                timers.restartIfChanged(interval: applied.heartbeatInterval)
+                await dispatcher.setRateLimit(applied.commandRateLimit, burst: applied.commandRateBurst)
+            case .signal(SIGHUP):
+                switch context.reload() {
+                case .success(let report):
+                    logger.info(
+                        "configuration reloaded (SIGHUP)",
+                        metadata: ["config.changed": "\(report.changed)", "config.restart_required": "\(report.restartRequired)"])
+                case .failure(let body):
+                    logger.error("configuration reload failed (SIGHUP)", metadata: ["error": "\(body.message)"])
+                }
+            case .signal(let number):
+                guard !stopping else { continue }
+                stopping = true
+                logger.info("shutting down", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                timers.cancel()
+                commandSink.finish()
+                await Self.waitAtMost(Self.commandDrainSeconds) { await commandWorker.value }
+                shutdownMessageID = loop.announceShutdown()
+                if shutdownMessageID == nil { client.close() }
+                Task {
+                    try? await Task.sleep(for: .seconds(Self.shutdownAckSeconds))
+                    sink.yield(.shutdownDeadline)
+                }
+            case .shutdownDeadline:
+                // The broker did not acknowledge in time (or the network thread is stuck in a
+                // connect): stop anyway, within the 5 seconds a supervisor allows.
+                logger.warning("shutdown did not complete in time; exiting")
+                return 0
+            }
+        }
+        return 0
+    }
+
+    /// Waits for `work`, or `seconds`, whichever comes first.
+    static func waitAtMost(_ seconds: Double, _ work: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await work() }
+            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The heartbeat and gateway probe timers; re-armed when a reload changes the interval.
+struct Timers {
+    let sink: AsyncStream<AgentRuntime.Event>.Continuation
+    let context: AgentContext
+    private var tasks: [Task<Void, Never>] = []
+    private var interval = 0
+
+    init(sink: AsyncStream<AgentRuntime.Event>.Continuation, context: AgentContext) {
+        self.sink = sink
+        self.context = context
+    }
+
+    mutating func start(interval: Int) {
+        self.interval = interval
+        let sink = self.sink
+        let context = self.context
+        tasks = [
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(interval))
+                    if Task.isCancelled { return }
+                    sink.yield(.heartbeatDue)
+                }
+            },
+            // The probe runs on its own beat; the heartbeat reports its last result and age.
+            Task {
+                while !Task.isCancelled {
+                    await context.gateway.probe(context.configuration.gatewayHealthURL)
+                    try? await Task.sleep(for: .seconds(interval))
+                }
+            },
+        ]
+    }
+
+    mutating func restartIfChanged(interval: Int) {
+        guard interval != self.interval else { return }
+        cancel()
+        start(interval: interval)
+    }
+
+    mutating func cancel() {
+        tasks.forEach { $0.cancel() }
+        tasks = []
+    }
+}

@@ -1,0 +1,127 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+
+/// The connection's state and policy: which broker next, how long to wait, what to do on
+/// connect. Logs once per change of state, not once per attempt.
+struct ConnectionLoop {
+    let client: MQTTClient
+    let context: AgentContext
+    let topics: FleetTopics
+    let logger: Logger
+    var backoff: ReconnectBackoff
+    private var brokerIndex = 0
+    private var connectedSince: Double? = nil
+    private var lastProblem: String? = nil
+    private var retryAtOnce = false
+    private var refusedByBroker = false
+
+    init(client: MQTTClient, context: AgentContext, topics: FleetTopics, logger: Logger, backoff: ReconnectBackoff) {
+        self.client = client
+        self.context = context
+        self.topics = topics
+        self.logger = logger
+        self.backoff = backoff
+    }
+
+    private var configuration: AgentConfiguration { context.configuration }
+    private var broker: MQTTEndpoint { configuration.brokers[brokerIndex % configuration.brokers.count] }
+
+    func connectNow() {
+        client.connect(to: broker, keepalive: configuration.keepalive)
+    }
+
+    mutating func handle(_ ack: MQTTConnAck) {
+        guard ack.accepted else {
+            if ack.refusedProtocolVersion, client.protocolVersion == .v5 {
+                logger.warning("broker refused MQTT 5; retrying with MQTT 3.1.1", metadata: ["mqtt.broker": "\(broker)"])
+                client.protocolVersion = .v311
+                retryAtOnce = true
+            } else {
+                refusedByBroker = true
+                report(problem: "broker refused the connection: \(ack.reason)", level: .error)
+                context.counters.update { $0.lastError = "broker refused the connection: \(ack.reason)" }
+            }
+            return
+        }
+        connectedSince = Monotonic.seconds()
+        lastProblem = nil
+        context.setConnection(connected: true, protocolVersion: ack.protocolVersion)
+        context.counters.update {
+            $0.connects += 1
+            $0.lastSessionPresent = ack.sessionPresent
+            if ack.sessionPresent { $0.sessionsResumed += 1 }
+        }
+        logger.info(
+            "connected",
+            metadata: [
+                "mqtt.broker": "\(broker)", "mqtt.protocol": "\(ack.protocolVersion)", "mqtt.session_present": "\(ack.sessionPresent)",
+                "mqtt.client_id": "\(configuration.clientID)",
+            ])
+        do {
+            try client.subscribe(topics.subscriptions, qos: 1)
+            let online = StatusPayload.online(
+                bootId: context.bootId, at: .now(), agentVersion: AgentContext.agentVersion,
+                heartbeatIntervalS: configuration.heartbeatInterval)
+            try client.publish(OutboundMessage(topic: topics.status, payload: try FleetJSON.encode(online), qos: 1, retain: true))
+        } catch {
+            logger.error("could not subscribe or announce online", metadata: ["error": "\(error)"])
+            context.counters.update { $0.lastError = "could not subscribe or announce online: \(error)" }
+        }
+        publishHeartbeat()
+    }
+
+    /// Records the end of a connection or attempt; returns how long to wait before the next one.
+    mutating func handle(_ ending: MQTTDisconnect) -> Double? {
+        context.setConnection(connected: false, protocolVersion: client.protocolVersion)
+        let held = connectedSince != nil
+        if let since = connectedSince {
+            connectedSince = nil
+            logger.warning("disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)"])
+            context.counters.update { $0.lastError = "disconnected: \(ending.reason)" }
+            if Monotonic.seconds() - since >= AgentRuntime.stableConnectionSeconds { backoff.reset() }
+        } else if !retryAtOnce && !refusedByBroker {
+            report(problem: "cannot connect to \(broker): \(ending.reason)", level: .warning)
+        }
+        refusedByBroker = false
+        if retryAtOnce {
+            retryAtOnce = false
+            return 0
+        }
+        // After a failed attempt the next broker of the list is tried; after a connection that
+        // held, the same broker first.
+        if !held { brokerIndex += 1 }
+        return backoff.next()
+    }
+
+    private mutating func report(problem: String, level: Logger.Level) {
+        guard problem != lastProblem else { return }
+        lastProblem = problem
+        logger.log(level: level, "\(problem); retrying with backoff", metadata: ["mqtt.backoff_cap_s": "\(backoff.cap)"])
+    }
+
+    func publishHeartbeat() {
+        guard context.connection.connected else { return }
+        let heartbeat = context.makeHeartbeat()
+        do {
+            try client.publish(
+                OutboundMessage(
+                    topic: topics.heartbeat, payload: try FleetJSON.encode(heartbeat), qos: 1, retain: true,
+                    properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
+        } catch {
+            logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Publishes `offline`/`shutdown`; returns its message id, or nil when not connected.
+    func announceShutdown() -> Int32? {
+        guard context.connection.connected else { return nil }
+        do {
+            let payload = try FleetJSON.encode(StatusPayload.shutdown(bootId: context.bootId, at: .now()))
+            return try client.publish(OutboundMessage(topic: topics.status, payload: payload, qos: 1, retain: true))
+        } catch {
+            logger.warning("shutdown status not published", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}

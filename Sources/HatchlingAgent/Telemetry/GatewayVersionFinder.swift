@@ -1,0 +1,63 @@
+import FoundationEssentials
+import Synchronization
+
+/// Finds the gateway's version once and caches it: `OPENCLAW_VERSION`, else the installed openclaw
+/// package's `package.json`, else `openclaw --version` (3 s at most). Only a version-looking token
+/// ever leaves here, never the file or the program's output.
+public final class GatewayVersionFinder: Sendable {
+    /// Where npm installs global packages on the images we ship, and on developer machines.
+    public static let defaultPackageJSONPaths = [
+        "/usr/local/lib/node_modules/openclaw/package.json",
+        "/usr/lib/node_modules/openclaw/package.json",
+        "/opt/openclaw/package.json",
+    ]
+
+    private let packageJSONPaths: [String]
+    private let program: String
+    private let readFile: @Sendable (String) -> [UInt8]?
+    private let cache = Mutex<Cached?>(nil)
+
+    private struct Cached {
+        var override: String?
+        var version: String?
+    }
+
+    public init(
+        packageJSONPaths: [String] = GatewayVersionFinder.defaultPackageJSONPaths, program: String = "openclaw",
+        readFile: @escaping @Sendable (String) -> [UInt8]? = ConfigurationLoader.readWholeFile
+    ) {
+        self.packageJSONPaths = packageJSONPaths
+        self.program = program
+        self.readFile = readFile
+    }
+
+    /// The version, found at most once per distinct `override` (a reload may set OPENCLAW_VERSION).
+    public func version(override: String?) async -> String? {
+        if let cached = cache.withLock({ $0 }), cached.override == override { return cached.version }
+        let found: String?
+        if let override {
+            found = override
+        } else if let fromPackage = packageJSONPaths.lazy.compactMap({ self.versionFromPackageJSON($0) }).first {
+            found = fromPackage
+        } else {
+            let program = self.program
+            found = await BlockingIO.run {
+                ProcessRunner.output(of: program, arguments: ["--version"], timeout: 3).flatMap(VersionText.firstVersion(in:))
+            }
+        }
+        cache.withLock { $0 = Cached(override: override, version: found) }
+        return found
+    }
+
+    private struct PackageJSON: Decodable {
+        var name: String?
+        var version: String
+    }
+
+    func versionFromPackageJSON(_ path: String) -> String? {
+        guard let bytes = readFile(path), let package = try? JSONDecoder().decode(PackageJSON.self, from: Data(bytes)),
+            VersionText.isVersionLike(package.version)
+        else { return nil }
+        return package.version
+    }
+}

@@ -1,0 +1,177 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Collects a `MetricsSnapshot` from `/proc`, cgroups and `statvfs` below a root.
+///
+/// CPU percentages are deltas, so the collector keeps the previous sample; it is a final class with
+/// a Mutex because the heartbeat and a `status-report` may collect at the same time.
+public final class MetricsCollector: Sendable {
+    public let files: SystemFiles
+    public let dataDirectory: String
+    private let previous: Mutex<Previous>
+
+    private struct Previous {
+        var hostCPU: ProcParsers.CPUTimes?
+        var cgroupCPU: (usageNanoseconds: UInt64, atNanoseconds: UInt64)?
+        var cgroups: CgroupLocation?
+    }
+
+    /// - Parameters:
+    ///   - root: the directory that stands for `/` (tests pass a fixture tree).
+    ///   - dataDirectory: whose file system the disk figures describe (`HATCHLING_DATA_DIR`).
+    public init(root: String = "/", dataDirectory: String) {
+        self.files = SystemFiles(root: root)
+        self.dataDirectory = dataDirectory
+        self.previous = Mutex(Previous())
+    }
+
+    /// Reads everything once. Never throws: what cannot be read is nil and listed in `problems`.
+    /// - Parameter dataDirectory: overrides the data directory (after a reload changed it).
+    public func collect(dataDirectory: String? = nil) -> MetricsSnapshot {
+        let dataDirectory = dataDirectory ?? self.dataDirectory
+        var snapshot = MetricsSnapshot(diskPath: dataDirectory)
+        var problems: [String] = []
+        func attempt<T>(_ file: String, _ parse: (String) throws(MetricsParseError) -> T) -> T? {
+            guard let text = files.read(file) else {
+                problems.append("\(file): cannot be read")
+                return nil
+            }
+            do {
+                return try parse(text)
+            } catch {
+                problems.append(error.description)
+                return nil
+            }
+        }
+
+        snapshot.hostUptimeSeconds = attempt("/proc/uptime") { t throws(MetricsParseError) in try ProcParsers.uptime(t) }
+        snapshot.load = attempt("/proc/loadavg") { t throws(MetricsParseError) in try ProcParsers.loadAverage(t) }
+        if let memInfo = attempt("/proc/meminfo", { t throws(MetricsParseError) in try ProcParsers.memInfo(t) }) {
+            snapshot.hostMemoryTotalBytes = memInfo["MemTotal"]
+            snapshot.hostMemoryAvailableBytes = memInfo["MemAvailable"]
+        }
+        let stat = files.read("/proc/stat")
+        if let stat {
+            do {
+                let times = try ProcParsers.cpuTimes(stat)
+                let earlier = previous.withLock { p in
+                    defer { p.hostCPU = times }
+                    return p.hostCPU
+                }
+                snapshot.hostCPUPercent = earlier.flatMap { times.busyPercent(since: $0) }
+            } catch {
+                problems.append(error.description)
+            }
+        } else {
+            problems.append("/proc/stat: cannot be read")
+        }
+        if let status = files.read("/proc/self/status") {
+            snapshot.processRSSBytes = try? ProcParsers.statusField("VmRSS", in: status)
+            snapshot.processThreads = try? ProcParsers.statusField("Threads", in: status)
+        }
+        snapshot.containerUptimeSeconds = containerUptime(stat: stat, problems: &problems)
+        collectCgroup(into: &snapshot, problems: &problems)
+        if let space = files.fileSystemSpace(dataDirectory) {
+            snapshot.diskTotalBytes = space.total
+            snapshot.diskFreeBytes = space.available
+        } else {
+            problems.append("\(dataDirectory): statvfs failed")
+        }
+        snapshot.problems = problems
+        return snapshot
+    }
+
+    /// PID 1 started with the container: now minus (boot time + PID 1's start).
+    private func containerUptime(stat: String?, problems: inout [String]) -> Double? {
+        guard let stat, let pid1 = files.read("/proc/1/stat") else { return nil }
+        do {
+            let bootTime = try ProcParsers.bootTime(stat)
+            let ticks = try ProcParsers.processStartTicks(pid1)
+            let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
+            guard hertz > 0 else { return nil }
+            let started = Double(bootTime) + Double(ticks) / hertz
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            return max(0, Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - started)
+        } catch {
+            problems.append(error.description)
+            return nil
+        }
+    }
+
+    private func locateCgroups(problems: inout [String]) -> CgroupLocation? {
+        if let known = previous.withLock({ $0.cgroups }) { return known }
+        guard let membershipText = files.read("/proc/self/cgroup"), let mountText = files.read("/proc/self/mountinfo") else {
+            problems.append("/proc/self/cgroup or /proc/self/mountinfo: cannot be read")
+            return nil
+        }
+        do {
+            let location = ProcParsers.locateCgroups(
+                membership: try ProcParsers.cgroupMembership(membershipText),
+                mounts: try ProcParsers.mountInfo(mountText))
+            previous.withLock { $0.cgroups = location }
+            return location
+        } catch {
+            problems.append(error.description)
+            return nil
+        }
+    }
+
+    /// Memory and CPU of the container's cgroup: v2 where its controllers are enabled, else v1.
+    private func collectCgroup(into snapshot: inout MetricsSnapshot, problems: inout [String]) {
+        guard let location = locateCgroups(problems: &problems) else { return }
+        var usageNanoseconds: UInt64? = nil
+        if let dir = location.unified, let current = files.read(dir + "/memory.current") {
+            snapshot.containerMemoryCurrentBytes = try? ProcParsers.cgroupValue(current, file: dir + "/memory.current")
+            if let max = files.read(dir + "/memory.max") {
+                snapshot.containerMemoryLimitBytes = try? ProcParsers.cgroupValue(max, file: dir + "/memory.max")
+            }
+        } else if let dir = location.v1["memory"] {
+            if let usage = files.read(dir + "/memory.usage_in_bytes") {
+                snapshot.containerMemoryCurrentBytes = try? ProcParsers.cgroupValue(usage, file: dir + "/memory.usage_in_bytes")
+            }
+            if let limit = files.read(dir + "/memory.limit_in_bytes"),
+                let value = try? ProcParsers.cgroupValue(limit, file: dir + "/memory.limit_in_bytes")
+            {
+                snapshot.containerMemoryLimitBytes = ProcParsers.v1MemoryLimit(value)
+            }
+        }
+        if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat"),
+            let usec = try? ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
+        {
+            usageNanoseconds = usec * 1000
+            if let max = files.read(dir + "/cpu.max") {
+                snapshot.containerCPULimitCores = try? ProcParsers.cpuMax(max, file: dir + "/cpu.max")
+            }
+        } else {
+            if let dir = location.v1["cpuacct"], let usage = files.read(dir + "/cpuacct.usage") {
+                usageNanoseconds = try? ProcParsers.cgroupValue(usage, file: dir + "/cpuacct.usage")
+            }
+            if let dir = location.v1["cpu"], let quotaText = files.read(dir + "/cpu.cfs_quota_us"),
+                let periodText = files.read(dir + "/cpu.cfs_period_us"),
+                let quota = Int64(quotaText.trimmingCharacters()), let period = Double(periodText.trimmingCharacters()),
+                quota > 0, period > 0
+            {
+                snapshot.containerCPULimitCores = Double(quota) / period
+            }
+        }
+        if let usageNanoseconds {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let at = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+            let earlier = previous.withLock { p in
+                defer { p.cgroupCPU = (usageNanoseconds, at) }
+                return p.cgroupCPU
+            }
+            if let earlier, at > earlier.atNanoseconds, usageNanoseconds >= earlier.usageNanoseconds {
+                snapshot.containerCPUPercent =
+                    Double(usageNanoseconds - earlier.usageNanoseconds) / Double(at - earlier.atNanoseconds) * 100
+            }
+        }
+    }
+}

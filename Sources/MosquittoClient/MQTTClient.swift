@@ -1,0 +1,306 @@
+import CMosquitto
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `mosquitto_lib_init` runs once per process, the first time a client is made.
+private let libraryInitResult: Int32 = mosquitto_lib_init()
+
+/// One MQTT connection through libmosquitto: the only owner of a `struct mosquitto *`.
+///
+/// The client runs its own network thread (not libmosquitto's `loop_start`), so that the caller
+/// decides when and where to reconnect: libmosquitto's built-in reconnect neither jitters nor resends
+/// the MQTT 5 session expiry, which would silently turn a persistent session into a clean one.
+/// Each `connect(to:)` request ends in exactly one `.disconnected` event; everything that happens
+/// in between (CONNACK, messages, acknowledgements) arrives on `events` in order.
+public final class MQTTClient: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is created in init and destroyed only in deinit, which cannot
+    // run before the network thread (which holds a strong reference) has ended. libmosquitto locks
+    // its own state, and `mosquitto_threaded_set(true)` makes calls from other threads queue
+    // packets for the network thread instead of writing to the socket themselves. Our own mutable
+    // state is inside `state`, a Mutex.
+    private let handle: OpaquePointer
+    /// The options this client was made with.
+    public let options: MQTTClientOptions
+    /// Everything the connection reports. Finishes after `close()`.
+    public let events: AsyncStream<MQTTEvent>
+    private let continuation: AsyncStream<MQTTEvent>.Continuation
+    private let state: Mutex<State>
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    private enum Request {
+        case connect(MQTTEndpoint, keepalive: Int)
+        case stop
+    }
+
+    private struct State {
+        var requests: [Request] = []
+        var threadStarted = false
+        var closed = false
+        var protocolVersion: MQTTProtocolVersion
+        var disconnectRequested = false
+        var lastDisconnectCode: Int32? = nil
+        var lastDisconnectReason: String? = nil
+    }
+
+    /// Creates the handle and applies every option; connects nothing and starts no thread.
+    public init(options: MQTTClientOptions) throws(MQTTError) {
+        try MQTTError.check(libraryInitResult, "mosquitto_lib_init")
+        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
+        }
+        self.handle = handle
+        self.options = options
+        self.state = Mutex(State(protocolVersion: options.protocolVersion))
+        (self.events, self.continuation) = AsyncStream.makeStream(of: MQTTEvent.self)
+        do {
+            try configure()
+        } catch {
+            mosquitto_destroy(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    private func configure() throws(MQTTError) {
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        try MQTTError.check(mosquitto_threaded_set(handle, true), "mosquitto_threaded_set")
+        try MQTTError.check(
+            mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, options.tcpNoDelay ? 1 : 0),
+            "mosquitto_int_option(TCP_NODELAY)")
+        if let username = options.username {
+            try MQTTError.check(
+                mosquitto_username_pw_set(handle, username, options.password), "mosquitto_username_pw_set")
+        }
+        if let tls = options.tls {
+            try MQTTError.check(
+                mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "mosquitto_tls_set")
+        }
+        if let will = options.will {
+            // mosquitto_will_set (not _v5): no will properties, so it works under both versions.
+            let code = will.payload.withUnsafeBytes { bytes in
+                mosquitto_will_set(
+                    handle, will.topic, Int32(bytes.count), bytes.baseAddress, Int32(will.qos), will.retain)
+            }
+            try MQTTError.check(code, "mosquitto_will_set")
+        }
+        installCallbacks()
+    }
+
+    private static func client(_ userdata: UnsafeMutableRawPointer?) -> MQTTClient? {
+        guard let userdata else { return nil }
+        return Unmanaged<MQTTClient>.fromOpaque(userdata).takeUnretainedValue()
+    }
+
+    // The callbacks run on the network thread and must not block: copy, yield, return.
+    private func installCallbacks() {
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, code, flags, props in
+            guard let client = MQTTClient.client(userdata) else { return }
+            let version = client.state.withLock { $0.protocolVersion }
+            var reason = mqttReasonString(Int(code), protocolVersion: version)
+            if let extra = readReasonString(props) { reason += ": \(extra)" }
+            client.continuation.yield(
+                .connAck(
+                    MQTTConnAck(
+                        reasonCode: Int(code), sessionPresent: (flags & 1) != 0, reason: reason,
+                        protocolVersion: version)))
+        }
+        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
+            guard let client = MQTTClient.client(userdata) else { return }
+            var reason = MQTTError.describe(code: code, errno: errno)
+            if let extra = readReasonString(props) { reason += ": \(extra)" }
+            client.state.withLock {
+                $0.lastDisconnectCode = code
+                $0.lastDisconnectReason = reason
+            }
+        }
+        mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
+            guard let client = MQTTClient.client(userdata), let message = message?.pointee else { return }
+            let topic = message.topic.map { String(cString: $0) } ?? ""
+            let payload: [UInt8] =
+                message.payloadlen > 0 && message.payload != nil
+                ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
+            let (correlation, expiry) = readMessageProperties(props)
+            client.continuation.yield(
+                .message(
+                    MQTTMessage(
+                        topic: topic, payload: payload, qos: Int(message.qos), retain: message.retain,
+                        correlationData: correlation, messageExpiryInterval: expiry)))
+        }
+        mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
+            MQTTClient.client(userdata)?.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
+        }
+        mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
+            let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
+            MQTTClient.client(userdata)?.continuation.yield(.subscribed(messageID: mid, grantedQoS: qos))
+        }
+    }
+
+    // MARK: - Requests
+
+    /// The protocol version the next `connect(to:)` uses (for falling back to 3.1.1).
+    public var protocolVersion: MQTTProtocolVersion {
+        get { state.withLock { $0.protocolVersion } }
+        set { state.withLock { $0.protocolVersion = newValue } }
+    }
+
+    /// Asks the network thread to connect. Returns at once; the outcome arrives on `events`
+    /// (`.connAck` then, eventually, `.disconnected`; or only `.disconnected` if the attempt failed).
+    public func connect(to endpoint: MQTTEndpoint, keepalive: Int) {
+        enqueue(.connect(endpoint, keepalive: keepalive))
+    }
+
+    /// Subscribes to each topic at `qos`; returns the message ids, acknowledged later by `.subscribed`.
+    @discardableResult
+    public func subscribe(_ topics: [String], qos: Int = 1) throws(MQTTError) -> [Int32] {
+        var ids: [Int32] = []
+        for topic in topics {
+            var mid: Int32 = 0
+            try MQTTError.check(mosquitto_subscribe(handle, &mid, topic, Int32(qos)), "mosquitto_subscribe(\(topic))")
+            ids.append(mid)
+        }
+        return ids
+    }
+
+    /// Queues a PUBLISH; returns its message id, acknowledged later by `.published`.
+    /// MQTT 5 properties are sent only when the connection speaks version 5.
+    @discardableResult
+    public func publish(
+        topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false,
+        properties: MQTTPublishProperties = MQTTPublishProperties()
+    ) throws(MQTTError) -> Int32 {
+        var mid: Int32 = 0
+        let useProperties = !properties.isEmpty && protocolVersion == .v5
+        let code = try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
+            if useProperties { try addPublishProperties(properties, to: &list) }
+        } _: { list in
+            payload.withUnsafeBytes { bytes in
+                mosquitto_publish_v5(
+                    handle, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(qos), retain, list)
+            }
+        }
+        try MQTTError.check(code, "mosquitto_publish_v5(\(topic))")
+        return mid
+    }
+
+    /// Sends DISCONNECT (no Last Will is published). Returns false when there was no connection.
+    /// The connection's `.disconnected` event follows.
+    @discardableResult
+    public func disconnect() -> Bool {
+        state.withLock { $0.disconnectRequested = true }
+        return mosquitto_disconnect(handle) == MOSQ_ERR_SUCCESS.rawValue
+    }
+
+    /// Disconnects if connected and ends the network thread; `events` finishes after that.
+    public func close() {
+        let alreadyClosed = state.withLock { s in
+            defer { s.closed = true }
+            return s.closed
+        }
+        guard !alreadyClosed else { return }
+        disconnect()
+        enqueue(.stop)
+    }
+
+    private func enqueue(_ request: Request) {
+        let startThread = state.withLock { s -> Bool in
+            s.requests.append(request)
+            defer { s.threadStarted = true }
+            return !s.threadStarted
+        }
+        if startThread { NetworkThread.start(for: self) }
+        wakeup.signal()
+    }
+
+    private func nextRequest() -> Request {
+        while true {
+            let request = state.withLock { s -> Request? in s.requests.isEmpty ? nil : s.requests.removeFirst() }
+            if let request { return request }
+            wakeup.wait()
+        }
+    }
+
+    // MARK: - Network thread
+
+    fileprivate func runNetworkThread() {
+        while case .connect(let endpoint, let keepalive) = nextRequest() {
+            let version = state.withLock { s -> MQTTProtocolVersion in
+                s.disconnectRequested = false
+                s.lastDisconnectCode = nil
+                s.lastDisconnectReason = nil
+                return s.protocolVersion
+            }
+            if let failure = startConnection(endpoint, keepalive: keepalive, version: version) {
+                continuation.yield(.disconnected(failure))
+                continue
+            }
+            var code = MOSQ_ERR_SUCCESS.rawValue
+            while code == MOSQ_ERR_SUCCESS.rawValue {
+                code = mosquitto_loop(handle, 1000, 1)
+            }
+            let loopError = MQTTError(operation: "mosquitto_loop", code: code)
+            let ending = state.withLock { s in
+                MQTTDisconnect(
+                    code: s.lastDisconnectCode ?? code,
+                    reason: s.lastDisconnectReason ?? loopError.message,
+                    wasConnected: true,
+                    requested: s.disconnectRequested)
+            }
+            continuation.yield(.disconnected(ending))
+        }
+        continuation.finish()
+    }
+
+    /// Runs the TCP connect (blocking, on this thread) and sends CONNECT; nil when that worked.
+    private func startConnection(
+        _ endpoint: MQTTEndpoint, keepalive: Int, version: MQTTProtocolVersion
+    ) -> MQTTDisconnect? {
+        let versionCode = version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        _ = mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, versionCode)
+        let sessionExpiry: UInt32? = (version == .v5 && !options.cleanSession) ? options.sessionExpiryInterval : nil
+        let result: Result<Void, MQTTError> = Result { () throws(MQTTError) in
+            try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
+                if let sessionExpiry {
+                    try MQTTError.check(
+                        mosquitto_property_add_int32(
+                            &list, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), sessionExpiry),
+                        "mosquitto_property_add_int32(session-expiry)")
+                }
+            } _: { (list: OpaquePointer?) throws(MQTTError) in
+                let code = mosquitto_connect_bind_v5(
+                    handle, endpoint.host, Int32(endpoint.port), Int32(keepalive), nil, list)
+                try MQTTError.check(code, "connect to \(endpoint)")
+            }
+        }
+        if case .failure(let error) = result {
+            return MQTTDisconnect(code: error.code, reason: error.message, wasConnected: false, requested: false)
+        }
+        return nil
+    }
+}
+
+/// Starts a detached POSIX thread that runs the client's network loop and keeps it alive meanwhile.
+private enum NetworkThread {
+    static func start(for client: MQTTClient) {
+        let retained = Unmanaged.passRetained(client).toOpaque()
+        var thread = pthread_t()
+        let code = pthread_create(
+            &thread, nil,
+            { argument in
+                let client = Unmanaged<MQTTClient>.fromOpaque(argument!).takeRetainedValue()
+                client.runNetworkThread()
+                return nil
+            }, retained)
+        // Failing to make a thread at start-up is not an environment the agent can work around.
+        precondition(code == 0, "pthread_create failed: \(code)")
+        pthread_detach(thread)
+    }
+}

@@ -1,0 +1,61 @@
+import CMosquitto
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A libmosquitto call that did not succeed: which call, its return code and the library's own words.
+public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The libmosquitto function (or step) that failed, for example `mosquitto_publish_v5`.
+    public var operation: String
+    /// The `MOSQ_ERR_*` value the call returned.
+    public var code: Int32
+    /// `mosquitto_strerror(code)`, or `strerror(errno)` when the library says the cause is in `errno`.
+    public var message: String
+
+    /// Creates an error from parts already known (tests, or events that carry a code).
+    public init(operation: String, code: Int32, message: String) {
+        self.operation = operation
+        self.code = code
+        self.message = message
+    }
+
+    /// Describes a libmosquitto return code; reads `errno` at once when the code says to.
+    public init(operation: String, code: Int32) {
+        let savedErrno = errno
+        self.operation = operation
+        self.code = code
+        self.message = MQTTError.describe(code: code, errno: savedErrno)
+    }
+
+    /// Throws unless `code` is `MOSQ_ERR_SUCCESS`. The one place return codes become errors.
+    @inline(__always)
+    static func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(MQTTError) {
+        if code != MOSQ_ERR_SUCCESS.rawValue {
+            throw MQTTError(operation: operation(), code: code)
+        }
+    }
+
+    /// The text for a `MOSQ_ERR_*` code; `errno` is consulted for `MOSQ_ERR_ERRNO`.
+    public static func describe(code: Int32, errno savedErrno: Int32 = 0) -> String {
+        if code == MOSQ_ERR_ERRNO.rawValue, savedErrno != 0, let text = strerror(savedErrno) {
+            return String(cString: text)
+        }
+        guard let text = mosquitto_strerror(code) else { return "unknown error \(code)" }
+        return String(cString: text)
+    }
+
+    public var description: String { "\(operation) failed: \(message) (code \(code))" }
+}
+
+/// The text libmosquitto gives an MQTT reason code (v5) or CONNACK code (3.1.1).
+public func mqttReasonString(_ reasonCode: Int, protocolVersion: MQTTProtocolVersion) -> String {
+    switch protocolVersion {
+    case .v5:
+        return mosquitto_reason_string(Int32(reasonCode)).map { String(cString: $0) } ?? "reason \(reasonCode)"
+    case .v311:
+        return mosquitto_connack_string(Int32(reasonCode)).map { String(cString: $0) } ?? "code \(reasonCode)"
+    }
+}

@@ -1,0 +1,175 @@
+/// MQTT protocol version spoken to the broker.
+public enum MQTTProtocolVersion: String, Sendable, Equatable, CustomStringConvertible {
+    case v311 = "3.1.1"
+    case v5 = "5"
+
+    public var description: String { rawValue }
+}
+
+/// A delivered message, copied out of libmosquitto's callback (its memory is freed when it returns).
+public struct MQTTMessage: Sendable, Equatable {
+    /// Topic the message was published on.
+    public var topic: String
+    /// The payload bytes, as received.
+    public var payload: [UInt8]
+    /// QoS of the delivery.
+    public var qos: Int
+    /// Whether this is a retained message delivered on subscribe.
+    public var retain: Bool
+    /// MQTT 5 correlation data, when the publisher set it.
+    public var correlationData: [UInt8]?
+    /// MQTT 5 message expiry interval left, in seconds, when the publisher set one.
+    public var messageExpiryInterval: UInt32?
+
+    /// Creates a message (tests and in-memory transports build them by hand).
+    public init(
+        topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false,
+        correlationData: [UInt8]? = nil, messageExpiryInterval: UInt32? = nil
+    ) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.correlationData = correlationData
+        self.messageExpiryInterval = messageExpiryInterval
+    }
+}
+
+/// The broker's answer to CONNECT.
+public struct MQTTConnAck: Sendable, Equatable {
+    /// 0 when accepted; otherwise the CONNACK code (3.1.1) or reason code (5).
+    public var reasonCode: Int
+    /// Whether the broker still had this client's session (and its queued messages).
+    public var sessionPresent: Bool
+    /// Text for the reason code, plus the broker's reason string when it sent one.
+    public var reason: String
+    /// Protocol version the CONNECT used.
+    public var protocolVersion: MQTTProtocolVersion
+
+    public var accepted: Bool { reasonCode == 0 }
+
+    /// A broker that speaks only MQTT 3.1.1 answers a version 5 CONNECT with code 1 (or 132 in v5 terms).
+    public var refusedProtocolVersion: Bool {
+        protocolVersion == .v5 && (reasonCode == 1 || reasonCode == 132)
+    }
+}
+
+/// How a connection attempt or a connection ended.
+public struct MQTTDisconnect: Sendable, Equatable {
+    /// `MOSQ_ERR_*` code (0 for a disconnect we asked for).
+    public var code: Int32
+    /// Human-readable cause.
+    public var reason: String
+    /// False when the attempt never reached the broker (refused TCP connect, DNS failure).
+    public var wasConnected: Bool
+    /// True when this end asked for the disconnect.
+    public var requested: Bool
+}
+
+/// Everything the client reports, in order, on its `events` stream.
+public enum MQTTEvent: Sendable {
+    /// CONNACK received (accepted or refused).
+    case connAck(MQTTConnAck)
+    /// A connect attempt failed or a connection ended. Exactly one per `connect` request.
+    case disconnected(MQTTDisconnect)
+    /// A message arrived on a subscription.
+    case message(MQTTMessage)
+    /// A QoS 1/2 publish was acknowledged (QoS 0: sent). `reasonCode` is the v5 PUBACK reason (135 = denied).
+    case published(messageID: Int32, reasonCode: Int)
+    /// A SUBSCRIBE was acknowledged with these granted QoS values (128 = refused).
+    case subscribed(messageID: Int32, grantedQoS: [Int])
+}
+
+/// The Last Will: what the broker publishes for us when the connection is lost without DISCONNECT.
+public struct MQTTWill: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int
+    public var retain: Bool
+
+    public init(topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = true) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+    }
+}
+
+/// MQTT 5 properties of a PUBLISH. Ignored under 3.1.1.
+public struct MQTTPublishProperties: Sendable, Equatable {
+    /// Seconds after which the broker drops the message (and a retained copy).
+    public var messageExpiryInterval: UInt32?
+    /// Opaque bytes echoed from a request to its response.
+    public var correlationData: [UInt8]?
+
+    public init(messageExpiryInterval: UInt32? = nil, correlationData: [UInt8]? = nil) {
+        self.messageExpiryInterval = messageExpiryInterval
+        self.correlationData = correlationData
+    }
+
+    var isEmpty: Bool { messageExpiryInterval == nil && correlationData == nil }
+}
+
+/// TLS settings: CA file to verify the broker, and an optional client certificate and key.
+public struct MQTTTLSOptions: Sendable, Equatable {
+    public var caFile: String
+    public var certFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String, certFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+}
+
+/// Everything fixed for the life of one client handle.
+public struct MQTTClientOptions: Sendable {
+    public var clientID: String
+    public var protocolVersion: MQTTProtocolVersion
+    /// False keeps the session (and queued QoS 1 messages) across disconnects.
+    public var cleanSession: Bool
+    /// MQTT 5 session expiry sent on every CONNECT when `cleanSession` is false.
+    public var sessionExpiryInterval: UInt32
+    public var username: String?
+    public var password: String?
+    public var tls: MQTTTLSOptions?
+    /// Off adds Nagle's delay (about 44 ms) to every small request and reply.
+    public var tcpNoDelay: Bool
+    public var will: MQTTWill?
+
+    public init(
+        clientID: String,
+        protocolVersion: MQTTProtocolVersion = .v5,
+        cleanSession: Bool = false,
+        sessionExpiryInterval: UInt32 = 7 * 24 * 3600,
+        username: String? = nil,
+        password: String? = nil,
+        tls: MQTTTLSOptions? = nil,
+        tcpNoDelay: Bool = true,
+        will: MQTTWill? = nil
+    ) {
+        self.clientID = clientID
+        self.protocolVersion = protocolVersion
+        self.cleanSession = cleanSession
+        self.sessionExpiryInterval = sessionExpiryInterval
+        self.username = username
+        self.password = password
+        self.tls = tls
+        self.tcpNoDelay = tcpNoDelay
+        self.will = will
+    }
+}
+
+/// A broker address.
+public struct MQTTEndpoint: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import FleetProtocol
+import HatchlingAgent
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@main
+struct HatchlingAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hatchling-agent",
+        abstract: "The fleet sidecar: answers the hub's commands and publishes a retained heartbeat over MQTT.",
+        discussion: """
+            Runs next to an OpenClaw gateway in a hatchling container. It connects to the fleet's mosquitto
+            broker (persistent session, QoS 1), subscribes to <root>/<name>/command and the broadcast topic,
+            answers health-check, version-report, config-reload and status-report on <root>/<name>/response,
+            and keeps <root>/<name>/status (online/offline) and <root>/<name>/heartbeat up to date.
+
+            Try it against a local broker:
+              HATCHLING_NAME=mason MQTT_HOST=127.0.0.1 hatchling-agent
+              mosquitto_pub -h 127.0.0.1 -t fleet/mason/command -m health-check
+              mosquitto_sub -h 127.0.0.1 -t 'fleet/mason/#' -v
+
+            \(AgentCLI.settingsHelp)
+            """,
+        version: AgentContext.agentVersion,
+        subcommands: [Run.self, Metrics.self, CheckConfig.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Prints one line on standard error (the global `stderr` is not concurrency-safe in Swift 6).
+func printError(_ message: String) {
+    let line = Array((message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
+        discussion: AgentCLI.settingsHelp)
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current()
+        let loader: ConfigurationLoader
+        let loaded: ConfigurationLoader.Loaded
+        switch AgentCLI.loadConfiguration(environment: environment) {
+        case .success(let result): (loader, loaded) = result
+        case .failure(let error):
+            printError("hatchling-agent: configuration error: \(error)")
+            throw ExitCode(2)
+        }
+        let level = SharedLogLevel(loaded.configuration.logLevel)
+        LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "hatchling-agent")
+        let context = AgentContext(loaded: loaded, loader: loader, logLevel: level)
+        do {
+            let status = try await AgentRuntime(context: context, logger: logger).run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            logger.critical("hatchling-agent cannot run", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Metrics: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print one snapshot of every heartbeat section as JSON. Needs no broker and no HATCHLING_NAME.")
+
+    @Option(help: "Directory that stands for / when reading /proc and /sys (for fixture trees).")
+    var root = "/"
+
+    @Option(help: "Data directory for the disk figures (default: HATCHLING_DATA_DIR, else /home/openclaw/.openclaw).")
+    var dataDir: String?
+
+    @Option(help: "Gateway health URL to probe (default: GATEWAY_HEALTH_URL, else http://127.0.0.1:18789/health).")
+    var gatewayURL: String?
+
+    @Option(help: "Seconds between the two samples that CPU percentages are computed from.")
+    var sample = 0.25
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current()
+        let urlText = gatewayURL ?? environment["GATEWAY_HEALTH_URL"] ?? "http://127.0.0.1:18789/health"
+        guard let url = HTTPURL(urlText) else {
+            printError("hatchling-agent: configuration error: GATEWAY_HEALTH_URL must be an http://host[:port]/path URL")
+            throw ExitCode(2)
+        }
+        let output = await AgentCLI.metricsSnapshot(
+            root: root, dataDirectory: dataDir ?? environment["HATCHLING_DATA_DIR"] ?? "/home/openclaw/.openclaw",
+            gatewayURL: url, sampleSeconds: sample)
+        print(try FleetJSON.encodePretty(output))
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the settings and print the effective values (secrets as ***); exit 2 on error.")
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        switch AgentCLI.loadConfiguration(environment: ProcessEnvironment.current()) {
+        case .failure(let error):
+            printError("hatchling-agent: configuration error: \(error)")
+            throw ExitCode(2)
+        case .success(let (_, loaded)):
+            print(json ? try AgentCLI.describeJSON(loaded.configuration) : AgentCLI.describe(loaded.configuration))
+            if let digest = loaded.fileSHA256, !json { print("config_sha256".padding(toLength: 24) + digest) }
+        }
+    }
+}
+
+extension String {
+    func padding(toLength width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
