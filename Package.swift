@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["MosquittoClient", "FleetProtocol"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -19,7 +19,7 @@ public final class AgentRuntime: Sendable {
     static let stableConnectionSeconds = 10.0
     /// How long shutdown waits for the command in flight, then for the broker's PUBACK of `shutdown`.
     static let commandDrainSeconds = 2.0
-    static let shutdownAckSeconds = 2.0
+    static let shutdownAckSeconds = 1.5
 
     public init(context: AgentContext, logger: Logger) {
         self.context = context
@@ -148,7 +148,7 @@ public final class AgentRuntime: Sendable {
                 logger.info("shutting down", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
                 timers.cancel()
                 commandSink.finish()
-                await Self.waitAtMost(Self.commandDrainSeconds) { await commandWorker.value }
+                await Self.drain(commandWorker, within: Self.commandDrainSeconds)
                 shutdownMessageID = loop.announceShutdown()
                 if shutdownMessageID == nil { client.close() }
                 Task {
@@ -165,11 +165,14 @@ public final class AgentRuntime: Sendable {
         return 0
     }
 
-    /// Waits for `work`, or `seconds`, whichever comes first.
-    static func waitAtMost(_ seconds: Double, _ work: @escaping @Sendable () async -> Void) async {
+    /// Lets the command in flight finish, for `seconds` at most; then cancels the worker.
+    static func drain(_ worker: Task<Void, Never>, within seconds: Double) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await work() }
-            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+            group.addTask { await worker.value }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                worker.cancel()
+            }
             await group.next()
             group.cancelAll()
         }

@@ -28,6 +28,7 @@ struct ConnectionLoop {
     private var broker: MQTTEndpoint { configuration.brokers[brokerIndex % configuration.brokers.count] }
 
     func connectNow() {
+        logger.debug("connecting", metadata: ["mqtt.broker": "\(broker)", "mqtt.protocol": "\(client.protocolVersion)"])
         client.connect(to: broker, keepalive: configuration.keepalive)
     }
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A stand-in for an MQTT 3.1.1-only broker: refuses protocol level 5 the way such brokers do
+(CONNACK return code 1, then close), accepts level 4, acknowledges SUBSCRIBE and QoS 1 PUBLISH,
+answers PINGREQ, and writes what it saw to the events file. Test fixture only."""
+import socket
+import sys
+import threading
+
+port, events_path = int(sys.argv[1]), sys.argv[2]
+events = open(events_path, "a", buffering=1)
+
+
+def read_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def read_packet(conn):
+    first = read_exact(conn, 1)[0]
+    length, shift = 0, 0
+    while True:
+        byte = read_exact(conn, 1)[0]
+        length += (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return first, read_exact(conn, length)
+
+
+def serve(conn):
+    try:
+        kind, body = read_packet(conn)
+        if kind >> 4 != 1:
+            return
+        name_length = int.from_bytes(body[0:2], "big")
+        level = body[2 + name_length]
+        if level != 4:
+            events.write(f"refused level {level}\n")
+            conn.sendall(bytes([0x20, 0x02, 0x00, 0x01]))
+            return
+        events.write("accepted level 4\n")
+        conn.sendall(bytes([0x20, 0x02, 0x00, 0x00]))
+        while True:
+            kind, body = read_packet(conn)
+            packet_type = kind >> 4
+            if packet_type == 8:  # SUBSCRIBE
+                conn.sendall(bytes([0x90, 0x03]) + body[0:2] + bytes([0x01]))
+            elif packet_type == 3:  # PUBLISH
+                topic_length = int.from_bytes(body[0:2], "big")
+                topic = body[2:2 + topic_length].decode()
+                events.write(f"PUBLISH {topic}\n")
+                if (kind >> 1) & 3 == 1:
+                    packet_id = body[2 + topic_length:4 + topic_length]
+                    conn.sendall(bytes([0x40, 0x02]) + packet_id)
+            elif packet_type == 12:  # PINGREQ
+                conn.sendall(bytes([0xD0, 0x00]))
+            elif packet_type == 14:  # DISCONNECT
+                return
+    except (EOFError, ConnectionError):
+        pass
+    finally:
+        conn.close()
+
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(8)
+while True:
+    connection, _ = server.accept()
+    threading.Thread(target=serve, args=(connection,), daemon=True).start()

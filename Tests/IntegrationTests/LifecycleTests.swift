@@ -1,0 +1,252 @@
+import FleetProtocol
+import Foundation
+import MosquittoClient
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Agent lifecycle over a real broker", .serialized)
+struct LifecycleTests {
+    @Test("a late subscriber sees the retained online status and heartbeat")
+    func retainedStatusAndHeartbeat() async throws {
+        try await withBroker { broker in
+            try await withAgent("lark", broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"]) { agent in
+                // Wait for the agent to be online without subscribing to its topics first.
+                let watcher = try await TestHub.connect(to: broker, topics: ["fleet/lark/heartbeat"])
+                let first = try await watcher.waitForMessage("first heartbeat") { $0.topic == "fleet/lark/heartbeat" }
+                let firstBeat = try FleetJSON.decode(Heartbeat.self, from: first.payload)
+                _ = try await watcher.waitForMessage("a later heartbeat") { message in
+                    (try? FleetJSON.decode(Heartbeat.self, from: message.payload)).map { $0.seq > firstBeat.seq } == true
+                }
+                watcher.close()
+
+                let late = try await TestHub.connect(to: broker, topics: ["fleet/lark/status", "fleet/lark/heartbeat"])
+                defer { late.close() }
+                let status = try await late.waitForMessage("retained status") { $0.topic == "fleet/lark/status" }
+                #expect(status.retain)
+                let online = try FleetJSON.decode(StatusPayload.self, from: status.payload)
+                #expect(online.state == .online)
+                #expect(online.commands == FleetCommand.allCases)
+                #expect(online.heartbeatIntervalS == 1)
+                let beat = try await late.waitForMessage("retained heartbeat") { $0.topic == "fleet/lark/heartbeat" && $0.retain }
+                let heartbeat = try FleetJSON.decode(Heartbeat.self, from: beat.payload)
+                #expect(heartbeat.bootId == online.bootId)
+                #expect(heartbeat.intervalS == 1)
+                #expect(heartbeat.host.memTotalBytes ?? 0 > 0)
+                #expect(heartbeat.agent.rssBytes ?? 0 > 0)
+                #expect(heartbeat.disk.path == agent.directory.path)
+                // MQTT 5: the retained heartbeat expires after three intervals.
+                #expect(beat.messageExpiryInterval != nil && beat.messageExpiryInterval! <= 3)
+            }
+        }
+    }
+
+    @Test("SIGKILL leaves the Last Will: offline, lost, with the run's boot id")
+    func lastWillOnKill() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/kite/status"])
+            defer { hub.close() }
+            let agent = try TestAgent(name: "kite", broker: broker)
+            try agent.start()
+            let online = try await hub.waitForMessage("online") { $0.topic == "fleet/kite/status" }
+            let bootId = try FleetJSON.decode(StatusPayload.self, from: online.payload).bootId
+            await agent.kill9()
+            let will = try await hub.waitForMessage("Last Will") { message in
+                (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.state == .offline
+            }
+            let status = try FleetJSON.decode(StatusPayload.self, from: will.payload)
+            #expect(status.reason == .lost)
+            #expect(status.bootId == bootId)
+        }
+    }
+
+    @Test("SIGTERM announces shutdown, disconnects cleanly and exits 0 within 5 seconds")
+    func shutdownOnSigterm() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/swift/status"])
+            defer { hub.close() }
+            let agent = try TestAgent(name: "swift", broker: broker)
+            try agent.start()
+            _ = try await hub.waitForMessage("online") { $0.topic == "fleet/swift/status" }
+            let process = try #require(agent.process)
+            process.signal(SIGTERM)
+            let exitStatus = await process.waitForExit(seconds: 5)
+            if exitStatus == nil { await agent.stop() }
+            #expect(exitStatus == 0, "the agent did not exit with 0 within 5 s of SIGTERM")
+            let offline = try await hub.waitForMessage("shutdown status") { message in
+                (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.state == .offline
+            }
+            let status = try FleetJSON.decode(StatusPayload.self, from: offline.payload)
+            #expect(status.reason == .shutdown, "a clean disconnect must not leave the Last Will")
+            #expect(status.ts != nil)
+            #expect(agent.log().contains("shutting down"))
+        }
+    }
+
+    @Test("a command published while the agent is down is answered after it restarts")
+    func persistentSession() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/moss/response", "fleet/moss/status"])
+            defer { hub.close() }
+            let agent = try TestAgent(name: "moss", broker: broker)
+            try agent.start()
+            _ = try await hub.waitForMessage("online") { $0.topic == "fleet/moss/status" && String(decoding: $0.payload, as: UTF8.self).contains("online") }
+            #expect(await agent.stop() == 0)
+
+            try hub.publish("fleet/moss/command", #"{"command": "status-report", "id": "queued-1"}"#)
+            // Restart the broker too: with persistence on, the session and its queue survive.
+            await broker.stop()
+            hub.close()
+            try await broker.start()
+            let hub2 = try await TestHub.connect(to: broker, topics: ["fleet/moss/response"])
+            defer { hub2.close() }
+
+            try agent.start()
+            let answer = try await hub2.waitForResponse(on: "fleet/moss/response", "answer to the queued command") { $0.id == "queued-1" }
+            guard case .status(let report) = answer.outcome else { Issue.record("status-report failed: \(answer)"); return }
+            #expect(report.counters.lastSessionPresent == true)
+            #expect(report.counters.sessionsResumed == 1)
+            await agent.stop()
+        }
+    }
+
+    @Test("the agent publishes to its three topics and nothing else")
+    func onlyItsOwnTopics() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["#"])
+            defer { hub.close() }
+            try await withAgent("fern", broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"]) { agent in
+                _ = try await hub.waitForMessage("online") { $0.topic == "fleet/fern/status" }
+                for command in FleetCommand.allCases { try hub.publish("fleet/fern/command", command.rawValue) }
+                try hub.publish("fleet/fern/command", #"{"command": "status-report", "id": "x", "topic": "fleet/other/status", "path": "/etc/passwd"}"#)
+                try hub.publish("zephyr/broadcast", "health-check")
+                _ = try await hub.waitForResponse(on: "fleet/fern/response", "last answer") { $0.id == "x" }
+                _ = try await hub.waitForMessage("second heartbeat") { message in
+                    message.topic == "fleet/fern/heartbeat" && (try? FleetJSON.decode(Heartbeat.self, from: message.payload))?.seq ?? 0 >= 2
+                }
+                await agent.stop()
+                _ = try await hub.waitForMessage("shutdown") { $0.topic == "fleet/fern/status" && String(decoding: $0.payload, as: UTF8.self).contains("shutdown") }
+            }
+            let allowed: Set<String> = ["fleet/fern/response", "fleet/fern/heartbeat", "fleet/fern/status", "fleet/fern/command", "zephyr/broadcast"]
+            let topics = Set(hub.messages.map(\.topic))
+            #expect(topics.isSubset(of: allowed), "unexpected topics: \(topics.subtracting(allowed))")
+            #expect(!hub.messages.contains { String(decoding: $0.payload, as: UTF8.self).contains("root:") })
+        }
+    }
+
+    @Test("SIGHUP reloads the configuration file; an invalid file keeps the old settings")
+    func sighupReload() async throws {
+        try await withBroker { broker in
+            let configFile = try makeTemporaryDirectory(prefix: "cfg").appendingPathComponent("agent.env")
+            try "HEARTBEAT_INTERVAL=30\n".write(to: configFile, atomically: true, encoding: .utf8)
+            try await withAgent("reed", broker: broker, environment: ["HATCHLING_AGENT_CONFIG": configFile.path]) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/reed/#"])
+                defer { hub.close() }
+                _ = try await hub.waitForMessage("online") { $0.topic == "fleet/reed/status" }
+
+                try "HEARTBEAT_INTERVAL=zero\n".write(to: configFile, atomically: true, encoding: .utf8)
+                agent.signal(SIGHUP)
+                try await waitForLog(agent, containing: "configuration reload failed (SIGHUP)")
+                try "# good again\nHEARTBEAT_INTERVAL=1\nMQTT_KEEPALIVE=40\n".write(to: configFile, atomically: true, encoding: .utf8)
+                agent.signal(SIGHUP)
+                let fast = try await hub.waitForMessage("heartbeat at the new interval") { message in
+                    message.topic == "fleet/reed/heartbeat" && (try? FleetJSON.decode(Heartbeat.self, from: message.payload))?.intervalS == 1
+                }
+                #expect(fast.messageExpiryInterval ?? 99 <= 3)
+                try hub.publish("fleet/reed/command", #"{"command": "status-report", "id": "s"}"#)
+                let status = try await hub.waitForResponse(on: "fleet/reed/response", "status") { $0.id == "s" }
+                guard case .status(let report) = status.outcome else { Issue.record("status-report failed"); return }
+                #expect(report.counters.reloadFailures == 1)
+                #expect(report.counters.reloads == 1)
+                let log = agent.log()
+                #expect(log.contains("configuration reload failed (SIGHUP)"))
+                #expect(log.contains("MQTT_KEEPALIVE"), "a setting that needs a restart is reported")
+            }
+        }
+    }
+
+    @Test("MQTT 3.1.1 works when configured")
+    func protocol311() async throws {
+        try await withBroker { broker in
+            try await withAgent("oak", broker: broker, environment: ["MQTT_PROTOCOL": "3.1.1"]) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/oak/#"], protocolVersion: .v311)
+                defer { hub.close() }
+                _ = try await hub.waitForMessage("online") { $0.topic == "fleet/oak/status" }
+                try hub.publish("fleet/oak/command", "health-check")
+                let answer = try await hub.waitForResponse(on: "fleet/oak/response", "answer")
+                guard case .health(let report) = answer.outcome else { Issue.record("health-check failed"); return }
+                #expect(report.checks.bus.protocol == "3.1.1")
+                #expect(agent.log().contains("mqtt.protocol=3.1.1"))
+            }
+        }
+    }
+
+    @Test("the agent starts before the broker, keeps trying quietly, and connects when it appears")
+    func brokerLater() async throws {
+        let broker = try TestBroker()
+        let agent = try TestAgent(name: "pine", broker: broker, environment: ["MQTT_RECONNECT_MAX": "1"])
+        try agent.start()
+        do {
+            try await waitForLog(agent, containing: "connecting", count: 4)
+            #expect(agent.process?.isRunning == true, "no broker is not a reason to exit")
+            try await broker.start()
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/pine/status"])
+            _ = try await hub.waitForMessage("online") { $0.topic == "fleet/pine/status" }
+            hub.close()
+        } catch {
+            await agent.stop()
+            await broker.stop()
+            throw error
+        }
+        #expect(await agent.stop() == 0)
+        await broker.stop()
+        let log = agent.log()
+        let cannot = log.components(separatedBy: "cannot connect").count - 1
+        #expect(cannot == 1, "a failing broker is logged once per change, not once per attempt:\n\(log)")
+    }
+
+    @Test("a broker that refuses MQTT 5 gets MQTT 3.1.1 instead")
+    func fallbackTo311() async throws {
+        let port = try freePort()
+        let directory = try makeTemporaryDirectory(prefix: "fake-broker")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mqtt311_only_broker.py")
+        let fake = try ChildProcess(
+            executable: try which("python3"), arguments: [script.path, String(port), directory.appendingPathComponent("events.log").path],
+            environment: ["PATH": "/usr/bin:/bin"], outputPath: directory.appendingPathComponent("fake.log").path)
+        defer { fake.signal(SIGKILL) }
+        try await waitForPort(port, deadline: 15)
+        let agent = try TestAgent(name: "birch", broker: nil, environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port)])
+        try agent.start()
+        do {
+            let events = directory.appendingPathComponent("events.log")
+            try await waitFor("the agent to publish its status under 3.1.1") {
+                let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+                return text.contains("refused level 5") && text.contains("accepted level 4") && text.contains("PUBLISH fleet/birch/status")
+            }
+            #expect(agent.log().contains("broker refused MQTT 5"))
+        } catch {
+            await agent.stop()
+            throw error
+        }
+        await agent.stop()
+        await fake.terminate(signal: SIGTERM, grace: 5)
+    }
+}
+
+/// Waits until the agent's log holds `text` at least `count` times.
+func waitForLog(_ agent: TestAgent, containing text: String, count: Int = 1, timeout: Double = 20) async throws {
+    try await waitFor("\(count)x '\(text)' in the agent's log", timeout: timeout) {
+        agent.log().components(separatedBy: text).count - 1 >= count
+    }
+}
+
+/// Polls a condition that has no event to await (a file another process writes), with a deadline.
+func waitFor(_ what: String, timeout: Double = 20, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        guard Date() < deadline else { throw TestError("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

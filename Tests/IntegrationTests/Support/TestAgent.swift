@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `hatchling-agent` executable, run as a real process with its own environment.
+final class TestAgent: @unchecked Sendable {
+    // @unchecked Sendable: `process` changes only in start/stop, which a test calls in sequence.
+    let name: String
+    var environment: [String: String]
+    let directory: URL
+    private(set) var process: ChildProcess?
+    private(set) var runs = 0
+
+    init(name: String, broker: TestBroker?, environment extra: [String: String] = [:]) throws {
+        self.name = name
+        self.directory = try makeTemporaryDirectory(prefix: "agent-\(name)")
+        var environment: [String: String] = [
+            "HATCHLING_NAME": name,
+            "HATCHLING_DATA_DIR": directory.path,
+            "GATEWAY_HEALTH_URL": "http://127.0.0.1:9/health",
+            "HEARTBEAT_INTERVAL": "30",
+            "LOG_LEVEL": "debug",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        if let broker {
+            environment["MQTT_HOST"] = "127.0.0.1"
+            environment["MQTT_PORT"] = String(broker.port)
+        }
+        environment.merge(extra) { $1 }
+        self.environment = environment
+    }
+
+    static var executable: URL {
+        get throws {
+            if let path = ProcessInfo.processInfo.environment["HATCHLING_AGENT_BIN"] { return URL(fileURLWithPath: path) }
+            // Tests/IntegrationTests/Support/TestAgent.swift -> package root
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent()
+            for candidate in [".build/debug/hatchling-agent", ".build/release/hatchling-agent"] {
+                let url = root.appendingPathComponent(candidate)
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+            throw TestError("hatchling-agent is not built: run `swift build` first (or set HATCHLING_AGENT_BIN)")
+        }
+    }
+
+    var logURL: URL { directory.appendingPathComponent("agent-\(runs).log") }
+
+    func start(arguments: [String] = []) throws {
+        runs += 1
+        process = try ChildProcess(
+            executable: try Self.executable.path, arguments: arguments, environment: environment, outputPath: logURL.path)
+    }
+
+    var pid: Int32 { process?.pid ?? -1 }
+
+    /// SIGTERM, and the exit status; nil if it had not exited after `grace` seconds (then SIGKILL).
+    @discardableResult
+    func stop(grace: Double = 10) async -> Int32? {
+        guard let process else { return nil }
+        self.process = nil
+        return await process.terminate(signal: SIGTERM, grace: grace)
+    }
+
+    /// SIGKILL: no shutdown, the broker publishes the Last Will.
+    func kill9() async {
+        guard let process else { return }
+        self.process = nil
+        await process.terminate(signal: SIGKILL, grace: 10)
+    }
+
+    func signal(_ number: Int32) {
+        process?.signal(number)
+    }
+
+    func log() -> String {
+        (1...max(runs, 1)).map { run in
+            (try? String(contentsOf: directory.appendingPathComponent("agent-\(run).log"), encoding: .utf8)) ?? ""
+        }.joined(separator: "\n--- restart ---\n")
+    }
+}
+
+/// Runs the agent as a command (check-config, metrics, --help) and returns its status and output.
+func runAgentCommand(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = try TestAgent.executable
+    process.arguments = arguments
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+/// Starts an agent, runs the body, and always stops the agent by its pid.
+func withAgent<T>(
+    _ name: String, broker: TestBroker, environment: [String: String] = [:], _ body: (TestAgent) async throws -> T
+) async throws -> T {
+    let agent = try TestAgent(name: name, broker: broker, environment: environment)
+    try agent.start()
+    do {
+        let result = try await body(agent)
+        await agent.stop()
+        return result
+    } catch {
+        await agent.stop()
+        print("agent log:\n\(agent.log())")
+        throw error
+    }
+}
