@@ -199,7 +199,8 @@ public enum CommandParser {
 
 extension String {
     func trimmingWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        // Whole Characters: "\r\n" is one Character, so compare by its scalars.
+        let isSpace: (Character) -> Bool = { $0.unicodeScalars.allSatisfy { [" ", "\t", "\n", "\r"].contains($0) } }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
             return ""
         }

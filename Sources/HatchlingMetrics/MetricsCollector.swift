@@ -71,8 +71,10 @@ public final class MetricsCollector: Sendable {
             problems.append("/proc/stat: cannot be read")
         }
         if let status = files.read("/proc/self/status") {
-            snapshot.processRSSBytes = try? ProcParsers.statusField("VmRSS", in: status)
-            snapshot.processThreads = try? ProcParsers.statusField("Threads", in: status)
+            snapshot.processRSSBytes = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("VmRSS", in: status) } ?? nil
+            snapshot.processThreads = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("Threads", in: status) } ?? nil
+        } else {
+            problems.append("/proc/self/status: cannot be read")
         }
         snapshot.containerUptimeSeconds = containerUptime(stat: stat, problems: &problems)
         collectCgroup(into: &snapshot, problems: &problems)
@@ -122,42 +124,56 @@ public final class MetricsCollector: Sendable {
         }
     }
 
+    /// Runs a parser; a parse error goes to `problems` (file and line) and gives nil.
+    private static func parse<T>(_ problems: inout [String], _ parser: () throws(MetricsParseError) -> T) -> T? {
+        do {
+            return try parser()
+        } catch {
+            problems.append(error.description)
+            return nil
+        }
+    }
+
+    /// A cgroup file holding one number or `max`: (file exists, value). A garbage value is a problem
+    /// and reads as nil, like a missing file, never as "no limit".
+    private func cgroupNumber(_ path: String, _ problems: inout [String]) -> (present: Bool, value: UInt64?) {
+        guard let text = files.read(path) else { return (false, nil) }
+        let parsed = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.cgroupValue(text, file: path) }
+        return (parsed != nil, parsed ?? nil)
+    }
+
     /// Memory and CPU of the container's cgroup: v2 where its controllers are enabled, else v1.
     private func collectCgroup(into snapshot: inout MetricsSnapshot, problems: inout [String]) {
         guard let location = locateCgroups(problems: &problems) else { return }
         var usageNanoseconds: UInt64? = nil
-        if let dir = location.unified, let current = files.read(dir + "/memory.current") {
-            snapshot.containerMemoryCurrentBytes = try? ProcParsers.cgroupValue(current, file: dir + "/memory.current")
-            if let max = files.read(dir + "/memory.max") {
-                snapshot.containerMemoryLimitBytes = try? ProcParsers.cgroupValue(max, file: dir + "/memory.max")
-            }
+        if let dir = location.unified, files.read(dir + "/memory.current") != nil {
+            snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.current", &problems).value
+            snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.max", &problems).value
         } else if let dir = location.v1["memory"] {
-            if let usage = files.read(dir + "/memory.usage_in_bytes") {
-                snapshot.containerMemoryCurrentBytes = try? ProcParsers.cgroupValue(usage, file: dir + "/memory.usage_in_bytes")
-            }
-            if let limit = files.read(dir + "/memory.limit_in_bytes"),
-                let value = try? ProcParsers.cgroupValue(limit, file: dir + "/memory.limit_in_bytes")
-            {
-                snapshot.containerMemoryLimitBytes = ProcParsers.v1MemoryLimit(value)
-            }
+            snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.usage_in_bytes", &problems).value
+            snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.limit_in_bytes", &problems).value.flatMap(ProcParsers.v1MemoryLimit)
         }
-        if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat"),
-            let usec = try? ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
-        {
-            usageNanoseconds = usec * 1000
+        if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat") {
+            usageNanoseconds = (Self.parse(&problems) { () throws(MetricsParseError) in
+                try ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
+            } ?? nil).map { $0 * 1000 }
             if let max = files.read(dir + "/cpu.max") {
-                snapshot.containerCPULimitCores = try? ProcParsers.cpuMax(max, file: dir + "/cpu.max")
+                snapshot.containerCPULimitCores = Self.parse(&problems) { () throws(MetricsParseError) in
+                    try ProcParsers.cpuMax(max, file: dir + "/cpu.max")
+                } ?? nil
             }
         } else {
-            if let dir = location.v1["cpuacct"], let usage = files.read(dir + "/cpuacct.usage") {
-                usageNanoseconds = try? ProcParsers.cgroupValue(usage, file: dir + "/cpuacct.usage")
+            if let dir = location.v1["cpuacct"] {
+                usageNanoseconds = cgroupNumber(dir + "/cpuacct.usage", &problems).value
             }
             if let dir = location.v1["cpu"], let quotaText = files.read(dir + "/cpu.cfs_quota_us"),
-                let periodText = files.read(dir + "/cpu.cfs_period_us"),
-                let quota = Int64(quotaText.trimmingCharacters()), let period = Double(periodText.trimmingCharacters()),
-                quota > 0, period > 0
+                let periodText = files.read(dir + "/cpu.cfs_period_us")
             {
-                snapshot.containerCPULimitCores = Double(quota) / period
+                if let quota = Int64(quotaText.trimmingCharacters()), let period = Double(periodText.trimmingCharacters()), period > 0 {
+                    snapshot.containerCPULimitCores = quota > 0 ? Double(quota) / period : nil
+                } else {
+                    problems.append("\(dir)/cpu.cfs_quota_us:1: expected a quota and a period in microseconds")
+                }
             }
         }
         if let usageNanoseconds {

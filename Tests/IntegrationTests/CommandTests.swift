@@ -164,3 +164,49 @@ struct CommandTests {
         }
     }
 }
+
+@Suite("version-report finds the gateway's version", .serialized)
+struct VersionDiscoveryTests {
+    @Test("from `openclaw --version` on PATH, found once")
+    func fromProgram() async throws {
+        let bin = try makeTemporaryDirectory(prefix: "bin")
+        let calls = bin.appendingPathComponent("calls")
+        let script = bin.appendingPathComponent("openclaw")
+        try "#!/bin/sh\necho called >> '\(calls.path)'\necho 'OpenClaw v2026.1.5 (linux-x64)'\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        try await withBroker { broker in
+            let path = "\(bin.path):" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            try await withAgent("vole", broker: broker, environment: ["PATH": path]) { _ in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/vole/response", "fleet/vole/status"])
+                defer { hub.close() }
+                try await hub.waitOnline("vole")
+                for index in 0..<2 {
+                    try hub.publish("fleet/vole/command", #"{"command": "version-report", "id": "v-\#(index)"}"#)
+                    let answer = try await hub.waitForResponse(on: "fleet/vole/response", "version \(index)") { $0.id == "v-\(index)" }
+                    guard case .version(let report) = answer.outcome else { Issue.record("version-report failed"); return }
+                    #expect(report.openclaw == "2026.1.5")
+                    #expect(report.image == nil)
+                }
+                let called = try String(contentsOf: calls, encoding: .utf8).split(separator: "\n").count
+                #expect(called == 1, "the version is found once and cached")
+            }
+        }
+    }
+
+    @Test("OPENCLAW_VERSION wins; with nothing to find, openclaw is null")
+    func fromEnvironmentOrNothing() async throws {
+        try await withBroker { broker in
+            for (name, environment, expected) in [("newt", ["OPENCLAW_VERSION": "2026.2.0"], "2026.2.0" as String?), ("gnat", ["PATH": "/nonexistent"], nil)] {
+                try await withAgent(name, broker: broker, environment: environment) { _ in
+                    let hub = try await TestHub.connect(to: broker, topics: ["fleet/\(name)/response", "fleet/\(name)/status"])
+                    defer { hub.close() }
+                    try await hub.waitOnline(name)
+                    try hub.publish("fleet/\(name)/command", "version-report")
+                    let answer = try await hub.waitForResponse(on: "fleet/\(name)/response", "version")
+                    guard case .version(let report) = answer.outcome else { Issue.record("version-report failed"); return }
+                    #expect(report.openclaw == expected)
+                }
+            }
+        }
+    }
+}

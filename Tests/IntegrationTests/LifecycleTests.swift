@@ -62,8 +62,8 @@ struct LifecycleTests {
         }
     }
 
-    @Test("SIGTERM announces shutdown, disconnects cleanly and exits 0 within 5 seconds")
-    func shutdownOnSigterm() async throws {
+    @Test("SIGTERM and SIGINT announce shutdown, disconnect cleanly and exit 0 within 5 seconds", arguments: [SIGTERM, SIGINT])
+    func shutdownOnSignal(_ number: Int32) async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/swift/status"])
             defer { hub.close() }
@@ -71,7 +71,7 @@ struct LifecycleTests {
             try agent.start()
             _ = try await hub.waitForMessage("online") { $0.topic == "fleet/swift/status" }
             let process = try #require(agent.process)
-            process.signal(SIGTERM)
+            process.signal(number)
             let exitStatus = await process.waitForExit(seconds: 5)
             if exitStatus == nil { await agent.stop() }
             #expect(exitStatus == 0, "the agent did not exit with 0 within 5 s of SIGTERM")

@@ -13,7 +13,8 @@ public enum ConfigFile {
     /// Parses the file's text.
     public static func parse(_ text: String, path: String) throws(ConfigurationError) -> [SettingKey: Entry] {
         var entries: [SettingKey: Entry] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // isNewline also matches "\r\n" (one Character), so files saved with CR LF parse alike.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let number = index + 1
             var line = rawLine.trimmingCharacters()
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -24,7 +25,7 @@ public enum ConfigFile {
             let name = String(line[..<equals].trimmingCharacters())
             guard let key = SettingKey(rawValue: name), key != .configFile else {
                 let shown = name.utf8.count <= 64 && name.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) ? name : "(unprintable)"
-                throw ConfigurationError(key: shown, rule: "is not a setting of hatchling-agent", source: "\(path):\(number)")
+                throw ConfigurationError(key: shown, rule: "is not a setting of hatchling-agent", source: "\(path):\(number)", keyFromFile: true)
             }
             var value = line[line.index(after: equals)...].trimmingCharacters()
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {

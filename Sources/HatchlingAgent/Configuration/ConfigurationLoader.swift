@@ -133,7 +133,7 @@ public struct ConfigurationLoader: Sendable {
             guard let bytes = readFile(passwordFile), var secret = String(validating: bytes, as: UTF8.self) else {
                 throw fail(.mqttPasswordFile, "names a file that cannot be read as text")
             }
-            while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
+            while let last = secret.last, last.isNewline { secret.removeLast() }  // "\r\n" is one Character
             effectivePassword = secret
         }
         let username = text(.mqttUsername)

@@ -91,7 +91,7 @@ public final class AgentContext: Sendable {
                 $0.reloadFailures += 1
                 $0.lastError = "reload failed: \(error)"
             }
-            return .failure(FleetErrorBody(code: .reloadFailed, message: "\(error); the previous settings stay in force"))
+            return .failure(FleetErrorBody(code: .reloadFailed, message: "\(error.publicDescription); the previous settings stay in force"))
         }
         let changed = loaded.configuration.changedSettings(comparedTo: current)
         let applied = current.applyingLiveSettings(from: loaded.configuration)

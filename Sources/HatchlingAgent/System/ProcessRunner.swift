@@ -50,11 +50,18 @@ enum ProcessRunner {
             guard count > 0 else { break reading }
             output.append(contentsOf: chunk[0..<count])
         }
+        // Output ends (EOF) a moment before the process does: wait for the exit until the deadline.
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == 0 {
-            kill(pid, SIGKILL)
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            return nil
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0 && errno != EINTR { return nil }
+            if Monotonic.seconds() >= deadline {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                return nil
+            }
+            usleep(5_000)
         }
         return String(decoding: output, as: UTF8.self)
     }

@@ -114,6 +114,15 @@ final class TestHub: Sendable {
         return try FleetJSON.decode(CommandResponse.self, from: message.payload)
     }
 
+    /// Waits for `<root>/<name>/status` to say online (the agent has subscribed by then).
+    @discardableResult
+    func waitOnline(_ name: String, root: String = "fleet") async throws -> StatusPayload {
+        let message = try await waitForMessage("\(name) online") { message in
+            message.topic == "\(root)/\(name)/status" && (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.state == .online
+        }
+        return try FleetJSON.decode(StatusPayload.self, from: message.payload)
+    }
+
     func publish(_ topic: String, _ text: String, correlationData: [UInt8]? = nil, retain: Bool = false) throws {
         try client.publish(
             topic: topic, payload: Array(text.utf8), qos: 1, retain: retain,

@@ -1,0 +1,91 @@
+import FleetProtocol
+@testable import HatchlingAgent
+import HatchlingMetrics
+import Testing
+
+@Suite("HealthEvaluator")
+struct HealthEvaluatorTests {
+    let up = Heartbeat.GatewaySection(ok: true, httpStatus: 200, latencyMs: 3)
+    let down = Heartbeat.GatewaySection(ok: false, httpStatus: nil, latencyMs: 2000, error: "timeout")
+
+    /// A snapshot with a 1000-byte container limit and a disk half free.
+    func snapshot(used: UInt64 = 100, limit: UInt64? = 1000, diskFree: UInt64 = 500) -> MetricsSnapshot {
+        var s = MetricsSnapshot(diskPath: "/data")
+        s.containerMemoryCurrentBytes = used
+        s.containerMemoryLimitBytes = limit
+        s.hostMemoryTotalBytes = 10_000
+        s.hostMemoryAvailableBytes = 8_000
+        s.diskTotalBytes = 1000
+        s.diskFreeBytes = diskFree
+        return s
+    }
+
+    func report(_ s: MetricsSnapshot, gateway: Heartbeat.GatewaySection? = nil, bus: Bool = true) -> HealthReport {
+        HealthEvaluator().report(snapshot: s, gateway: gateway ?? up, busConnected: bus, protocolName: "5")
+    }
+
+    @Test("all well: healthy, with every check filled in")
+    func healthy() {
+        let r = report(snapshot())
+        #expect(r.status == .healthy)
+        #expect(r.checks.gateway == up)
+        #expect(r.checks.bus == HealthReport.BusCheck(ok: true, protocol: "5"))
+        #expect(r.checks.memory == HealthReport.MemoryCheck(ok: true, usedBytes: 100, limitBytes: 1000, usedPct: 10, scope: "container"))
+        #expect(r.checks.disk == HealthReport.DiskCheck(ok: true, path: "/data", freeBytes: 500, freePct: 50))
+    }
+
+    @Test("gateway down or bus down: unhealthy, whatever else")
+    func unhealthy() {
+        #expect(report(snapshot(), gateway: down).status == .unhealthy)
+        #expect(report(snapshot(), bus: false).status == .unhealthy)
+        #expect(report(snapshot(used: 990, diskFree: 1), gateway: down).status == .unhealthy)
+    }
+
+    @Test("memory at or above 90 % of the container limit: degraded")
+    func memory() {
+        let at = report(snapshot(used: 900))
+        #expect(at.status == .degraded)
+        #expect(at.checks.memory.ok == false)
+        #expect(at.checks.memory.usedPct == 90)
+        #expect(report(snapshot(used: 899)).status == .healthy)
+        #expect(report(snapshot(used: 1200)).checks.memory.usedPct == 120)
+    }
+
+    @Test("disk free under 5 %: degraded")
+    func disk() {
+        let low = report(snapshot(diskFree: 49))
+        #expect(low.status == .degraded)
+        #expect(low.checks.disk.ok == false)
+        #expect(low.checks.disk.freePct == 4.9)
+        #expect(report(snapshot(diskFree: 50)).status == .healthy)
+    }
+
+    @Test("no container limit: judged against the host's memory")
+    func hostScope() {
+        let fine = report(snapshot(limit: nil))
+        #expect(fine.checks.memory == HealthReport.MemoryCheck(ok: true, usedBytes: 2000, limitBytes: 10_000, usedPct: 20, scope: "host"))
+        var tight = snapshot(limit: nil)
+        tight.hostMemoryAvailableBytes = 500
+        let r = report(tight)
+        #expect(r.checks.memory.scope == "host")
+        #expect(r.checks.memory.usedPct == 95)
+        #expect(r.status == .degraded)
+    }
+
+    @Test("nothing to judge by: unknown scope, not degraded")
+    func unknown() {
+        var s = MetricsSnapshot(diskPath: "/data")
+        s.containerMemoryCurrentBytes = 42
+        let r = report(s)
+        #expect(r.status == .healthy)
+        #expect(r.checks.memory == HealthReport.MemoryCheck(ok: true, usedBytes: 42, limitBytes: nil, usedPct: nil, scope: "unknown"))
+        #expect(r.checks.disk == HealthReport.DiskCheck(ok: true, path: "/data", freeBytes: nil, freePct: nil))
+    }
+
+    @Test("severity orders the statuses")
+    func ordering() {
+        #expect(HealthStatus.healthy < .degraded)
+        #expect(HealthStatus.degraded < .unhealthy)
+        #expect(HealthStatus.allCases.max() == .unhealthy)
+    }
+}

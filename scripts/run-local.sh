@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine, starts a throwaway mosquitto on 127.0.0.1, and runs one agent against it
+# in the foreground. Ctrl-C stops both. Usage: scripts/run-local.sh [NAME] (default: dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release --product hatchling-agent
+name="${1:-dev}"
+port="${MQTT_PORT:-1883}"
+state="$(mktemp -d /tmp/hatchling-local.XXXXXX)"
+chmod 755 "$state"
+cat > "$state/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+persistence true
+persistence_location $state/
+user root
+log_dest file $state/broker.log
+CONF
+mosquitto -c "$state/mosquitto.conf" &
+broker=$!
+trap 'kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null; rm -rf "$state"' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+cat <<TEXT
+mosquitto is listening on 127.0.0.1:$port (log: $state/broker.log). In another terminal:
+  mosquitto_sub -h 127.0.0.1 -p $port -t 'fleet/$name/#' -v          # watch status, heartbeat, responses
+  mosquitto_pub -h 127.0.0.1 -p $port -t fleet/$name/command -m health-check
+  mosquitto_pub -h 127.0.0.1 -p $port -t fleet/$name/command -m '{"command":"status-report","id":"c-1"}'
+Starting hatchling-agent as '$name' (Ctrl-C to stop)...
+TEXT
+HATCHLING_NAME="$name" MQTT_HOST=127.0.0.1 MQTT_PORT="$port" HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}" \
+  HATCHLING_DATA_DIR="${HATCHLING_DATA_DIR:-$HOME}" .build/release/hatchling-agent
