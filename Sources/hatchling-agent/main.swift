@@ -42,7 +42,17 @@ func printError(_ message: String) {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
-        discussion: AgentCLI.settingsHelp)
+        discussion: """
+            By default this process is a small supervisor: it starts the agent itself as a worker (the same
+            binary) and starts it again within a second or so if it dies of anything but a shutdown (a crash,
+            SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker
+            and reaps it, so no cron job and no zombie. --no-supervisor runs the agent in this process.
+
+            \(AgentCLI.settingsHelp)
+            """)
+
+    @Flag(help: "Run the agent in this process, without the restarting supervisor.")
+    var noSupervisor = false
 
     func run() async throws {
         let environment = ProcessEnvironment.current()
@@ -56,6 +66,20 @@ struct Run: AsyncParsableCommand {
         }
         let level = SharedLogLevel(loaded.configuration.logLevel)
         LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: level) }
+
+        if !noSupervisor, !ProcessSupervisor.isWorker(environment) {
+            let logger = Logger(label: "hatchling-agent.supervisor")
+            guard let executable = ProcessSupervisor.currentExecutable() else {
+                logger.critical("cannot find this program's own path (/proc/self/exe)")
+                throw ExitCode(1)
+            }
+            let supervisor = ProcessSupervisor(
+                executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), environment: environment, logger: logger)
+            let status = await supervisor.run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+
         let logger = Logger(label: "hatchling-agent")
         let context = AgentContext(loaded: loaded, loader: loader, logLevel: level)
         do {

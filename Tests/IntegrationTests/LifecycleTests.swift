@@ -43,22 +43,29 @@ struct LifecycleTests {
         }
     }
 
-    @Test("SIGKILL leaves the Last Will: offline, lost, with the run's boot id")
-    func lastWillOnKill() async throws {
+    @Test("SIGKILL of the worker leaves the Last Will, and the supervisor brings a new run back")
+    func lastWillAndRestartOnKill() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/kite/status"])
             defer { hub.close() }
-            let agent = try TestAgent(name: "kite", broker: broker)
-            try agent.start()
-            let online = try await hub.waitForMessage("online") { $0.topic == "fleet/kite/status" }
-            let bootId = try FleetJSON.decode(StatusPayload.self, from: online.payload).bootId
-            await agent.kill9()
-            let will = try await hub.waitForMessage("Last Will") { message in
-                (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.state == .offline
+            try await withAgent("kite", broker: broker) { agent in
+                let first = try await hub.waitOnline("kite")
+                let worker = try #require(agent.workerPID(), "the supervisor has a worker")
+                kill(worker, SIGKILL)
+                let will = try await hub.waitForMessage("Last Will") { message in
+                    (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.state == .offline
+                }
+                let lost = try FleetJSON.decode(StatusPayload.self, from: will.payload)
+                #expect(lost.reason == .lost)
+                #expect(lost.bootId == first.bootId)
+                _ = try await hub.waitForMessage("online again within 10 s", timeout: 10) { message in
+                    guard let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload) else { return false }
+                    return status.state == .online && status.bootId != first.bootId
+                }
+                #expect(agent.workerPID() != worker)
+                #expect(zombieChildren(of: agent.pid).isEmpty)
+                #expect(agent.log().contains("worker died; restarting"))
             }
-            let status = try FleetJSON.decode(StatusPayload.self, from: will.payload)
-            #expect(status.reason == .lost)
-            #expect(status.bootId == bootId)
         }
     }
 

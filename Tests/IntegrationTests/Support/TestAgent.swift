@@ -64,6 +64,12 @@ final class TestAgent: @unchecked Sendable {
         return await process.terminate(signal: SIGTERM, grace: grace)
     }
 
+    /// The supervisor's worker: the process that holds the MQTT connection.
+    func workerPID() -> pid_t? {
+        guard let process else { return nil }
+        return childPIDs(of: process.pid).first
+    }
+
     /// SIGKILL: no shutdown, the broker publishes the Last Will.
     func kill9() async {
         guard let process else { return }
@@ -79,6 +85,25 @@ final class TestAgent: @unchecked Sendable {
         (1...max(runs, 1)).map { run in
             (try? String(contentsOf: directory.appendingPathComponent("agent-\(run).log"), encoding: .utf8)) ?? ""
         }.joined(separator: "\n--- restart ---\n")
+    }
+}
+
+/// The children of a process, from /proc/<pid>/task/*/children (each thread lists the children it started).
+func childPIDs(of pid: pid_t) -> [pid_t] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.flatMap { task -> [pid_t] in
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }.sorted()
+}
+
+/// Zombie children of a process (state Z in /proc/<child>/stat).
+func zombieChildren(of pid: pid_t) -> [pid_t] {
+    childPIDs(of: pid).filter { child in
+        guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 }
 

@@ -1,0 +1,56 @@
+import FleetProtocol
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent as the template starts it: under the real `tini`, with its supervisor.
+@Suite("Crash recovery under tini", .serialized)
+struct SupervisorTests {
+    @Test("a killed worker is back online within 10 s, no zombie stays, SIGTERM to tini ends everything cleanly")
+    func underTini() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/heron/status"])
+            defer { hub.close() }
+            let agent = try TestAgent(name: "heron", broker: broker)
+            let tini = try ChildProcess(
+                executable: try which("tini"), arguments: ["-g", "--", try TestAgent.executable.path], environment: agent.environment,
+                outputPath: agent.logURL.path)
+            do {
+                let first = try await hub.waitOnline("heron")
+                let supervisor = try #require(childPIDs(of: tini.pid).first)
+                for round in 1...2 {
+                    let worker = try #require(childPIDs(of: supervisor).first, "round \(round): a worker runs")
+                    let before = try await hub.waitOnline("heron")
+                    kill(worker, round == 1 ? SIGKILL : SIGSEGV)
+                    _ = try await hub.waitForMessage("round \(round): online with a new boot id", timeout: 10) { message in
+                        guard let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload) else { return false }
+                        return status.state == .online && status.bootId != before.bootId && status.bootId != first.bootId
+                    }
+                    #expect(zombieChildren(of: supervisor).isEmpty)
+                    #expect(zombieChildren(of: tini.pid).isEmpty)
+                }
+                tini.signal(SIGTERM)
+                let status = await tini.waitForExit(seconds: 10)
+                #expect(status == 0, "tini and the agent exit 0 within 10 s of SIGTERM")
+                let offline = try await hub.waitForMessage("shutdown announced") { message in
+                    (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+                #expect(offline.topic == "fleet/heron/status")
+            } catch {
+                await tini.terminate(signal: SIGKILL, grace: 5)
+                print(agent.log())
+                throw error
+            }
+            await tini.terminate(signal: SIGKILL, grace: 5)
+        }
+    }
+
+    @Test("a configuration error is not retried: exit 2 at once, no worker")
+    func configurationErrorExits() async throws {
+        let result = try runAgentCommand(["run"], environment: ["HATCHLING_NAME": "bad/name"])
+        #expect(result.status == 2)
+    }
+}
