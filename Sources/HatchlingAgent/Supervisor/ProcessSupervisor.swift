@@ -123,9 +123,11 @@ public final class ProcessSupervisor: Sendable {
                 guard worker?.pid == pid else { continue }
                 let lived = Monotonic.seconds() - (worker?.startedAt ?? 0)
                 worker = nil
-                if stopping != nil {
-                    if case .exited(let code) = status { return code }
-                    return 1
+                if let stopping {
+                    switch status {
+                    case .exited(let code): return code
+                    case .signaled(let number): return number == stopping ? 0 : 128 + number
+                    }
                 }
                 if status == .exited(2) {
                     logger.critical("worker stopped on a configuration error; not restarting")
@@ -160,6 +162,10 @@ public final class ProcessSupervisor: Sendable {
     /// Starts the worker with a clean signal mask and default signal actions (the parent ignores
     /// SIGTERM, SIGINT and SIGHUP for its Dispatch sources, and ignored signals survive exec).
     func spawnWorker() throws(SupervisorError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        SpawnFileActions.addCloseFrom(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -180,7 +186,7 @@ public final class ProcessSupervisor: Sendable {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, nil, &attributes, argv, envp)
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard code == 0 else { throw SupervisorError(code: code) }
         return pid
     }

@@ -82,7 +82,7 @@ final class TestAgent: @unchecked Sendable {
     }
 
     func log() -> String {
-        (1...max(runs, 1)).map { run in
+        (0...runs).map { run in
             (try? String(contentsOf: directory.appendingPathComponent("agent-\(run).log"), encoding: .utf8)) ?? ""
         }.joined(separator: "\n--- restart ---\n")
     }
