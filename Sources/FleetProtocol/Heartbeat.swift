@@ -53,11 +53,15 @@ public struct Heartbeat: Sendable, Equatable, Codable {
         public var version: String
         @Nullable public var uptimeS: Double?
         @Nullable public var rssBytes: UInt64?
+        @Nullable public var threads: UInt64?
+        @Nullable public var openFds: UInt64?
 
-        public init(version: String, uptimeS: Double?, rssBytes: UInt64?) {
+        public init(version: String, uptimeS: Double?, rssBytes: UInt64?, threads: UInt64? = nil, openFds: UInt64? = nil) {
             self.version = version
             self.uptimeS = uptimeS
             self.rssBytes = rssBytes
+            self.threads = threads
+            self.openFds = openFds
         }
     }
 
@@ -86,13 +90,24 @@ public struct Heartbeat: Sendable, Equatable, Codable {
         @Nullable public var memLimitBytes: UInt64?
         @Nullable public var cpuPct: Double?
         @Nullable public var cpuLimitCores: Double?
+        /// Processes the kernel's OOM killer ended in this cgroup.
+        @Nullable public var oomKills: UInt64?
+        /// Bytes received and sent on the container's network interfaces (loopback excluded).
+        @Nullable public var netRxBytes: UInt64?
+        @Nullable public var netTxBytes: UInt64?
 
-        public init(uptimeS: Double?, memCurrentBytes: UInt64?, memLimitBytes: UInt64?, cpuPct: Double?, cpuLimitCores: Double?) {
+        public init(
+            uptimeS: Double?, memCurrentBytes: UInt64?, memLimitBytes: UInt64?, cpuPct: Double?, cpuLimitCores: Double?,
+            oomKills: UInt64? = nil, netRxBytes: UInt64? = nil, netTxBytes: UInt64? = nil
+        ) {
             self.uptimeS = uptimeS
             self.memCurrentBytes = memCurrentBytes
             self.memLimitBytes = memLimitBytes
             self.cpuPct = cpuPct
             self.cpuLimitCores = cpuLimitCores
+            self.oomKills = oomKills
+            self.netRxBytes = netRxBytes
+            self.netTxBytes = netTxBytes
         }
     }
 
@@ -116,12 +131,15 @@ public struct Heartbeat: Sendable, Equatable, Codable {
         @Nullable public var latencyMs: Int?
         /// Why the probe failed (a short fixed phrase such as `connection refused`), absent when it worked.
         public var error: String?
+        /// Seconds since this probe finished (heartbeats report the last probe; absent in a fresh probe).
+        public var ageS: Double?
 
-        public init(ok: Bool, httpStatus: Int?, latencyMs: Int?, error: String? = nil) {
+        public init(ok: Bool, httpStatus: Int?, latencyMs: Int?, error: String? = nil, ageS: Double? = nil) {
             self.ok = ok
             self.httpStatus = httpStatus
             self.latencyMs = latencyMs
             self.error = error
+            self.ageS = ageS
         }
     }
 }

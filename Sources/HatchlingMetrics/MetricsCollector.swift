@@ -76,6 +76,12 @@ public final class MetricsCollector: Sendable {
         } else {
             problems.append("/proc/self/status: cannot be read")
         }
+        // The count includes the descriptor opendir itself holds while reading.
+        snapshot.processOpenFileDescriptors = files.countEntries("/proc/self/fd").map { $0 > 0 ? $0 - 1 : 0 }
+        if let net = attempt("/proc/net/dev", { t throws(MetricsParseError) in try ProcParsers.networkBytes(t) }) {
+            snapshot.networkReceivedBytes = net.received
+            snapshot.networkSentBytes = net.sent
+        }
         snapshot.containerUptimeSeconds = containerUptime(stat: stat, problems: &problems)
         collectCgroup(into: &snapshot, problems: &problems)
         if let space = files.fileSystemSpace(dataDirectory) {
@@ -142,6 +148,12 @@ public final class MetricsCollector: Sendable {
         return (parsed != nil, parsed ?? nil)
     }
 
+    /// A `key value` line of a cgroup file; nil when the file or the key is missing.
+    private func flatKeyedValue(_ key: String, _ path: String, _ problems: inout [String]) -> UInt64? {
+        guard let text = files.read(path) else { return nil }
+        return Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.flatKeyed(key, in: text, file: path) } ?? nil
+    }
+
     /// Memory and CPU of the container's cgroup: v2 where its controllers are enabled, else v1.
     private func collectCgroup(into snapshot: inout MetricsSnapshot, problems: inout [String]) {
         guard let location = locateCgroups(problems: &problems) else { return }
@@ -149,9 +161,11 @@ public final class MetricsCollector: Sendable {
         if let dir = location.unified, files.read(dir + "/memory.current") != nil {
             snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.current", &problems).value
             snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.max", &problems).value
+            snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.events", &problems)
         } else if let dir = location.v1["memory"] {
             snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.usage_in_bytes", &problems).value
             snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.limit_in_bytes", &problems).value.flatMap(ProcParsers.v1MemoryLimit)
+            snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.oom_control", &problems)
         }
         if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat") {
             usageNanoseconds = (Self.parse(&problems) { () throws(MetricsParseError) in

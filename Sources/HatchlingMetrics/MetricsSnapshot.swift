@@ -16,8 +16,15 @@ public struct MetricsSnapshot: Sendable, Equatable {
     /// The CPU quota in cores; nil when unlimited.
     public var containerCPULimitCores: Double?
 
+    /// Processes the OOM killer ended in the container's cgroup.
+    public var containerOOMKills: UInt64?
+    /// Bytes in and out on the network namespace's interfaces, loopback excluded.
+    public var networkReceivedBytes: UInt64?
+    public var networkSentBytes: UInt64?
+
     public var processRSSBytes: UInt64?
     public var processThreads: UInt64?
+    public var processOpenFileDescriptors: UInt64?
 
     public var diskPath: String
     public var diskTotalBytes: UInt64?

@@ -106,6 +106,26 @@ public enum ProcParsers {
         return ticks
     }
 
+    /// `/proc/net/dev`: bytes received and sent, summed over every interface except loopback.
+    public static func networkBytes(_ text: String, file: String = "/proc/net/dev") throws(MetricsParseError) -> (received: UInt64, sent: UInt64) {
+        var received: UInt64 = 0
+        var sent: UInt64 = 0
+        for (index, line) in text.split(separator: "\n").enumerated() where index >= 2 {
+            guard let colon = line.firstIndex(of: ":") else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'interface: counters', got \(quote(line))")
+            }
+            let name = line[..<colon].trimmingCharacters()
+            let fields = line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace)
+            guard fields.count >= 9, let rx = UInt64(fields[0]), let tx = UInt64(fields[8]) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 16 counters, got \(quote(line))")
+            }
+            if name == "lo" { continue }
+            received &+= rx
+            sent &+= tx
+        }
+        return (received, sent)
+    }
+
     static func quote<S: StringProtocol>(_ text: S) -> String {
         let shown = text.prefix(80).map { $0.isASCII && !($0.asciiValue! < 0x20) ? String($0) : "?" }.joined()
         return "'\(shown)\(text.count > 80 ? "..." : "")'"

@@ -38,6 +38,20 @@ public struct SystemFiles: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// How many entries a directory has besides `.` and `..` (for `/proc/self/fd`); nil if unreadable.
+    public func countEntries(_ absolute: String) -> UInt64? {
+        guard let directory = path(absolute).withCString({ opendir($0) }) else { return nil }
+        defer { closedir(directory) }
+        var count: UInt64 = 0
+        while let entry = readdir(directory) {
+            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
+            }
+            if !isDot { count += 1 }
+        }
+        return count
+    }
+
     /// Total and available bytes of the file system holding `absolute` (`statvfs`).
     public func fileSystemSpace(_ absolute: String) -> (total: UInt64, available: UInt64)? {
         var info = statvfs()

@@ -23,10 +23,20 @@ struct FixtureTree {
         try write("/proc/meminfo", "MemTotal:       16316412 kB\nMemFree:         1234567 kB\nMemAvailable:    9437184 kB\n")
         try write("/proc/stat", Self.stat(user: 100, system: 50, idle: 800, iowait: 50, bootTime: bootTime))
         try write("/proc/self/status", "Name:\thatchling-agent\nVmRSS:\t    5120 kB\nThreads:\t7\n")
+        try write("/proc/net/dev", Self.netDev)
         // PID 1 started at boot (tick 0): the container is as old as the boot.
         try write("/proc/1/stat", "1 (tini) S 0 1 1 0 -1 4194560 1000 0 0 0 10 5 0 0 20 0 1 0 0 100000 250 18446744073709551615\n")
         try makeDirectory("/data")
     }
+
+    static let netDev = """
+        Inter-|   Receive                                                |  Transmit
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+            lo: 11156798  101701    0    0    0     0          0         0 11156798  101701    0    0    0     0       0          0
+          eth0:  1000000    2000    0    0    0     0          0         0   250000    1500    0    0    0     0       0          0
+          eth1:      500       5    0    0    0     0          0         0      100       1    0    0    0     0       0          0
+
+        """
 
     static func stat(user: Int, system: Int, idle: Int, iowait: Int, bootTime: Int) -> String {
         "cpu  \(user) 0 \(system) \(idle) \(iowait) 0 0 0 0 0\ncpu0 \(user) 0 \(system) \(idle) \(iowait) 0 0 0 0 0\nbtime \(bootTime)\n"

@@ -1,4 +1,7 @@
 import HatchlingMetrics
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @Suite("ProcParsers: /proc files")
@@ -166,5 +169,36 @@ struct ProcParseErrorTests {
         #expect(!reason.contains(String(repeating: "z", count: 81)))
         let control = #expect(throws: MetricsParseError.self) { try ProcParsers.uptime("ab\u{1}c") }
         #expect(control?.reason.hasSuffix("'ab?c'") == true)
+    }
+}
+
+@Suite("network and descriptor figures")
+struct NetworkAndDescriptorTests {
+    @Test("/proc/net/dev sums every interface but loopback")
+    func netDev() throws {
+        let totals = try ProcParsers.networkBytes(FixtureTree.netDev)
+        #expect(totals.received == 1_000_500)
+        #expect(totals.sent == 250_100)
+    }
+
+    @Test("a garbage /proc/net/dev line names the file and line")
+    func netDevGarbage() {
+        #expect(throws: MetricsParseError.self) { try ProcParsers.networkBytes("h1\nh2\n  eth0: 12 x\n") }
+        do {
+            _ = try ProcParsers.networkBytes("h1\nh2\n  eth0: 12 x\n")
+        } catch {
+            #expect(error.file == "/proc/net/dev")
+            #expect(error.line == 3)
+        }
+    }
+
+    @Test("the real /proc/self/fd is counted, and a new descriptor shows")
+    func openDescriptors() throws {
+        let files = SystemFiles()
+        let before = try #require(files.countEntries("/proc/self/fd"))
+        let fd = open("/dev/null", O_RDONLY)
+        defer { close(fd) }
+        let after = try #require(files.countEntries("/proc/self/fd"))
+        #expect(after == before + 1)
     }
 }

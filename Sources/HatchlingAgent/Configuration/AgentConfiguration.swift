@@ -20,6 +20,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var commandRateBurst: Int
     public var heartbeatInterval: Int
     public var gatewayHealthURL: HTTPURL
+    public var memoryDegradedPercent: Double
+    public var diskDegradedFreePercent: Double
     public var dataDirectory: String
     public var configFile: String?
     public var imageVersion: String?
@@ -57,6 +59,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         case .commandRateBurst: String(commandRateBurst)
         case .heartbeatInterval: String(heartbeatInterval)
         case .gatewayHealthURL: gatewayHealthURL.description
+        case .memoryDegradedPercent: Self.format(memoryDegradedPercent)
+        case .diskDegradedFreePercent: Self.format(diskDegradedFreePercent)
         case .dataDirectory: dataDirectory
         case .configFile: configFile
         case .commandKey, .commandKeyFile: nil
@@ -85,6 +89,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         result.commandRateBurst = newer.commandRateBurst
         result.heartbeatInterval = newer.heartbeatInterval
         result.gatewayHealthURL = newer.gatewayHealthURL
+        result.memoryDegradedPercent = newer.memoryDegradedPercent
+        result.diskDegradedFreePercent = newer.diskDegradedFreePercent
         result.dataDirectory = newer.dataDirectory
         result.imageVersion = newer.imageVersion
         result.openclawVersion = newer.openclawVersion

@@ -174,7 +174,10 @@ public struct ConfigurationLoader: Sendable {
             commandRateLimit: try number(.commandRateLimit, default: 10, in: 0...100_000),
             commandRateBurst: try integer(.commandRateBurst, default: 20, in: 1...100_000),
             heartbeatInterval: try integer(.heartbeatInterval, default: 30, in: 1...86_400),
-            gatewayHealthURL: url, dataDirectory: dataDirectory, configFile: text(.configFile),
+            gatewayHealthURL: url,
+            memoryDegradedPercent: try number(.memoryDegradedPercent, default: 90, in: 1...100),
+            diskDegradedFreePercent: try number(.diskDegradedFreePercent, default: 5, in: 0...99),
+            dataDirectory: dataDirectory, configFile: text(.configFile),
             imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,
             sources: sources)
     }

@@ -22,6 +22,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     case commandRateBurst = "COMMAND_RATE_BURST"
     case heartbeatInterval = "HEARTBEAT_INTERVAL"
     case gatewayHealthURL = "GATEWAY_HEALTH_URL"
+    case memoryDegradedPercent = "HEALTH_MEMORY_DEGRADED_PCT"
+    case diskDegradedFreePercent = "HEALTH_DISK_FREE_DEGRADED_PCT"
     case dataDirectory = "HATCHLING_DATA_DIR"
     case configFile = "HATCHLING_AGENT_CONFIG"
     case commandKey = "FLEET_COMMAND_KEY"
@@ -50,6 +52,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .commandRateBurst: "20"
         case .heartbeatInterval: "30"
         case .gatewayHealthURL: "http://127.0.0.1:18789/health"
+        case .memoryDegradedPercent: "90"
+        case .diskDegradedFreePercent: "5"
         case .dataDirectory: "/home/openclaw/.openclaw"
         case .logLevel: "info"
         default: nil
@@ -78,6 +82,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .commandRateBurst: "commands allowed at once above the rate (1 or more)"
         case .heartbeatInterval: "seconds between heartbeats (1-86400)"
         case .gatewayHealthURL: "the gateway's health endpoint (http://host:port/path)"
+        case .memoryDegradedPercent: "memory use (of the container's limit, else the host's memory) at or above this percent is 'degraded'"
+        case .diskDegradedFreePercent: "free space of the data directory's file system under this percent is 'degraded'"
         case .dataDirectory: "data directory whose file system the disk figures describe"
         case .configFile: "KEY=VALUE file that overrides the environment; re-read by config-reload and SIGHUP"
         case .commandKey: "command signing key (signed commands are not supported by this version: refused)"
@@ -97,7 +103,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     public var requiresRestart: Bool {
         switch self {
         case .commandRateLimit, .commandRateBurst, .heartbeatInterval, .gatewayHealthURL, .dataDirectory,
-            .imageVersion, .openclawVersion, .logLevel:
+            .imageVersion, .openclawVersion, .logLevel, .memoryDegradedPercent, .diskDegradedFreePercent:
             false
         default:
             true

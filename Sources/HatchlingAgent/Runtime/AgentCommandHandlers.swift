@@ -28,7 +28,7 @@ public struct AgentCommandHandlers: CommandHandling {
         let probe = await context.gateway.probe(configuration.gatewayHealthURL)
         let snapshot = context.collector.collect(dataDirectory: configuration.dataDirectory)
         let connection = context.connection
-        return context.health.report(
+        return context.evaluator(for: configuration).report(
             snapshot: snapshot, gateway: GatewayMonitor.section(for: probe), busConnected: connection.connected,
             protocolName: connection.protocolVersion.rawValue)
     }

@@ -17,7 +17,6 @@ public final class AgentContext: Sendable {
     public let counters = CounterStore()
     public let gateway = GatewayMonitor()
     public let versionFinder: GatewayVersionFinder
-    public let health = HealthEvaluator()
     public let logLevel: SharedLogLevel
     private let state: Mutex<State>
     private let reloadContinuation: AsyncStream<AgentConfiguration>.Continuation
@@ -68,11 +67,19 @@ public final class AgentContext: Sendable {
             return (s.configuration, s.seq, s.connected, s.protocolVersion)
         }
         let snapshot = collector.collect(dataDirectory: configuration.dataDirectory)
-        let gatewaySection = GatewayMonitor.section(for: gateway.lastResult)
-        let report = health.report(snapshot: snapshot, gateway: gatewaySection, busConnected: connected, protocolName: version.rawValue)
+        let gatewaySection = GatewayMonitor.section(for: gateway.lastResult, withAge: true)
+        let report = evaluator(for: configuration).report(snapshot: snapshot, gateway: gatewaySection, busConnected: connected, protocolName: version.rawValue)
         return TelemetryBuilder(agentVersion: Self.agentVersion).heartbeat(
             name: configuration.name, bootId: bootId, seq: seq, ts: .now(), intervalS: configuration.heartbeatInterval,
             snapshot: snapshot, agentUptime: Monotonic.seconds() - startedAt, gateway: gatewaySection, health: report.status)
+    }
+
+    /// The health rules with the thresholds in force.
+    public func evaluator(for configuration: AgentConfiguration) -> HealthEvaluator {
+        var evaluator = HealthEvaluator()
+        evaluator.memoryDegradedPercent = configuration.memoryDegradedPercent
+        evaluator.diskDegradedFreePercent = configuration.diskDegradedFreePercent
+        return evaluator
     }
 
     /// Re-reads the configuration file and applies what may change while running. An invalid file

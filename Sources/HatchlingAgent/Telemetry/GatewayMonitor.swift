@@ -21,9 +21,12 @@ public final class GatewayMonitor: Sendable {
     /// The last result, or nil before the first probe has finished.
     public var lastResult: ProbeResult? { last.withLock { $0 } }
 
-    /// The heartbeat's `gateway` section for a result (nil: not probed yet).
-    public static func section(for result: ProbeResult?) -> Heartbeat.GatewaySection {
+    /// The `gateway` section for a result (nil: not probed yet). `withAge` adds how old it is, for
+    /// heartbeats, which report the last probe rather than wait for a new one.
+    public static func section(for result: ProbeResult?, withAge: Bool = false) -> Heartbeat.GatewaySection {
         guard let result else { return Heartbeat.GatewaySection(ok: false, httpStatus: nil, latencyMs: nil, error: "not probed yet") }
-        return Heartbeat.GatewaySection(ok: result.ok, httpStatus: result.httpStatus, latencyMs: result.latencyMs, error: result.error)
+        let age = withAge ? max(0, ((Monotonic.seconds() - result.finishedAt) * 100).rounded() / 100) : nil
+        return Heartbeat.GatewaySection(
+            ok: result.ok, httpStatus: result.httpStatus, latencyMs: result.latencyMs, error: result.error, ageS: age)
     }
 }
