@@ -60,6 +60,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "collector-bench",
+            dependencies: ["HatchlingMetrics"],
+            path: "Benchmarks/collector",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FleetProtocolTests",
             dependencies: ["FleetProtocol"],

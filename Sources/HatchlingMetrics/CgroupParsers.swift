@@ -102,9 +102,9 @@ extension ProcParsers {
 
     /// A cgroup value file holding one number, or `max` (no limit: nil).
     public static func cgroupValue(_ text: String, file: String) throws(MetricsParseError) -> UInt64? {
-        let value = text.trimmingCharacters()
-        if value == "max" { return nil }
-        guard let number = UInt64(value) else {
+        let value = ByteScanning.trimmed(Substring(text).utf8)
+        if value.elementsEqual("max".utf8) { return nil }
+        guard let number = ByteScanning.unsigned(value) else {
             throw MetricsParseError(file: file, line: 1, reason: "expected a number or 'max', got \(quote(text))")
         }
         return number
@@ -130,11 +130,12 @@ extension ProcParsers {
 
     /// A `key value` line of a flat-keyed file such as v2 `cpu.stat` or `memory.events`.
     public static func flatKeyed(_ key: String, in text: String, file: String) throws(MetricsParseError) -> UInt64? {
-        for (index, line) in text.split(separator: "\n").enumerated() {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, parts[0] == key else { continue }
-            guard let value = UInt64(parts[1]) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(line))")
+        let wanted = Array(key.utf8)
+        for (index, line) in ByteScanning.lines(text).enumerated() {
+            let parts = ByteScanning.fields(line)
+            guard parts.count == 2, parts[0].elementsEqual(wanted) else { continue }
+            guard let value = ByteScanning.unsigned(parts[1]) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
             }
             return value
         }

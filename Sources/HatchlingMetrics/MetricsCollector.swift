@@ -51,14 +51,17 @@ public final class MetricsCollector: Sendable {
 
         snapshot.hostUptimeSeconds = attempt("/proc/uptime") { t throws(MetricsParseError) in try ProcParsers.uptime(t) }
         snapshot.load = attempt("/proc/loadavg") { t throws(MetricsParseError) in try ProcParsers.loadAverage(t) }
-        if let memInfo = attempt("/proc/meminfo", { t throws(MetricsParseError) in try ProcParsers.memInfo(t) }) {
-            snapshot.hostMemoryTotalBytes = memInfo["MemTotal"]
-            snapshot.hostMemoryAvailableBytes = memInfo["MemAvailable"]
+        if let memory = attempt("/proc/meminfo", { t throws(MetricsParseError) in try ProcParsers.memTotalAndAvailable(t) }) {
+            snapshot.hostMemoryTotalBytes = memory.total
+            snapshot.hostMemoryAvailableBytes = memory.available
         }
         let stat = files.read("/proc/stat")
+        var bootTime: UInt64? = nil
         if let stat {
             do {
-                let times = try ProcParsers.cpuTimes(stat)
+                let figures = try ProcParsers.statFigures(stat)
+                bootTime = figures.bootTime
+                let times = figures.cpu
                 let earlier = previous.withLock { p in
                     defer { p.hostCPU = times }
                     return p.hostCPU
@@ -82,7 +85,7 @@ public final class MetricsCollector: Sendable {
             snapshot.networkReceivedBytes = net.received
             snapshot.networkSentBytes = net.sent
         }
-        snapshot.containerUptimeSeconds = containerUptime(stat: stat, problems: &problems)
+        snapshot.containerUptimeSeconds = containerUptime(bootTime: bootTime, problems: &problems)
         collectCgroup(into: &snapshot, problems: &problems)
         if let space = files.fileSystemSpace(dataDirectory) {
             snapshot.diskTotalBytes = space.total
@@ -95,10 +98,9 @@ public final class MetricsCollector: Sendable {
     }
 
     /// PID 1 started with the container: now minus (boot time + PID 1's start).
-    private func containerUptime(stat: String?, problems: inout [String]) -> Double? {
-        guard let stat, let pid1 = files.read("/proc/1/stat") else { return nil }
+    private func containerUptime(bootTime: UInt64?, problems: inout [String]) -> Double? {
+        guard let bootTime, let pid1 = files.read("/proc/1/stat") else { return nil }
         do {
-            let bootTime = try ProcParsers.bootTime(stat)
             let ticks = try ProcParsers.processStartTicks(pid1)
             let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
             guard hertz > 0 else { return nil }

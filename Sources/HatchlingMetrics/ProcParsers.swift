@@ -2,8 +2,8 @@
 public enum ProcParsers {
     /// `/proc/uptime`: seconds since boot (first field).
     public static func uptime(_ text: String, file: String = "/proc/uptime") throws(MetricsParseError) -> Double {
-        let fields = text.split(whereSeparator: \.isWhitespace)
-        guard let first = fields.first, let value = Double(first), value >= 0 else {
+        let fields = ByteScanning.fields(ByteScanning.trimmed(Substring(text).utf8))
+        guard let first = fields.first, let value = ByteScanning.double(first), value >= 0 else {
             throw MetricsParseError(file: file, line: 1, reason: "expected seconds since boot, got \(quote(text))")
         }
         return value
@@ -11,7 +11,7 @@ public enum ProcParsers {
 
     /// `/proc/loadavg`: the 1, 5 and 15 minute load averages.
     public static func loadAverage(_ text: String, file: String = "/proc/loadavg") throws(MetricsParseError) -> [Double] {
-        let fields = text.split(whereSeparator: \.isWhitespace).prefix(3).compactMap { Double($0) }
+        let fields = ByteScanning.fields(ByteScanning.trimmed(Substring(text).utf8)).prefix(3).compactMap(ByteScanning.double)
         guard fields.count == 3 else {
             throw MetricsParseError(file: file, line: 1, reason: "expected three load averages, got \(quote(text))")
         }
@@ -21,28 +21,43 @@ public enum ProcParsers {
     /// `/proc/meminfo`: every `Key: value kB` line, in bytes.
     public static func memInfo(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> [String: UInt64] {
         var values: [String: UInt64] = [:]
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'Key: value', got \(quote(line))")
-            }
-            let parts = line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace)
-            guard let number = parts.first.flatMap({ UInt64($0) }) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(line))")
-            }
-            let unit = parts.count > 1 ? parts[1] : ""
-            values[String(line[..<colon])] = unit == "kB" ? number * 1024 : number
-        }
+        try memInfoLines(text, file: file) { key, value in values[String(Substring(key))] = value }
         return values
+    }
+
+    /// `/proc/meminfo`: MemTotal and MemAvailable only (what a heartbeat needs), without building a dictionary.
+    public static func memTotalAndAvailable(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> (total: UInt64?, available: UInt64?) {
+        var total: UInt64? = nil
+        var available: UInt64? = nil
+        try memInfoLines(text, file: file) { key, value in
+            if key.elementsEqual("MemTotal".utf8) { total = value } else if key.elementsEqual("MemAvailable".utf8) { available = value }
+        }
+        return (total, available)
+    }
+
+    private static func memInfoLines(_ text: String, file: String, _ visit: (Bytes, UInt64) -> Void) throws(MetricsParseError) {
+        for (index, line) in ByteScanning.lines(text).enumerated() where !line.isEmpty {
+            guard let colon = line.firstIndex(of: 0x3A) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'Key: value', got \(quote(Substring(line)))")
+            }
+            let parts = ByteScanning.fields(line[line.index(after: colon)...])
+            guard let number = parts.first.flatMap(ByteScanning.unsigned) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
+            }
+            let kilobytes = parts.count > 1 && parts[1].elementsEqual("kB".utf8)
+            visit(line[..<colon], kilobytes ? number * 1024 : number)
+        }
     }
 
     /// `/proc/self/status`: a `Key: value kB` line in bytes (for example `VmRSS`), or a plain count (`Threads`).
     public static func statusField(_ key: String, in text: String, file: String = "/proc/self/status") throws(MetricsParseError) -> UInt64? {
-        for (index, line) in text.split(separator: "\n").enumerated() where line.hasPrefix(key + ":") {
-            let parts = line.dropFirst(key.count + 1).split(whereSeparator: \.isWhitespace)
-            guard let number = parts.first.flatMap({ UInt64($0) }) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(line))")
+        let wanted = Array((key + ":").utf8)
+        for (index, line) in ByteScanning.lines(text).enumerated() where line.starts(with: wanted) {
+            let parts = ByteScanning.fields(line.dropFirst(wanted.count))
+            guard let number = parts.first.flatMap(ByteScanning.unsigned) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
             }
-            return parts.count > 1 && parts[1] == "kB" ? number * 1024 : number
+            return parts.count > 1 && parts[1].elementsEqual("kB".utf8) ? number * 1024 : number
         }
         return nil
     }
@@ -66,41 +81,52 @@ public enum ProcParsers {
 
     /// `/proc/stat`: the aggregate `cpu` line; idle and iowait count as not busy.
     public static func cpuTimes(_ text: String, file: String = "/proc/stat") throws(MetricsParseError) -> CPUTimes {
-        for (index, line) in text.split(separator: "\n").enumerated() where line.hasPrefix("cpu ") {
-            let values = line.split(whereSeparator: \.isWhitespace).dropFirst().map { UInt64($0) }
-            guard values.count >= 4, values.allSatisfy({ $0 != nil }) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected CPU tick counts, got \(quote(line))")
-            }
-            let ticks = values.map { $0! }
-            // user nice system idle iowait irq softirq steal (guest time is already in user/nice).
-            let counted = ticks.prefix(8)
-            let total = counted.reduce(0, +)
-            let idle = ticks[3] + (ticks.count > 4 ? ticks[4] : 0)
-            return CPUTimes(busy: total - idle, total: total)
-        }
-        throw MetricsParseError(file: file, line: 1, reason: "no aggregate 'cpu' line")
+        try statFigures(text, file: file).cpu
     }
 
     /// `/proc/stat`: `btime`, the boot time in seconds since the epoch.
     public static func bootTime(_ text: String, file: String = "/proc/stat") throws(MetricsParseError) -> UInt64 {
-        for (index, line) in text.split(separator: "\n").enumerated() where line.hasPrefix("btime ") {
-            guard let value = UInt64(line.dropFirst(6).trimmingCharacters()) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected seconds, got \(quote(line))")
+        try statFigures(text, file: file).bootTime
+    }
+
+    /// Both figures of `/proc/stat` in one pass (the file has a long `intr` line on big machines).
+    public static func statFigures(_ text: String, file: String = "/proc/stat") throws(MetricsParseError) -> (cpu: CPUTimes, bootTime: UInt64) {
+        var cpu: CPUTimes? = nil
+        var boot: UInt64? = nil
+        for (index, line) in ByteScanning.lines(text).enumerated() {
+            if cpu == nil, ByteScanning.hasPrefix(line, "cpu ") {
+                let values = ByteScanning.fields(line).dropFirst().map(ByteScanning.unsigned)
+                guard values.count >= 4, values.allSatisfy({ $0 != nil }) else {
+                    throw MetricsParseError(file: file, line: index + 1, reason: "expected CPU tick counts, got \(quote(Substring(line)))")
+                }
+                let ticks = values.map { $0! }
+                // user nice system idle iowait irq softirq steal (guest time is already in user/nice).
+                let total = ticks.prefix(8).reduce(0, +)
+                let idle = ticks[3] + (ticks.count > 4 ? ticks[4] : 0)
+                cpu = CPUTimes(busy: total - idle, total: total)
+            } else if boot == nil, ByteScanning.hasPrefix(line, "btime ") {
+                guard let value = ByteScanning.unsigned(ByteScanning.trimmed(line.dropFirst(6))) else {
+                    throw MetricsParseError(file: file, line: index + 1, reason: "expected seconds, got \(quote(Substring(line)))")
+                }
+                boot = value
             }
-            return value
+            if cpu != nil && boot != nil { break }
         }
-        throw MetricsParseError(file: file, line: 1, reason: "no 'btime' line")
+        guard let cpu else { throw MetricsParseError(file: file, line: 1, reason: "no aggregate 'cpu' line") }
+        guard let boot else { throw MetricsParseError(file: file, line: 1, reason: "no 'btime' line") }
+        return (cpu, boot)
     }
 
     /// `/proc/<pid>/stat`: field 22, the process start time in clock ticks after boot.
     /// The command name (field 2) may hold spaces and parentheses, so fields are counted after its last ')'.
     public static func processStartTicks(_ text: String, file: String = "/proc/1/stat") throws(MetricsParseError) -> UInt64 {
-        guard let close = text.lastIndex(of: ")") else {
+        let bytes = Substring(text).utf8
+        guard let close = bytes.lastIndex(of: 0x29) else {
             throw MetricsParseError(file: file, line: 1, reason: "no command name in parentheses")
         }
-        let fields = text[text.index(after: close)...].split(whereSeparator: \.isWhitespace)
+        let fields = ByteScanning.fields(ByteScanning.trimmed(bytes[bytes.index(after: close)...]))
         // After ')' come field 3 (state) onwards; field 22 is at offset 19.
-        guard fields.count > 19, let ticks = UInt64(fields[19]) else {
+        guard fields.count > 19, let ticks = ByteScanning.unsigned(fields[19]) else {
             throw MetricsParseError(file: file, line: 1, reason: "expected a start time in field 22")
         }
         return ticks
@@ -110,16 +136,15 @@ public enum ProcParsers {
     public static func networkBytes(_ text: String, file: String = "/proc/net/dev") throws(MetricsParseError) -> (received: UInt64, sent: UInt64) {
         var received: UInt64 = 0
         var sent: UInt64 = 0
-        for (index, line) in text.split(separator: "\n").enumerated() where index >= 2 {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'interface: counters', got \(quote(line))")
+        for (index, line) in ByteScanning.lines(text).enumerated() where index >= 2 && !line.isEmpty {
+            guard let colon = line.firstIndex(of: 0x3A) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'interface: counters', got \(quote(Substring(line)))")
             }
-            let name = line[..<colon].trimmingCharacters()
-            let fields = line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace)
-            guard fields.count >= 9, let rx = UInt64(fields[0]), let tx = UInt64(fields[8]) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 16 counters, got \(quote(line))")
+            let fields = ByteScanning.fields(line[line.index(after: colon)...])
+            guard fields.count >= 9, let rx = ByteScanning.unsigned(fields[0]), let tx = ByteScanning.unsigned(fields[8]) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 16 counters, got \(quote(Substring(line)))")
             }
-            if name == "lo" { continue }
+            if ByteScanning.trimmed(line[..<colon]).elementsEqual("lo".utf8) { continue }
             received &+= rx
             sent &+= tx
         }

@@ -20,22 +20,33 @@ public struct SystemFiles: Sendable {
     }
 
     /// The file's text, or nil when it cannot be opened or read. At most `limit` bytes.
+    /// Reads into a stack buffer first: almost every kernel file fits, so no heap growth.
     public func read(_ absolute: String, limit: Int = 256 * 1024) -> String? {
         let fd = path(absolute).withCString { open($0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
+        return withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
+            var bytes: [UInt8] = []
+            while bytes.count < limit {
+                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return nil
+                }
+                if count == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                if bytes.isEmpty && count < buffer.count {
+                    // One short read is usually the whole file; check for the end without copying.
+                    let more = Glibc.read(fd, buffer.baseAddress! + count, buffer.count - count)
+                    if more == 0 { return String(decoding: chunk, as: UTF8.self) }
+                    if more < 0 { return nil }
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(count + more)]))
+                    continue
+                }
+                bytes.append(contentsOf: chunk)
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
+            return String(decoding: bytes, as: UTF8.self)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// How many entries a directory has besides `.` and `..` (for `/proc/self/fd`); nil if unreadable.
