@@ -115,7 +115,10 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
             guard let client = MQTTClient.client(userdata) else { return }
-            var reason = MQTTError.describe(code: code, errno: errno)
+            // A DISCONNECT from an MQTT 5 broker carries a reason code (>= 128, such as 142
+            // "Session taken over"); otherwise the code is libmosquitto's own MOSQ_ERR_*.
+            var reason =
+                code >= 128 ? mqttReasonString(Int(code), protocolVersion: .v5) : MQTTError.describe(code: code, errno: errno)
             if let extra = readReasonString(props) { reason += ": \(extra)" }
             client.state.withLock {
                 $0.lastDisconnectCode = code

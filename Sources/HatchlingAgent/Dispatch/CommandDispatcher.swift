@@ -59,6 +59,7 @@ public actor CommandDispatcher {
         let parsed = CommandParser.parse(message.payload)
         let request = try? parsed.get()
         let id = request?.id ?? parsed.rejection?.id
+        logger.debug("command received", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
 
         if let id, let earlier = recent.response(for: id, now: started) {
             counters.update { $0.duplicates += 1 }

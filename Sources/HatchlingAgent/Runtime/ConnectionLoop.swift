@@ -15,6 +15,8 @@ struct ConnectionLoop {
     private var lastProblem: String? = nil
     private var retryAtOnce = false
     private var refusedByBroker = false
+    private var takeovers = TakeoverDetector()
+    private var pingPong = false
 
     init(client: MQTTClient, context: AgentContext, topics: FleetTopics, logger: Logger, backoff: ReconnectBackoff) {
         self.client = client
@@ -75,12 +77,27 @@ struct ConnectionLoop {
     /// Records the end of a connection or attempt; returns how long to wait before the next one.
     mutating func handle(_ ending: MQTTDisconnect) -> Double? {
         context.setConnection(connected: false, protocolVersion: client.protocolVersion)
+        let now = Monotonic.seconds()
         let held = connectedSince != nil
         if let since = connectedSince {
             connectedSince = nil
+            let lived = now - since
             logger.warning("disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)"])
             context.counters.update { $0.lastError = "disconnected: \(ending.reason)" }
-            if Monotonic.seconds() - since >= AgentRuntime.stableConnectionSeconds { backoff.reset() }
+            if lived >= AgentRuntime.stableConnectionSeconds { backoff.reset() }
+            // A twin reconnects within the cap: a connection that outlived that ends the episode.
+            if lived > backoff.cap + AgentRuntime.stableConnectionSeconds {
+                takeovers.reset()
+                pingPong = false
+            }
+            if takeovers.record(code: ending.code, requested: ending.requested, at: now), !pingPong {
+                pingPong = true
+                let message =
+                    "client id \(configuration.clientID) is in use by another connection: the broker keeps dropping this one "
+                    + "right after accepting it (two agents with the same HATCHLING_NAME or MQTT_CLIENT_ID?); backing off to MQTT_RECONNECT_MAX"
+                logger.error("\(message)", metadata: ["mqtt.client_id": "\(configuration.clientID)"])
+                context.counters.update { $0.lastError = message }
+            }
         } else if !retryAtOnce && !refusedByBroker {
             report(problem: "cannot connect to \(broker): \(ending.reason)", level: .warning)
         }
@@ -92,7 +109,13 @@ struct ConnectionLoop {
         // After a failed attempt the next broker of the list is tried; after a connection that
         // held, the same broker first.
         if !held { brokerIndex += 1 }
-        return backoff.next()
+        let ceiling = backoff.ceiling
+        // While two clients fight over the id, wait near the cap: it stops the ping-pong.
+        let wait = pingPong ? Double.random(in: backoff.cap / 2...backoff.cap) : backoff.next()
+        logger.debug(
+            "waiting before the next attempt",
+            metadata: ["retry_in_s": "\(round2(wait))", "backoff.ceiling_s": "\(pingPong ? backoff.cap : ceiling)"])
+        return wait
     }
 
     private mutating func report(problem: String, level: Logger.Level) {
