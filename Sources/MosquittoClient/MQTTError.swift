@@ -43,8 +43,20 @@ public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
         if code == MOSQ_ERR_ERRNO.rawValue, savedErrno != 0, let text = strerror(savedErrno) {
             return String(cString: text)
         }
-        guard let text = mosquitto_strerror(code) else { return "unknown error \(code)" }
-        return String(cString: text)
+        let text = mosquitto_strerror(code).map { String(cString: $0) } ?? ""
+        // libmosquitto 2.0.11 has no text for some of its own codes.
+        if text.isEmpty || text.hasPrefix("Unknown error") {
+            switch code {
+            case MOSQ_ERR_KEEPALIVE.rawValue: return "no answer from the broker within the keepalive (the link is down or frozen)"
+            case MOSQ_ERR_LOOKUP.rawValue: return "host name lookup failed"
+            case MOSQ_ERR_MALFORMED_PACKET.rawValue: return "malformed packet"
+            case MOSQ_ERR_TLS_HANDSHAKE.rawValue: return "TLS handshake failed"
+            case MOSQ_ERR_TIMEOUT.rawValue: return "timed out"
+            case MOSQ_ERR_ADMINISTRATIVE_ACTION.rawValue: return "disconnected by the broker's administrator"
+            default: return "libmosquitto error \(code)"
+            }
+        }
+        return text
     }
 
     public var description: String { "\(operation) failed: \(message) (code \(code))" }

@@ -82,7 +82,8 @@ struct ConnectionLoop {
         if let since = connectedSince {
             connectedSince = nil
             let lived = now - since
-            logger.warning("disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)"])
+            logger.warning(
+                "disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)", "mqtt.code": "\(ending.code)"])
             context.counters.update { $0.lastError = "disconnected: \(ending.reason)" }
             if lived >= AgentRuntime.stableConnectionSeconds { backoff.reset() }
             // A twin reconnects within the cap: a connection that outlived that ends the episode.
