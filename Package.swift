@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "hatchling-agent", targets: ["hatchling-agent"]),
         .library(name: "MosquittoClient", targets: ["MosquittoClient"]),
         .library(name: "FleetProtocol", targets: ["FleetProtocol"]),
+        .library(name: "FleetSigning", targets: ["FleetSigning"]),
         .library(name: "HatchlingMetrics", targets: ["HatchlingMetrics"]),
     ],
     dependencies: [
@@ -37,6 +38,16 @@ let package = Package(
             name: "FleetProtocol",
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "FleetSigning",
+            dependencies: ["CCrypto", "FleetProtocol"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HatchlingMetrics",
             swiftSettings: swiftSettings
@@ -46,6 +57,7 @@ let package = Package(
             dependencies: [
                 "MosquittoClient",
                 "FleetProtocol",
+                "FleetSigning",
                 "HatchlingMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,18 +85,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FleetSigningTests",
+            dependencies: ["FleetSigning", "FleetProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HatchlingMetricsTests",
             dependencies: ["HatchlingMetrics"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HatchlingAgentTests",
-            dependencies: ["HatchlingAgent", "FleetProtocol", "HatchlingMetrics"],
+            dependencies: ["HatchlingAgent", "FleetProtocol", "FleetSigning", "HatchlingMetrics"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MosquittoClient", "FleetProtocol"],
+            dependencies: ["MosquittoClient", "FleetProtocol", "FleetSigning"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -155,12 +155,23 @@ struct ConfigurationLoaderTests {
         #expect(unreadable.key == "MQTT_PASSWORD_FILE")
     }
 
-    @Test("a command signing key is refused by this version", arguments: ["FLEET_COMMAND_KEY", "FLEET_COMMAND_KEY_FILE"])
-    func commandKey(_ key: String) throws {
-        let error = try loadError(name.merging([key: "secret-xyz"]) { $1 })
-        #expect(error.key == key)
-        #expect(error.rule.contains("signed commands"))
-        #expect(!error.description.contains("secret-xyz"))
+    @Test("a command key: from the variable or a file (trailing newline ignored), at least 16 bytes, never shown")
+    func commandKey() throws {
+        let fromVariable = try load(name.merging(["FLEET_COMMAND_KEY": "0123456789abcdef-secret"]) { $1 })
+        #expect(fromVariable.commandKey?.bytes == Array("0123456789abcdef-secret".utf8))
+        #expect(fromVariable.displayValue(of: .commandKey) == "***")
+        let fromFile = try load(name.merging(["FLEET_COMMAND_KEY_FILE": readablePath]) { $1 }, files: [readablePath: "0123456789abcdef-secret\n"])
+        #expect(fromFile.commandKey == fromVariable.commandKey)
+        #expect(fromFile.value(of: .commandKey) == fromVariable.value(of: .commandKey), "a reload compares fingerprints")
+        #expect(fromFile.value(of: .commandKey)?.contains("secret") == false)
+
+        let short = try loadError(name.merging(["FLEET_COMMAND_KEY": "short-secret"]) { $1 })
+        #expect(short.key == "FLEET_COMMAND_KEY")
+        #expect(short.rule.contains("16 bytes"))
+        #expect(!short.description.contains("short-secret"))
+        let both = try loadError(name.merging(["FLEET_COMMAND_KEY": "0123456789abcdef", "FLEET_COMMAND_KEY_FILE": readablePath]) { $1 })
+        #expect(both.key == "FLEET_COMMAND_KEY_FILE")
+        #expect(try loadError(name.merging(["FLEET_COMMAND_KEY_FILE": "/nonexistent/key"]) { $1 }).key == "FLEET_COMMAND_KEY_FILE")
     }
 
     @Test("displayValue: the password is ***, unset is (unset), others as they are")

@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 @testable import HatchlingAgent
 import Logging
 import MosquittoClient
@@ -97,12 +98,12 @@ struct DispatcherHarness {
     let handlers: FakeHandlers
     let dispatcher: CommandDispatcher
 
-    init(rateLimit: Double = 1000, rateBurst: Int = 1000, workSeconds: Double = 0) {
+    init(rateLimit: Double = 1000, rateBurst: Int = 1000, workSeconds: Double = 0, commandKey: CommandKey? = nil) {
         let clock = self.clock
         handlers = FakeHandlers(clock: clock, workSeconds: workSeconds)
         dispatcher = CommandDispatcher(
             topics: topics, publisher: publisher, handlers: handlers, counters: counters, rateLimit: rateLimit,
-            rateBurst: rateBurst, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            rateBurst: rateBurst, commandKey: commandKey, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             wallClock: { clock.wall }, monotonic: { clock.monotonic })
     }
 

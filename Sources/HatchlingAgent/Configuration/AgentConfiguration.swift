@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 import Logging
 import MosquittoClient
 
@@ -24,6 +25,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var diskDegradedFreePercent: Double
     public var dataDirectory: String
     public var configFile: String?
+    /// When set, only commands signed with this key run.
+    public var commandKey: CommandKey?
+    public var commandKeyFile: String?
     public var imageVersion: String?
     public var openclawVersion: String?
     public var logLevel: Logger.Level
@@ -63,7 +67,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         case .diskDegradedFreePercent: Self.format(diskDegradedFreePercent)
         case .dataDirectory: dataDirectory
         case .configFile: configFile
-        case .commandKey, .commandKeyFile: nil
+        case .commandKey: commandKey?.fingerprint
+        case .commandKeyFile: commandKeyFile
         case .imageVersion: imageVersion
         case .openclawVersion: openclawVersion
         case .logLevel: logLevel.rawValue
@@ -95,6 +100,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         result.imageVersion = newer.imageVersion
         result.openclawVersion = newer.openclawVersion
         result.logLevel = newer.logLevel
+        result.commandKey = newer.commandKey
+        result.commandKeyFile = newer.commandKeyFile
         for key in SettingKey.allCases where !key.requiresRestart {
             result.sources[key] = newer.sources[key]
         }

@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 import Logging
 import MosquittoClient
 
@@ -140,10 +141,24 @@ public struct ConfigurationLoader: Sendable {
         if effectivePassword != nil, username == nil {
             throw fail(.mqttUsername, "is required when a password is set")
         }
-        if text(.commandKey) != nil || text(.commandKeyFile) != nil {
-            throw fail(
-                text(.commandKey) != nil ? .commandKey : .commandKeyFile,
-                "is set, but this version of hatchling-agent cannot verify signed commands; unset it or upgrade")
+        let commandKeyPath = try readableFile(.commandKeyFile)
+        var keyText = text(.commandKey)
+        if keyText != nil, commandKeyPath != nil {
+            throw fail(.commandKeyFile, "cannot be set together with FLEET_COMMAND_KEY; keep one")
+        }
+        if let commandKeyPath {
+            guard let bytes = readFile(commandKeyPath), var secret = String(validating: bytes, as: UTF8.self) else {
+                throw fail(.commandKeyFile, "names a file that cannot be read as text")
+            }
+            while let last = secret.last, last.isNewline { secret.removeLast() }
+            keyText = secret
+        }
+        var commandKey: CommandKey? = nil
+        if let keyText {
+            guard let key = CommandKey(keyText) else {
+                throw fail(commandKeyPath != nil ? .commandKeyFile : .commandKey, "must hold a key of at least \(CommandKey.minimumLength) bytes")
+            }
+            commandKey = key
         }
 
         guard let url = HTTPURL(text(.gatewayHealthURL) ?? "http://127.0.0.1:18789/health") else {
@@ -174,10 +189,9 @@ public struct ConfigurationLoader: Sendable {
             commandRateLimit: try number(.commandRateLimit, default: 10, in: 0...100_000),
             commandRateBurst: try integer(.commandRateBurst, default: 20, in: 1...100_000),
             heartbeatInterval: try integer(.heartbeatInterval, default: 30, in: 1...86_400),
-            gatewayHealthURL: url,
-            memoryDegradedPercent: try number(.memoryDegradedPercent, default: 90, in: 1...100),
+            gatewayHealthURL: url,            memoryDegradedPercent: try number(.memoryDegradedPercent, default: 90, in: 1...100),
             diskDegradedFreePercent: try number(.diskDegradedFreePercent, default: 5, in: 0...99),
-            dataDirectory: dataDirectory, configFile: text(.configFile),
+            dataDirectory: dataDirectory, configFile: text(.configFile), commandKey: commandKey, commandKeyFile: commandKeyPath,
             imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,
             sources: sources)
     }

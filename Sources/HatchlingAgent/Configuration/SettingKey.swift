@@ -86,8 +86,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .diskDegradedFreePercent: "free space of the data directory's file system under this percent is 'degraded'"
         case .dataDirectory: "data directory whose file system the disk figures describe"
         case .configFile: "KEY=VALUE file that overrides the environment; re-read by config-reload and SIGHUP"
-        case .commandKey: "command signing key (signed commands are not supported by this version: refused)"
-        case .commandKeyFile: "file holding the command signing key (not supported by this version: refused)"
+        case .commandKey: "command signing key (16 or more bytes): when set, only signed JSON commands run (prefer the file)"
+        case .commandKeyFile: "file holding the command signing key (a trailing newline is ignored)"
         case .imageVersion: "image version reported by version-report"
         case .openclawVersion: "gateway version, if known; else found from the openclaw package"
         case .logLevel: "trace, debug, info, notice, warning, error or critical"
@@ -103,7 +103,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     public var requiresRestart: Bool {
         switch self {
         case .commandRateLimit, .commandRateBurst, .heartbeatInterval, .gatewayHealthURL, .dataDirectory,
-            .imageVersion, .openclawVersion, .logLevel, .memoryDegradedPercent, .diskDegradedFreePercent:
+            .imageVersion, .openclawVersion, .logLevel, .memoryDegradedPercent, .diskDegradedFreePercent,
+            .commandKey, .commandKeyFile:
             false
         default:
             true

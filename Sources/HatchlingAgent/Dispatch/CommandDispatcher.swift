@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 import Logging
 import MosquittoClient
 
@@ -23,6 +24,8 @@ public actor CommandDispatcher {
     private var commandLimit: TokenBucket
     private var errorLimit: TokenBucket
     private var recent = RecentResponses()
+    /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
+    private var commandKey: CommandKey?
 
     /// Error responses allowed per second beyond the command rate (a flood gets this many answers).
     public static let errorResponseRate = 5.0
@@ -30,7 +33,7 @@ public actor CommandDispatcher {
 
     public init(
         topics: FleetTopics, publisher: any BusPublisher, handlers: any CommandHandling, counters: CounterStore,
-        rateLimit: Double, rateBurst: Int, logger: Logger,
+        rateLimit: Double, rateBurst: Int, commandKey: CommandKey? = nil, logger: Logger,
         wallClock: @escaping @Sendable () -> FleetTimestamp = { FleetTimestamp.now() },
         monotonic: @escaping @Sendable () -> Double = { Monotonic.seconds() }
     ) {
@@ -42,6 +45,7 @@ public actor CommandDispatcher {
         self.wallClock = wallClock
         self.monotonic = monotonic
         self.commandLimit = TokenBucket(rate: rateLimit, burst: rateBurst)
+        self.commandKey = commandKey
         self.errorLimit = TokenBucket(
             rate: rateLimit == 0 ? 0 : CommandDispatcher.errorResponseRate, burst: CommandDispatcher.errorResponseBurst)
     }
@@ -50,6 +54,11 @@ public actor CommandDispatcher {
     public func setRateLimit(_ rate: Double, burst: Int) {
         commandLimit.reconfigure(rate: rate, burst: burst)
         errorLimit.reconfigure(rate: rate == 0 ? 0 : CommandDispatcher.errorResponseRate, burst: CommandDispatcher.errorResponseBurst)
+    }
+
+    /// Applies a new (or no) command key from a reload.
+    public func setCommandKey(_ key: CommandKey?) {
+        commandKey = key
     }
 
     /// Handles one message from the command or broadcast topic. Never throws: every failure is
@@ -61,7 +70,11 @@ public actor CommandDispatcher {
         let id = request?.id ?? parsed.rejection?.id
         logger.debug("command received", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
 
-        if let id, let earlier = recent.response(for: id, now: started) {
+        // With a key, the signature is checked before anything else is looked up, so that an
+        // unsigned request cannot even fetch an earlier response by its id.
+        let unauthorized = commandKey.flatMap { key in Self.authorizationFailure(parsed, payload: message.payload, name: topics.name, key: key, now: wallClock()) }
+
+        if unauthorized == nil, let id, let earlier = recent.response(for: id, now: started) {
             counters.update { $0.duplicates += 1 }
             logger.info("duplicate command answered again", metadata: ["command.id": "\(id)", "mqtt.topic": "\(message.topic)"])
             send(earlier, correlation: message.correlationData, isError: false, id: id)
@@ -75,6 +88,9 @@ public actor CommandDispatcher {
             word = request?.command.rawValue ?? parsed.rejection?.commandWord
         } else {
             switch parsed {
+            case _ where unauthorized != nil:
+                outcome = .failure(FleetErrorBody(code: .unauthorized, message: unauthorized!.description))
+                word = request?.command.rawValue ?? parsed.rejection?.commandWord
             case .failure(let rejection):
                 outcome = .failure(FleetErrorBody(code: rejection.code, message: rejection.message))
                 word = rejection.commandWord
@@ -136,6 +152,23 @@ public actor CommandDispatcher {
                 $0.lastError = "response not published: \(error)"
             }
             logger.warning("response not published", metadata: ["command.id": "\(id ?? "-")", "error": "\(error)"])
+        }
+    }
+}
+
+extension CommandDispatcher {
+    /// Why a request may not run under a command key; nil when it may.
+    static func authorizationFailure(
+        _ parsed: Result<CommandRequest, CommandRejection>, payload: [UInt8], name: HatchlingName, key: CommandKey, now: FleetTimestamp
+    ) -> CommandSignature.Failure? {
+        switch parsed {
+        case .success(let request):
+            return CommandSignature.verify(request, name: name.rawValue, key: key, now: now)
+        case .failure(let rejection):
+            // A plain-text word is refused as unsigned, even an unknown one; other rejections
+            // (too large, not UTF-8, malformed JSON) keep their own codes: nothing runs either way.
+            let firstByte = payload.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+            return rejection.code == .unknownCommand && firstByte != UInt8(ascii: "{") ? .notJSON : nil
         }
     }
 }

@@ -52,7 +52,8 @@ public final class AgentRuntime: Sendable {
         let (commandStream, commandSink) = AsyncStream.makeStream(of: MQTTMessage.self)
         let dispatcher = CommandDispatcher(
             topics: topics, publisher: client, handlers: AgentCommandHandlers(context: context), counters: context.counters,
-            rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst, logger: logger)
+            rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst,
+            commandKey: configuration.commandKey, logger: logger)
 
         let forwarder = Task {
             for await event in client.events { sink.yield(.mqtt(event)) }
@@ -84,7 +85,7 @@ public final class AgentRuntime: Sendable {
             metadata: [
                 "hatchling": "\(configuration.name)", "boot_id": "\(context.bootId)", "mqtt.client_id": "\(configuration.clientID)",
                 "mqtt.brokers": "\(configuration.brokers.map(\.description).joined(separator: ","))",
-                "mqtt.protocol": "\(configuration.protocolVersion)",
+                "mqtt.protocol": "\(configuration.protocolVersion)", "commands.signed": "\(configuration.commandKey != nil)",
             ])
         loop.connectNow()
 
@@ -133,6 +134,7 @@ public final class AgentRuntime: Sendable {
             case .reloaded(let applied):
                 timers.restartIfChanged(interval: applied.heartbeatInterval)
                 await dispatcher.setRateLimit(applied.commandRateLimit, burst: applied.commandRateBurst)
+                await dispatcher.setCommandKey(applied.commandKey)
             case .signal(SIGHUP):
                 switch context.reload() {
                 case .success(let report):

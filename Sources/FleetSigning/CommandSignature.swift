@@ -1,0 +1,116 @@
+import CCrypto
+import FleetProtocol
+
+/// A command signing key: the bytes of `FLEET_COMMAND_KEY` (or of the key file, without its
+/// trailing newline). Never printed.
+public struct CommandKey: Sendable, Equatable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    /// Keys shorter than this are refused: an HMAC key should not be guessable.
+    public static let minimumLength = 16
+
+    public init?(_ secret: String) {
+        let bytes = Array(secret.utf8)
+        guard bytes.count >= Self.minimumLength else { return nil }
+        self.bytes = bytes
+    }
+
+    /// A fingerprint to tell keys apart in a reload (`changed`), never the key.
+    public var fingerprint: String {
+        let mac = CommandSignature.hmac(key: Array("hatchling-agent key fingerprint".utf8), message: bytes)
+        return "hmac:" + CommandSignature.hex(mac.prefix(8))
+    }
+
+    public var description: String { "***" }
+}
+
+/// Signed commands (PROTOCOL.md): `sig` is the lowercase hex HMAC-SHA256, under the hatchling's
+/// key, of `v1\n<name>\n<id>\n<command>\n<ts>\n<expires_at or empty>`, with `ts` and
+/// `expires_at` exactly as sent.
+public enum CommandSignature {
+    /// How far `ts` may be from the agent's clock, either way.
+    public static let window = 300.0
+
+    /// The signed text.
+    public static func canonical(name: String, id: String, command: String, ts: String, expiresAt: String?) -> [UInt8] {
+        Array("v1\n\(name)\n\(id)\n\(command)\n\(ts)\n\(expiresAt ?? "")".utf8)
+    }
+
+    /// The signature of a command, for the hub.
+    public static func sign(key: CommandKey, name: String, id: String, command: String, ts: String, expiresAt: String?) -> String {
+        hex(hmac(key: key.bytes, message: canonical(name: name, id: id, command: command, ts: ts, expiresAt: expiresAt)))
+    }
+
+    /// Why a request is not accepted as signed, in words for the error response.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case notJSON
+        case missing(String)
+        case stale
+        case badSignature
+
+        public var description: String {
+            switch self {
+            case .notJSON: "this hatchling runs only signed JSON commands"
+            case .missing(let field): "a signed command needs \"\(field)\""
+            case .stale: "\"ts\" is more than \(Int(CommandSignature.window)) seconds from the hatchling's clock"
+            case .badSignature: "the signature does not match"
+            }
+        }
+    }
+
+    /// Checks a parsed request against the key and the clock.
+    public static func verify(_ request: CommandRequest, name: String, key: CommandKey, now: FleetTimestamp) -> Failure? {
+        guard request.form == .json else { return .notJSON }
+        guard let id = request.id else { return .missing("id") }
+        guard let tsText = request.sentAtText, let ts = request.sentAt else { return .missing("ts") }
+        guard let signature = request.signature else { return .missing("sig") }
+        guard abs(now.seconds(since: ts)) <= window else { return .stale }
+        let expected = hmac(
+            key: key.bytes,
+            message: canonical(name: name, id: id, command: request.command.rawValue, ts: tsText, expiresAt: request.expiresAtText))
+        guard let given = unhex(signature), given.count == expected.count else { return .badSignature }
+        let same = given.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) } }
+        return same == 0 ? nil : .badSignature
+    }
+
+    /// HMAC-SHA256 through libcrypto's one-shot `HMAC`.
+    public static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = key.withUnsafeBytes { k in
+            message.withUnsafeBytes { m in
+                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count, &out, &length)
+            }
+        }
+        // HMAC fails only when libcrypto cannot allocate: nothing sensible to do but stop.
+        precondition(result != nil, "HMAC-SHA256 failed in libcrypto")
+        return Array(out.prefix(Int(length)))
+    }
+
+    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
+    }
+
+    /// Lowercase hex only (PROTOCOL.md), 2 digits a byte.
+    static func unhex(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count / 2)
+        var index = 0
+        while index < bytes.count {
+            guard let high = value(bytes[index]), let low = value(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+}
