@@ -46,6 +46,8 @@ public final class MQTTClient: @unchecked Sendable {
         var disconnectRequested = false
         var lastDisconnectCode: Int32? = nil
         var lastDisconnectReason: String? = nil
+        /// The last error libmosquitto logged during this attempt (OpenSSL's words for a TLS failure).
+        var lastLibraryError: String? = nil
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -140,6 +142,11 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
             MQTTClient.client(userdata)?.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
+        }
+        mosquitto_log_callback_set(handle) { _, userdata, level, text in
+            guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = MQTTClient.client(userdata) else { return }
+            let line = String(cString: text)
+            client.state.withLock { $0.lastLibraryError = line }
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
@@ -239,9 +246,11 @@ public final class MQTTClient: @unchecked Sendable {
                 s.disconnectRequested = false
                 s.lastDisconnectCode = nil
                 s.lastDisconnectReason = nil
+                s.lastLibraryError = nil
                 return s.protocolVersion
             }
-            if let failure = startConnection(endpoint, keepalive: keepalive, version: version) {
+            if var failure = startConnection(endpoint, keepalive: keepalive, version: version) {
+                if let detail = state.withLock({ $0.lastLibraryError }) { failure.reason += " (\(detail))" }
                 continuation.yield(.disconnected(failure))
                 continue
             }
@@ -253,7 +262,7 @@ public final class MQTTClient: @unchecked Sendable {
             let ending = state.withLock { s in
                 MQTTDisconnect(
                     code: s.lastDisconnectCode ?? code,
-                    reason: s.lastDisconnectReason ?? loopError.message,
+                    reason: (s.lastDisconnectReason ?? loopError.message) + (s.lastLibraryError.map { " (\($0))" } ?? ""),
                     wasConnected: true,
                     requested: s.disconnectRequested)
             }

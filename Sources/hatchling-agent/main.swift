@@ -138,6 +138,7 @@ struct CheckConfig: AsyncParsableCommand {
             printError("hatchling-agent: configuration error: \(error)")
             throw ExitCode(2)
         case .success(let (_, loaded)):
+            for warning in loaded.configuration.warnings { printError("hatchling-agent: warning: \(warning)") }
             print(json ? try AgentCLI.describeJSON(loaded.configuration) : AgentCLI.describe(loaded.configuration))
             if let digest = loaded.fileSHA256, !json { print("config_sha256".padding(toLength: 24) + digest) }
         }

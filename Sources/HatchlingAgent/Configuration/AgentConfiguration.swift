@@ -32,6 +32,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var openclawVersion: String?
     public var logLevel: Logger.Level
 
+    /// Things worth a warning at start that are not errors (a secret file others can read).
+    public var warnings: [String] = []
+
     /// Which source each setting came from: `default`, `environment` or `file:line`.
     public var sources: [SettingKey: String]
 

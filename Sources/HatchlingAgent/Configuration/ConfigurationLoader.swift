@@ -180,7 +180,15 @@ public struct ConfigurationLoader: Sendable {
             throw fail(.logLevel, "must be one of trace, debug, info, notice, warning, error, critical")
         }
 
-        return AgentConfiguration(
+        var warnings: [String] = []
+        for (key, path) in [(SettingKey.mqttPasswordFile, passwordFile), (.commandKeyFile, commandKeyPath)] {
+            if let path, let mode = Self.permissions(of: path), mode & 0o077 != 0 {
+                warnings.append(
+                    "\(key.rawValue) names a file that other users can read (mode \(String(mode & 0o777, radix: 8))): chmod 600 it")
+            }
+        }
+
+        var configuration = AgentConfiguration(
             name: name, brokers: brokers, protocolVersion: protocolVersion, clientID: clientID,
             keepalive: try integer(.mqttKeepalive, default: 30, in: 5...65535),
             topicRoot: topicRoot, broadcastTopic: broadcast, username: username, password: effectivePassword,
@@ -194,6 +202,15 @@ public struct ConfigurationLoader: Sendable {
             dataDirectory: dataDirectory, configFile: text(.configFile), commandKey: commandKey, commandKeyFile: commandKeyPath,
             imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,
             sources: sources)
+        configuration.warnings = warnings
+        return configuration
+    }
+
+    /// The permission bits of a file, or nil when it cannot be examined.
+    static func permissions(of path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o7777
     }
 
     /// `host[:port],host[:port]`, with `[v6]:port` for IPv6 addresses.

@@ -87,6 +87,7 @@ public final class AgentRuntime: Sendable {
                 "mqtt.brokers": "\(configuration.brokers.map(\.description).joined(separator: ","))",
                 "mqtt.protocol": "\(configuration.protocolVersion)", "commands.signed": "\(configuration.commandKey != nil)",
             ])
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         loop.connectNow()
 
         var shutdownMessageID: Int32? = nil

@@ -13,19 +13,22 @@ final class TestBroker: @unchecked Sendable {
     let directory: URL
     private(set) var process: ChildProcess?
     let extraConfig: String
+    /// Replaces the anonymous plain listener (for password, ACL and TLS brokers).
+    let listenerConfig: String?
 
-    init(port: Int? = nil, extraConfig: String = "") throws {
+    init(port: Int? = nil, extraConfig: String = "", listenerConfig: String? = nil) throws {
         self.port = try port ?? freePort()
         self.directory = try makeTemporaryDirectory(prefix: "broker")
         self.extraConfig = extraConfig
+        self.listenerConfig = listenerConfig
     }
 
     var configPath: URL { directory.appendingPathComponent("mosquitto.conf") }
 
     func start() async throws {
+        let listener = listenerConfig ?? "listener \(port) 127.0.0.1\nallow_anonymous true"
         let config = """
-            listener \(port) 127.0.0.1
-            allow_anonymous true
+            \(listener)
             set_tcp_nodelay true
             persistence true
             persistence_location \(directory.path)/

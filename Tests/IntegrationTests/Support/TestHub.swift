@@ -28,14 +28,15 @@ final class TestHub: Sendable {
 
     /// Connects with a fresh client id, subscribes to `topics`, and waits for both to be done.
     static func connect(
-        to broker: TestBroker, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil
+        to broker: TestBroker, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil,
+        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, host: String = "127.0.0.1", port: Int? = nil
     ) async throws -> TestHub {
         let client = try MQTTClient(
             options: MQTTClientOptions(
                 clientID: clientID ?? "test-hub-\(UUID().uuidString.prefix(8))", protocolVersion: protocolVersion,
-                cleanSession: true))
+                cleanSession: true, username: username, password: password, tls: tls))
         let hub = TestHub(client: client)
-        client.connect(to: MQTTEndpoint(host: "127.0.0.1", port: broker.port), keepalive: 30)
+        client.connect(to: MQTTEndpoint(host: host, port: port ?? broker.port), keepalive: 30)
         try await hub.waitUntil("hub connected") { $0.connected }
         let ids = try client.subscribe(topics, qos: 1)
         try await hub.waitUntil("hub subscribed") { state in ids.allSatisfy { state.acks[$0] != nil } }
@@ -51,8 +52,10 @@ final class TestHub: Sendable {
                 switch event {
                 case .connAck(let ack):
                     state.state.withLock { $0.connected = ack.accepted }
-                case .subscribed(let mid, _), .published(let mid, _):
-                    state.state.withLock { $0.acks[mid] = 1 }
+                case .subscribed(let mid, _):
+                    state.state.withLock { $0.acks[mid] = 0 }
+                case .published(let mid, let reasonCode):
+                    state.state.withLock { $0.acks[mid] = reasonCode }
                 case .message(let message):
                     let ready = state.state.withLock { s -> [CheckedContinuation<MQTTMessage?, Never>] in
                         s.messages.append(message)
@@ -131,6 +134,13 @@ final class TestHub: Sendable {
 
     func publish(_ topic: String, bytes: [UInt8]) throws {
         try client.publish(topic: topic, payload: bytes, qos: 1)
+    }
+
+    /// Publishes at QoS 1 and returns the PUBACK's reason code (MQTT 5: 135 when the ACL denies it).
+    func publishAndWaitForAck(_ topic: String, _ text: String) async throws -> Int {
+        let mid = try client.publish(topic: topic, payload: Array(text.utf8), qos: 1)
+        try await waitUntil("PUBACK of \(topic)") { $0.acks[mid] != nil }
+        return shared.state.withLock { $0.acks[mid]! }
     }
 
     /// Awaits a condition on the hub's own state (connection, acknowledgements).
