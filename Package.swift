@@ -73,6 +73,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "command-fuzz",
+            dependencies: [
+                "HatchlingAgent", "FleetProtocol", "FleetSigning", "MosquittoClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/CommandFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "collector-bench",
             dependencies: ["HatchlingMetrics"],
             path: "Benchmarks/collector",

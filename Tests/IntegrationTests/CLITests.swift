@@ -110,3 +110,18 @@ struct CLITests {
         #expect(gateway["ok"] as? Bool == false)
     }
 }
+
+@Suite("Fuzz corpus")
+struct FuzzCorpusTests {
+    @Test("every seed of Fuzz/corpus goes through the dispatcher to a well-formed response on the response topic")
+    func replayCorpus() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let replayer = root.appendingPathComponent(".build/debug/command-fuzz")
+        try #require(FileManager.default.isExecutableFile(atPath: replayer.path), "swift build builds command-fuzz")
+        let corpus = root.appendingPathComponent("Fuzz/corpus")
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { !$0.hasPrefix(".") }.count
+        #expect(seeds >= 19)
+        let output = try runProgram(replayer.path, [corpus.path])
+        #expect(output.contains("replayed \(seeds) inputs"), "\(output)")
+    }
+}

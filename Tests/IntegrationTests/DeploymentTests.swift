@@ -1,0 +1,325 @@
+import FleetProtocol
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// template/ without Docker: the real entrypoint under the real tini, with a stand-in `openclaw`
+/// (Fixtures/fake-openclaw) and the built agent on PATH; and the Dockerfiles read as text.
+@Suite("Deployment template", .serialized)
+struct DeploymentTests {
+    /// Tests/IntegrationTests/DeploymentTests.swift -> the package root.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let template = root.appendingPathComponent("template")
+
+    @Test("entrypoint under tini: online, gateway healthy, version found, config rendered, a killed worker is back with a new boot id, SIGTERM announces shutdown and ends everything")
+    func entrypointUnderTini() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(
+                to: broker, topics: ["fleet/kestrel/status", "fleet/kestrel/heartbeat", "fleet/kestrel/response"])
+            defer { hub.close() }
+            let hatchling = try Hatchling(name: "kestrel", broker: broker)
+            do {
+                let first = try await hub.waitOnline("kestrel")
+                let tree = try await hatchling.tree()
+
+                let beat = try await hub.waitForMessage("a heartbeat that sees the gateway") { message in
+                    message.topic == "fleet/kestrel/heartbeat" && (try? FleetJSON.decode(Heartbeat.self, from: message.payload))?.gateway.ok == true
+                }
+                #expect(try FleetJSON.decode(Heartbeat.self, from: beat.payload).gateway.httpStatus == 200)
+
+                try hub.publish("fleet/kestrel/command", #"{"command": "version-report", "id": "deploy-v1"}"#)
+                let answer = try await hub.waitForResponse(on: "fleet/kestrel/response", "version-report") { $0.id == "deploy-v1" }
+                guard case .version(let report) = answer.outcome else { throw TestError("version-report failed: \(answer)") }
+                // An openclaw installed on this machine would be found first (its package.json).
+                let installed = ["/usr/local/lib/node_modules/openclaw/package.json", "/usr/lib/node_modules/openclaw/package.json", "/opt/openclaw/package.json"]
+                    .contains { FileManager.default.fileExists(atPath: $0) }
+                if installed { #expect(report.openclaw != nil) } else { #expect(report.openclaw == "2026.1.5") }
+
+                let rendered = try String(contentsOf: hatchling.configDirectory.appendingPathComponent("openclaw.json"), encoding: .utf8)
+                #expect(rendered.contains("\"port\": \(hatchling.gatewayPort)"), "rendered: \(rendered)")
+                #expect(!rendered.contains("${"))
+
+                // Crash recovery: SIGKILL the worker; the supervisor (a child of the entrypoint) starts another.
+                let worker = try #require(childPIDs(of: tree.agent).first, "the supervisor runs a worker")
+                kill(worker, SIGKILL)
+                let known = first.bootId
+                let back = try await hub.waitForMessage("online again with a new boot id", timeout: 10) { message in
+                    guard message.topic == "fleet/kestrel/status", let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+                    else { return false }
+                    return status.state == .online && status.bootId != known
+                }
+                let second = try FleetJSON.decode(StatusPayload.self, from: back.payload).bootId
+                let newWorker = try #require(childPIDs(of: tree.agent).first)
+                #expect(newWorker != worker)
+                for pid in [hatchling.process.pid, tree.shell, tree.agent] {
+                    #expect(zombieChildren(of: pid).isEmpty, "no zombie under \(pid)")
+                }
+
+                // Container stop: SIGTERM to tini. The agent announces shutdown before tini exits.
+                hatchling.process.signal(SIGTERM)
+                let status = await hatchling.process.waitForExit(seconds: 10)
+                #expect(status == 0, "tini exits 0 within 10 s of SIGTERM:\n\(hatchling.log())")
+                let offline = try await hub.waitForMessage("shutdown announced", timeout: 5) { message in
+                    message.topic == "fleet/kestrel/status" && (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+                #expect(try FleetJSON.decode(StatusPayload.self, from: offline.payload).bootId == second)
+                try await Task.sleep(for: .milliseconds(500))
+                let lost = hub.messages.filter { message in
+                    guard let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload) else { return false }
+                    return status.reason == .lost && status.bootId == second
+                }
+                #expect(lost.isEmpty, "the last run ended cleanly, not by its Last Will")
+                for pid in [tree.shell, tree.agent, tree.gateway, newWorker] {
+                    #expect(deploymentProcessGone(pid), "process \(pid) has exited")
+                }
+            } catch {
+                print(hatchling.log())
+                await hatchling.kill()
+                throw error
+            }
+            await hatchling.kill()
+        }
+    }
+
+    @Test("a gateway that exits on its own: the entrypoint stops the agent (shutdown announced) and exits with the gateway's status")
+    func gatewayExitStopsAgent() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/plover/status"])
+            defer { hub.close() }
+            let hatchling = try Hatchling(name: "plover", broker: broker)
+            do {
+                try await hub.waitOnline("plover")
+                let tree = try await hatchling.tree()
+                kill(tree.gateway, SIGTERM)  // the fake gateway exits 0 on SIGTERM
+                let status = await hatchling.process.waitForExit(seconds: 10)
+                #expect(status == 0, "tini exits with the gateway's status:\n\(hatchling.log())")
+                _ = try await hub.waitForMessage("shutdown announced", timeout: 5) { message in
+                    (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+                #expect(deploymentProcessGone(tree.agent))
+                #expect(hatchling.log().contains("gateway exited on its own"))
+            } catch {
+                print(hatchling.log())
+                await hatchling.kill()
+                throw error
+            }
+            await hatchling.kill()
+        }
+    }
+
+    @Test("the entrypoint refuses to start without an API key, and says which variables")
+    func refusesWithoutAPIKey() async throws {
+        let hatchling = try Hatchling(name: "shrike", broker: nil, apiKey: false)
+        let status = await hatchling.process.waitForExit(seconds: 10)
+        #expect(status == 1)
+        #expect(hatchling.log().contains("ANTHROPIC_API_KEY"))
+        #expect(!FileManager.default.fileExists(atPath: hatchling.configDirectory.appendingPathComponent("openclaw.json").path))
+        await hatchling.kill()
+    }
+
+    @Test("the Dockerfiles agree: COPY sources exist, the agent binary and entrypoint paths match, tini runs the entrypoint, no cron")
+    func dockerfilesAgree() throws {
+        let image = try DockerfileText(Self.template.appendingPathComponent("Dockerfile"))
+        let agentBuild = try DockerfileText(Self.root.appendingPathComponent("Dockerfile.agent"))
+        let ignored = try String(contentsOf: Self.root.appendingPathComponent(".dockerignore"), encoding: .utf8)
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        for (file, context, ignore) in [(image, Self.template, [String]()), (agentBuild, Self.root, ignored)] {
+            for copy in try file.copies() where copy.from == nil {
+                for source in copy.sources {
+                    #expect(FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path), "\(file.name): COPY \(source): not in its build context")
+                    #expect(!ignore.contains { source == $0 || source.hasPrefix($0 + "/") }, "\(file.name): COPY \(source) is excluded by .dockerignore")
+                }
+            }
+        }
+
+        // The agent: template/Dockerfile copies what Dockerfile.agent's final stage holds.
+        let fromAgent = try #require(try image.copies().first { $0.from == "agent" }, "template/Dockerfile copies from the stage `agent`")
+        #expect(fromAgent.destination == "/usr/local/bin/hatchling-agent")
+        let finalStage = try agentBuild.copies(inLastStageOnly: true)
+        let binary = try #require(finalStage.first { $0.from == "build" && $0.destination.hasSuffix("hatchling-agent") })
+        #expect(fromAgent.sources == [binary.destination], "template/Dockerfile copies \(fromAgent.sources), Dockerfile.agent puts it at \(binary.destination)")
+        let output = URL(fileURLWithPath: try #require(binary.sources.first)).deletingLastPathComponent().path
+        #expect(agentBuild.instructions.contains { $0.keyword == "RUN" && $0.arguments.contains("scripts/build-static.sh \(output)") })
+
+        // PID 1 is tini, which runs the entrypoint where the image put it.
+        let entrypoint = try #require(image.instructions.last { $0.keyword == "ENTRYPOINT" })
+        let words = try JSONDecoder().decode([String].self, from: Data(entrypoint.arguments.utf8))
+        #expect(words.first == "tini" || words.first?.hasSuffix("/tini") == true)
+        #expect(words.contains("-g") && words.contains("--"))
+        let script = try #require(try image.copies().first { $0.sources == ["entrypoint.sh"] })
+        #expect(words.last == script.destination)
+
+        let compose = try String(contentsOf: Self.template.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+        #expect(compose.contains("agent: docker-image://hatchling-agent-build") && compose.contains("image: hatchling-agent-build"))
+        for file in ["template/Dockerfile", "Dockerfile.agent", "template/entrypoint.sh", "template/docker-compose.yml"] {
+            let text = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.lowercased().contains("cron") {
+                Issue.record("\(file):\(number + 1) mentions cron: \(line)")
+            }
+        }
+    }
+
+    @Test("template/.env.example names every setting of `hatchling-agent --help`, and the entrypoint's")
+    func envExampleIsComplete() throws {
+        let help = try runAgentCommand(["--help"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(help.status == 0)
+        let settings = help.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
+            let word = line.dropFirst(2).prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+            guard word.count >= 3, word.contains("_"), line.dropFirst(2 + word.count).first == " " else { return nil }
+            return String(word)
+        }
+        #expect(settings.count >= 20, "settings read from --help: \(settings)")
+        let example = try String(contentsOf: Self.template.appendingPathComponent(".env.example"), encoding: .utf8)
+        let named = Set(example.split(separator: "\n").compactMap { line -> String? in
+            var text = line.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("#") { text = text.dropFirst().trimmingCharacters(in: .whitespaces) }
+            guard let equals = text.firstIndex(of: "=") else { return nil }
+            let key = String(text[..<equals])
+            return !key.isEmpty && key.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" } ? key : nil
+        })
+        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK"] {
+            #expect(named.contains(name), "template/.env.example does not name \(name)")
+        }
+    }
+}
+
+/// template/entrypoint.sh started as the image starts it, `tini -s -g -- entrypoint.sh`, with the
+/// fake openclaw and a `hatchling-agent` link to the built agent first on PATH.
+/// (-s: outside a container tini is not PID 1; as a subreaper it reaps orphans as it would be.)
+private struct Hatchling {
+    let agent: TestAgent
+    let process: ChildProcess
+    let configDirectory: URL
+    let gatewayPort: Int
+
+    init(name: String, broker: TestBroker?, apiKey: Bool = true) throws {
+        agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
+        let bin = agent.directory.appendingPathComponent("bin")
+        configDirectory = agent.directory.appendingPathComponent("openclaw-config")
+        for directory in [bin, configDirectory] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        // The fake with this machine's python3 (not a shim that depends on HOME).
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fake-openclaw")
+        let script = try String(contentsOf: fixture, encoding: .utf8)
+        let body = script.drop { $0 != "\n" }
+        let openclaw = bin.appendingPathComponent("openclaw")
+        try ("#!\(try systemPython())" + body).write(to: openclaw, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: openclaw.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: bin.appendingPathComponent("hatchling-agent").path, withDestinationPath: try TestAgent.executable.path)
+        try FileManager.default.copyItem(
+            at: DeploymentTests.template.appendingPathComponent("openclaw.json.template"),
+            to: configDirectory.appendingPathComponent("openclaw.json.template"))
+
+        gatewayPort = try freePort()
+        var environment = agent.environment
+        environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["CONFIG_DIR"] = configDirectory.path
+        environment["GATEWAY_PORT"] = String(gatewayPort)
+        environment["GATEWAY_HEALTH_URL"] = "http://127.0.0.1:\(gatewayPort)/health"
+        environment["FAKE_OPENCLAW_LOG"] = agent.directory.appendingPathComponent("openclaw-calls.log").path
+        if apiKey { environment["ANTHROPIC_API_KEY"] = "test-placeholder" }
+        if broker == nil { environment["MQTT_HOST"] = "127.0.0.1" }
+        let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
+        process = try ChildProcess(
+            executable: try which("tini"), arguments: ["-s", "-g", "--", "/bin/sh", entrypoint.path], environment: environment,
+            outputPath: agent.logURL.path)
+    }
+
+    /// tini -> the entrypoint's shell -> the agent's supervisor and the gateway.
+    func tree() async throws -> (shell: pid_t, agent: pid_t, gateway: pid_t) {
+        var found: (shell: pid_t, agent: pid_t, gateway: pid_t)? = nil
+        try await waitFor("the entrypoint's shell with the agent and the gateway as its children", timeout: 10) {
+            guard let shell = childPIDs(of: process.pid).first else { return false }
+            let children = childPIDs(of: shell)
+            guard let agent = children.first(where: { deploymentCommandLine(of: $0).contains("hatchling-agent") }),
+                let gateway = children.first(where: { deploymentCommandLine(of: $0).contains("gateway") })
+            else { return false }
+            found = (shell, agent, gateway)
+            return true
+        }
+        return try #require(found)
+    }
+
+    func log() -> String { agent.log() }
+
+    /// Ends whatever is left, by pid: tini, then (they have sessions of their own) its descendants.
+    func kill() async {
+        let left = deploymentDescendants(of: process.pid)
+        await process.terminate(signal: SIGTERM, grace: 10)
+        for pid in left.reversed() where !deploymentProcessGone(pid) { Glibc.kill(pid, SIGKILL) }
+    }
+}
+
+/// A Dockerfile's instructions (continuation lines joined, comments dropped), for static checks.
+private struct DockerfileText {
+    struct Instruction {
+        var keyword: String
+        var arguments: String
+    }
+
+    struct Copy {
+        var from: String?
+        var sources: [String]
+        var destination: String
+    }
+
+    let name: String
+    let instructions: [Instruction]
+
+    init(_ url: URL) throws {
+        name = url.lastPathComponent
+        var result: [Instruction] = []
+        var pending = ""
+        for raw in try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#") || (line.isEmpty && pending.isEmpty) { continue }
+            if line.hasSuffix("\\") {
+                pending += line.dropLast() + " "
+                continue
+            }
+            pending += line
+            let parts = pending.split(separator: " ", maxSplits: 1)
+            if let keyword = parts.first {
+                result.append(Instruction(keyword: keyword.uppercased(), arguments: parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""))
+            }
+            pending = ""
+        }
+        instructions = result
+    }
+
+    /// Every COPY (of the last stage only, if asked): `--from`, sources and destination.
+    func copies(inLastStageOnly: Bool = false) throws -> [Copy] {
+        let start = inLastStageOnly ? (instructions.lastIndex { $0.keyword == "FROM" } ?? 0) : 0
+        return try instructions[start...].filter { $0.keyword == "COPY" }.map { instruction in
+            var tokens = instruction.arguments.split(separator: " ").map(String.init)
+            var from: String? = nil
+            while let flag = tokens.first, flag.hasPrefix("--") {
+                if flag.hasPrefix("--from=") { from = String(flag.dropFirst("--from=".count)) }
+                tokens.removeFirst()
+            }
+            let rest = tokens.joined(separator: " ")
+            let words = rest.hasPrefix("[") ? try JSONDecoder().decode([String].self, from: Data(rest.utf8)) : tokens
+            guard let destination = words.last, words.count >= 2 else { throw TestError("\(name): COPY \(rest): no source") }
+            return Copy(from: from, sources: Array(words.dropLast()), destination: destination)
+        }
+    }
+}
+
+private func deploymentCommandLine(of pid: pid_t) -> String {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+    return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+}
+
+private func deploymentDescendants(of pid: pid_t) -> [pid_t] {
+    childPIDs(of: pid).flatMap { [$0] + deploymentDescendants(of: $0) }
+}
+
+/// Gone for good: not even a zombie waiting to be reaped.
+private func deploymentProcessGone(_ pid: pid_t) -> Bool {
+    kill(pid, 0) != 0 && errno == ESRCH
+}
