@@ -48,6 +48,7 @@ public final class MQTTClient: @unchecked Sendable {
         var lastDisconnectReason: String? = nil
         /// The last error libmosquitto logged during this attempt (OpenSSL's words for a TLS failure).
         var lastLibraryError: String? = nil
+        var messageHandler: (@Sendable (MQTTMessage) -> Bool)? = nil
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -134,11 +135,11 @@ public final class MQTTClient: @unchecked Sendable {
                 message.payloadlen > 0 && message.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
             let (correlation, expiry) = readMessageProperties(props)
-            client.continuation.yield(
-                .message(
-                    MQTTMessage(
-                        topic: topic, payload: payload, qos: Int(message.qos), retain: message.retain,
-                        correlationData: correlation, messageExpiryInterval: expiry)))
+            let copied = MQTTMessage(
+                topic: topic, payload: payload, qos: Int(message.qos), retain: message.retain,
+                correlationData: correlation, messageExpiryInterval: expiry)
+            if let handler = client.state.withLock({ $0.messageHandler }), handler(copied) { return }
+            client.continuation.yield(.message(copied))
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
             MQTTClient.client(userdata)?.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
@@ -155,6 +156,13 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     // MARK: - Requests
+
+    /// Sees every message first, on the network thread, before it would go to `events`; a handler
+    /// that returns true has taken it. For answering at once, with no thread hop: it must not
+    /// block (no waiting for an actor or for I/O), since the connection waits for it.
+    public func setMessageHandler(_ handler: (@Sendable (MQTTMessage) -> Bool)?) {
+        state.withLock { $0.messageHandler = handler }
+    }
 
     /// The protocol version the next `connect(to:)` uses (for falling back to 3.1.1).
     public var protocolVersion: MQTTProtocolVersion {

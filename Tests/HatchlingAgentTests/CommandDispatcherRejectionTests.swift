@@ -85,7 +85,7 @@ struct CommandDispatcherRejectionTests {
     @Test("setRateLimit applies new limits; rate 0 turns the limit off")
     func setRateLimit() async throws {
         let h = DispatcherHarness(rateLimit: 1, rateBurst: 1)
-        await h.dispatcher.setRateLimit(0, burst: 1)
+        h.dispatcher.setRateLimit(0, burst: 1)
         for i in 0..<30 { await h.send(#"{"command": "health-check", "id": "n-\#(i)"}"#) }
         #expect(h.handlers.commands.count == 30)
         let responses = try h.responses()

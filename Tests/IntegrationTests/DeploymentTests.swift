@@ -78,10 +78,10 @@ struct DeploymentTests {
                 }
             } catch {
                 print(hatchling.log())
-                await hatchling.kill()
+                await hatchling.stopAll()
                 throw error
             }
-            await hatchling.kill()
+            await hatchling.stopAll()
         }
     }
 
@@ -94,7 +94,9 @@ struct DeploymentTests {
             do {
                 try await hub.waitOnline("plover")
                 let tree = try await hatchling.tree()
-                kill(tree.gateway, SIGTERM)  // the fake gateway exits 0 on SIGTERM
+                // Serving means its SIGTERM handler is installed: the fake gateway then exits 0 on SIGTERM.
+                try await waitForPort(hatchling.gatewayPort, deadline: 20)
+                kill(tree.gateway, SIGTERM)
                 let status = await hatchling.process.waitForExit(seconds: 10)
                 #expect(status == 0, "tini exits with the gateway's status:\n\(hatchling.log())")
                 _ = try await hub.waitForMessage("shutdown announced", timeout: 5) { message in
@@ -104,10 +106,10 @@ struct DeploymentTests {
                 #expect(hatchling.log().contains("gateway exited on its own"))
             } catch {
                 print(hatchling.log())
-                await hatchling.kill()
+                await hatchling.stopAll()
                 throw error
             }
-            await hatchling.kill()
+            await hatchling.stopAll()
         }
     }
 
@@ -118,7 +120,7 @@ struct DeploymentTests {
         #expect(status == 1)
         #expect(hatchling.log().contains("ANTHROPIC_API_KEY"))
         #expect(!FileManager.default.fileExists(atPath: hatchling.configDirectory.appendingPathComponent("openclaw.json").path))
-        await hatchling.kill()
+        await hatchling.stopAll()
     }
 
     @Test("the Dockerfiles agree: COPY sources exist, the agent binary and entrypoint paths match, tini runs the entrypoint, no cron")
@@ -131,26 +133,30 @@ struct DeploymentTests {
             for copy in try file.copies() where copy.from == nil {
                 for source in copy.sources {
                     #expect(FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path), "\(file.name): COPY \(source): not in its build context")
-                    #expect(!ignore.contains { source == $0 || source.hasPrefix($0 + "/") }, "\(file.name): COPY \(source) is excluded by .dockerignore")
+                    let excluded = ignore.contains(where: { source == $0 || source.hasPrefix($0 + "/") })
+                    #expect(!excluded, "\(file.name): COPY \(source) is excluded by .dockerignore")
                 }
             }
         }
 
         // The agent: template/Dockerfile copies what Dockerfile.agent's final stage holds.
-        let fromAgent = try #require(try image.copies().first { $0.from == "agent" }, "template/Dockerfile copies from the stage `agent`")
+        let imageCopies = try image.copies()
+        let fromAgent = try #require(imageCopies.first(where: { $0.from == "agent" }), "template/Dockerfile copies from the stage `agent`")
         #expect(fromAgent.destination == "/usr/local/bin/hatchling-agent")
         let finalStage = try agentBuild.copies(inLastStageOnly: true)
-        let binary = try #require(finalStage.first { $0.from == "build" && $0.destination.hasSuffix("hatchling-agent") })
+        let binary = try #require(finalStage.first(where: { $0.from == "build" && $0.destination.hasSuffix("hatchling-agent") }))
         #expect(fromAgent.sources == [binary.destination], "template/Dockerfile copies \(fromAgent.sources), Dockerfile.agent puts it at \(binary.destination)")
-        let output = URL(fileURLWithPath: try #require(binary.sources.first)).deletingLastPathComponent().path
-        #expect(agentBuild.instructions.contains { $0.keyword == "RUN" && $0.arguments.contains("scripts/build-static.sh \(output)") })
+        let binarySource = try #require(binary.sources.first)
+        let output = URL(fileURLWithPath: binarySource).deletingLastPathComponent().path
+        let builds = agentBuild.instructions.contains(where: { $0.keyword == "RUN" && $0.arguments.contains("scripts/build-static.sh \(output)") })
+        #expect(builds, "Dockerfile.agent runs scripts/build-static.sh \(output)")
 
         // PID 1 is tini, which runs the entrypoint where the image put it.
-        let entrypoint = try #require(image.instructions.last { $0.keyword == "ENTRYPOINT" })
+        let entrypoint = try #require(image.instructions.last(where: { $0.keyword == "ENTRYPOINT" }))
         let words = try JSONDecoder().decode([String].self, from: Data(entrypoint.arguments.utf8))
         #expect(words.first == "tini" || words.first?.hasSuffix("/tini") == true)
         #expect(words.contains("-g") && words.contains("--"))
-        let script = try #require(try image.copies().first { $0.sources == ["entrypoint.sh"] })
+        let script = try #require(imageCopies.first(where: { $0.sources == ["entrypoint.sh"] }))
         #expect(words.last == script.destination)
 
         let compose = try String(contentsOf: Self.template.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
@@ -169,7 +175,7 @@ struct DeploymentTests {
         #expect(help.status == 0)
         let settings = help.stdout.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
-            let word = line.dropFirst(2).prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+            let word = line.dropFirst(2).prefix(while: { $0.isUppercase || $0.isNumber || $0 == "_" })
             guard word.count >= 3, word.contains("_"), line.dropFirst(2 + word.count).first == " " else { return nil }
             return String(word)
         }
@@ -180,7 +186,8 @@ struct DeploymentTests {
             if text.hasPrefix("#") { text = text.dropFirst().trimmingCharacters(in: .whitespaces) }
             guard let equals = text.firstIndex(of: "=") else { return nil }
             let key = String(text[..<equals])
-            return !key.isEmpty && key.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" } ? key : nil
+            let isName = !key.isEmpty && key.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
+            return isName ? key : nil
         })
         for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK"] {
             #expect(named.contains(name), "template/.env.example does not name \(name)")
@@ -198,36 +205,40 @@ private struct Hatchling {
     let gatewayPort: Int
 
     init(name: String, broker: TestBroker?, apiKey: Bool = true) throws {
-        agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
+        let agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
         let bin = agent.directory.appendingPathComponent("bin")
-        configDirectory = agent.directory.appendingPathComponent("openclaw-config")
+        let configDirectory = agent.directory.appendingPathComponent("openclaw-config")
         for directory in [bin, configDirectory] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-        // The fake with this machine's python3 (not a shim that depends on HOME).
+        // The fake, run by this machine's python3 (not a shim that depends on HOME).
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fake-openclaw")
         let script = try String(contentsOf: fixture, encoding: .utf8)
-        let body = script.drop { $0 != "\n" }
+        let python = try systemPython()
         let openclaw = bin.appendingPathComponent("openclaw")
-        try ("#!\(try systemPython())" + body).write(to: openclaw, atomically: true, encoding: .utf8)
+        try ("#!\(python)" + String(script.drop(while: { $0 != "\n" }))).write(to: openclaw, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: openclaw.path)
-        try FileManager.default.createSymbolicLink(
-            atPath: bin.appendingPathComponent("hatchling-agent").path, withDestinationPath: try TestAgent.executable.path)
+        let agentPath = try TestAgent.executable.path
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("hatchling-agent").path, withDestinationPath: agentPath)
         try FileManager.default.copyItem(
             at: DeploymentTests.template.appendingPathComponent("openclaw.json.template"),
             to: configDirectory.appendingPathComponent("openclaw.json.template"))
 
-        gatewayPort = try freePort()
+        let port = try freePort()
         var environment = agent.environment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["CONFIG_DIR"] = configDirectory.path
-        environment["GATEWAY_PORT"] = String(gatewayPort)
-        environment["GATEWAY_HEALTH_URL"] = "http://127.0.0.1:\(gatewayPort)/health"
+        environment["GATEWAY_PORT"] = String(port)
+        environment["GATEWAY_HEALTH_URL"] = "http://127.0.0.1:\(port)/health"
         environment["FAKE_OPENCLAW_LOG"] = agent.directory.appendingPathComponent("openclaw-calls.log").path
         if apiKey { environment["ANTHROPIC_API_KEY"] = "test-placeholder" }
         if broker == nil { environment["MQTT_HOST"] = "127.0.0.1" }
         let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
-        process = try ChildProcess(
-            executable: try which("tini"), arguments: ["-s", "-g", "--", "/bin/sh", entrypoint.path], environment: environment,
+        let tini = try which("tini")
+        self.process = try ChildProcess(
+            executable: tini, arguments: ["-s", "-g", "--", "/bin/sh", entrypoint.path], environment: environment,
             outputPath: agent.logURL.path)
+        self.agent = agent
+        self.configDirectory = configDirectory
+        self.gatewayPort = port
     }
 
     /// tini -> the entrypoint's shell -> the agent's supervisor and the gateway.
@@ -236,8 +247,9 @@ private struct Hatchling {
         try await waitFor("the entrypoint's shell with the agent and the gateway as its children", timeout: 10) {
             guard let shell = childPIDs(of: process.pid).first else { return false }
             let children = childPIDs(of: shell)
-            guard let agent = children.first(where: { deploymentCommandLine(of: $0).contains("hatchling-agent") }),
-                let gateway = children.first(where: { deploymentCommandLine(of: $0).contains("gateway") })
+            // By their arguments, not by text: the temporary folders' names hold "hatchling-agent" too.
+            guard let agent = children.first(where: { deploymentArguments(of: $0).first?.hasSuffix("hatchling-agent") == true }),
+                let gateway = children.first(where: { deploymentArguments(of: $0).contains("gateway") })
             else { return false }
             found = (shell, agent, gateway)
             return true
@@ -248,25 +260,17 @@ private struct Hatchling {
     func log() -> String { agent.log() }
 
     /// Ends whatever is left, by pid: tini, then (they have sessions of their own) its descendants.
-    func kill() async {
+    func stopAll() async {
         let left = deploymentDescendants(of: process.pid)
         await process.terminate(signal: SIGTERM, grace: 10)
-        for pid in left.reversed() where !deploymentProcessGone(pid) { Glibc.kill(pid, SIGKILL) }
+        for pid in left.reversed() where !deploymentProcessGone(pid) { kill(pid, SIGKILL) }
     }
 }
 
 /// A Dockerfile's instructions (continuation lines joined, comments dropped), for static checks.
 private struct DockerfileText {
-    struct Instruction {
-        var keyword: String
-        var arguments: String
-    }
-
-    struct Copy {
-        var from: String?
-        var sources: [String]
-        var destination: String
-    }
+    struct Instruction { var keyword: String, arguments: String }
+    struct Copy { var from: String?, sources: [String], destination: String }
 
     let name: String
     let instructions: [Instruction]
@@ -279,7 +283,7 @@ private struct DockerfileText {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("#") || (line.isEmpty && pending.isEmpty) { continue }
             if line.hasSuffix("\\") {
-                pending += line.dropLast() + " "
+                pending += String(line.dropLast()) + " "
                 continue
             }
             pending += line
@@ -294,8 +298,8 @@ private struct DockerfileText {
 
     /// Every COPY (of the last stage only, if asked): `--from`, sources and destination.
     func copies(inLastStageOnly: Bool = false) throws -> [Copy] {
-        let start = inLastStageOnly ? (instructions.lastIndex { $0.keyword == "FROM" } ?? 0) : 0
-        return try instructions[start...].filter { $0.keyword == "COPY" }.map { instruction in
+        let start = inLastStageOnly ? (instructions.lastIndex(where: { $0.keyword == "FROM" }) ?? 0) : 0
+        return try instructions[start...].filter { $0.keyword == "COPY" }.map { instruction -> Copy in
             var tokens = instruction.arguments.split(separator: " ").map(String.init)
             var from: String? = nil
             while let flag = tokens.first, flag.hasPrefix("--") {
@@ -303,16 +307,17 @@ private struct DockerfileText {
                 tokens.removeFirst()
             }
             let rest = tokens.joined(separator: " ")
-            let words = rest.hasPrefix("[") ? try JSONDecoder().decode([String].self, from: Data(rest.utf8)) : tokens
+            let words = try rest.hasPrefix("[") ? JSONDecoder().decode([String].self, from: Data(rest.utf8)) : tokens
             guard let destination = words.last, words.count >= 2 else { throw TestError("\(name): COPY \(rest): no source") }
             return Copy(from: from, sources: Array(words.dropLast()), destination: destination)
         }
     }
 }
 
-private func deploymentCommandLine(of pid: pid_t) -> String {
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
-    return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+/// A process's arguments, from /proc/<pid>/cmdline (empty once it has exited).
+private func deploymentArguments(of pid: pid_t) -> [String] {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+    return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
 }
 
 private func deploymentDescendants(of pid: pid_t) -> [pid_t] {

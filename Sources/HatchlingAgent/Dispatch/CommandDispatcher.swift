@@ -2,18 +2,33 @@ import FleetProtocol
 import FleetSigning
 import Logging
 import MosquittoClient
+import Synchronization
 
 /// Runs one of the four commands. The production implementation is `AgentCommandHandlers`.
 public protocol CommandHandling: Sendable {
     func run(_ command: FleetCommand) async -> CommandOutcome
+    /// Whether `runImmediately` can answer this command without waiting for I/O (a probe, a
+    /// program). Such commands are answered on libmosquitto's thread, with no hop. No side effects.
+    func canRunImmediately(_ command: FleetCommand) -> Bool
+    /// Runs a command that `canRunImmediately` allowed; called only after every check passed.
+    func runImmediately(_ command: FleetCommand) -> CommandOutcome?
+}
+
+extension CommandHandling {
+    public func canRunImmediately(_ command: FleetCommand) -> Bool { false }
+    public func runImmediately(_ command: FleetCommand) -> CommandOutcome? { nil }
 }
 
 /// Turns each command message into exactly one response on the agent's own response topic.
 ///
-/// In order: size, UTF-8 and form (`CommandParser`); a recently seen id gets its earlier response
-/// again; the rate limit; `expires_at`; then the command. Error responses have their own, lower
-/// cap, so that a flood of bad commands cannot make the agent flood the bus.
-public actor CommandDispatcher {
+/// In order: size, UTF-8 and form (`CommandParser`); with a command key, the signature; a recently
+/// seen id gets its earlier response again; the rate limit; `expires_at`; then the command. Error
+/// responses have their own, lower cap, so that a flood of bad commands cannot make the agent flood
+/// the bus.
+///
+/// A final class with a Mutex rather than an actor: `handleImmediately` runs on libmosquitto's
+/// network thread, which must not wait for an actor.
+public final class CommandDispatcher: Sendable {
     private let topics: FleetTopics
     private let publisher: any BusPublisher
     private let handlers: any CommandHandling
@@ -21,11 +36,15 @@ public actor CommandDispatcher {
     private let logger: Logger
     private let wallClock: @Sendable () -> FleetTimestamp
     private let monotonic: @Sendable () -> Double
-    private var commandLimit: TokenBucket
-    private var errorLimit: TokenBucket
-    private var recent = RecentResponses()
-    /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
-    private var commandKey: CommandKey?
+    private let state: Mutex<State>
+
+    private struct State {
+        var commandLimit: TokenBucket
+        var errorLimit: TokenBucket
+        var recent = RecentResponses()
+        /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
+        var commandKey: CommandKey?
+    }
 
     /// Error responses allowed per second beyond the command rate (a flood gets this many answers).
     public static let errorResponseRate = 5.0
@@ -44,21 +63,26 @@ public actor CommandDispatcher {
         self.logger = logger
         self.wallClock = wallClock
         self.monotonic = monotonic
-        self.commandLimit = TokenBucket(rate: rateLimit, burst: rateBurst)
-        self.commandKey = commandKey
-        self.errorLimit = TokenBucket(
-            rate: rateLimit == 0 ? 0 : CommandDispatcher.errorResponseRate, burst: CommandDispatcher.errorResponseBurst)
+        self.state = Mutex(
+            State(
+                commandLimit: TokenBucket(rate: rateLimit, burst: rateBurst),
+                errorLimit: TokenBucket(rate: Self.errorRate(for: rateLimit), burst: Self.errorResponseBurst),
+                commandKey: commandKey))
     }
+
+    private static func errorRate(for rateLimit: Double) -> Double { rateLimit == 0 ? 0 : errorResponseRate }
 
     /// Applies new limits from a reload.
     public func setRateLimit(_ rate: Double, burst: Int) {
-        commandLimit.reconfigure(rate: rate, burst: burst)
-        errorLimit.reconfigure(rate: rate == 0 ? 0 : CommandDispatcher.errorResponseRate, burst: CommandDispatcher.errorResponseBurst)
+        state.withLock {
+            $0.commandLimit.reconfigure(rate: rate, burst: burst)
+            $0.errorLimit.reconfigure(rate: Self.errorRate(for: rate), burst: Self.errorResponseBurst)
+        }
     }
 
     /// Applies a new (or no) command key from a reload.
     public func setCommandKey(_ key: CommandKey?) {
-        commandKey = key
+        state.withLock { $0.commandKey = key }
     }
 
     /// Handles one message from the command or broadcast topic. Never throws: every failure is
@@ -66,49 +90,93 @@ public actor CommandDispatcher {
     public func handle(_ message: MQTTMessage) async {
         let started = monotonic()
         let parsed = CommandParser.parse(message.payload)
+        switch prepare(message, parsed, started: started) {
+        case .done:
+            return
+        case .run(let command, let id):
+            let outcome = await handlers.run(command)
+            complete(message, id: id, word: command.rawValue, outcome: outcome, started: started)
+        }
+    }
+
+    /// Handles the message at once when no step needs to wait (everything but a probe or a
+    /// program); returns false, having changed nothing, when it must go through `handle`.
+    public func handleImmediately(_ message: MQTTMessage) -> Bool {
+        let started = monotonic()
+        let parsed = CommandParser.parse(message.payload)
+        if case .success(let request) = parsed, !handlers.canRunImmediately(request.command) { return false }
+        switch prepare(message, parsed, started: started) {
+        case .done:
+            break
+        case .run(let command, let id):
+            let outcome =
+                handlers.runImmediately(command)
+                ?? .failure(FleetErrorBody(code: .internal, message: "the command could not run at once; send it again"))
+            complete(message, id: id, word: command.rawValue, outcome: outcome, started: started)
+        }
+        return true
+    }
+
+    private enum Step {
+        case done
+        case run(FleetCommand, id: String?)
+    }
+
+    /// Every check before the command runs; answers the request itself when one fails.
+    private func prepare(_ message: MQTTMessage, _ parsed: Result<CommandRequest, CommandRejection>, started: Double) -> Step {
         let request = try? parsed.get()
         let id = request?.id ?? parsed.rejection?.id
         logger.debug("command received", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
-
-        // With a key, the signature is checked before anything else is looked up, so that an
-        // unsigned request cannot even fetch an earlier response by its id.
-        let unauthorized = commandKey.flatMap { key in Self.authorizationFailure(parsed, payload: message.payload, name: topics.name, key: key, now: wallClock()) }
-
-        if unauthorized == nil, let id, let earlier = recent.response(for: id, now: started) {
-            counters.update { $0.duplicates += 1 }
-            logger.info("duplicate command answered again", metadata: ["command.id": "\(id)", "mqtt.topic": "\(message.topic)"])
-            send(earlier, correlation: message.correlationData, isError: false, id: id)
-            return
+        let now = wallClock()
+        enum Decision {
+            case resend([UInt8])
+            case refuse(FleetErrorBody, word: String?)
+            case run(FleetCommand)
         }
-
-        let outcome: CommandOutcome
-        let word: String?
-        if !commandLimit.take(now: started) {
-            outcome = .failure(FleetErrorBody(code: .rateLimited, message: "more than the allowed commands per second; try again later"))
-            word = request?.command.rawValue ?? parsed.rejection?.commandWord
-        } else {
+        let decision: Decision = state.withLock { s in
+            // With a key, the signature is checked before anything else is looked up, so that an
+            // unsigned request cannot even fetch an earlier response by its id.
+            let unauthorized = s.commandKey.flatMap { key in
+                Self.authorizationFailure(parsed, payload: message.payload, name: topics.name, key: key, now: now)
+            }
+            if unauthorized == nil, let id, let earlier = s.recent.response(for: id, now: started) {
+                return .resend(earlier)
+            }
+            let word = request?.command.rawValue ?? parsed.rejection?.commandWord
+            if !s.commandLimit.take(now: started) {
+                return .refuse(FleetErrorBody(code: .rateLimited, message: "more than the allowed commands per second; try again later"), word: word)
+            }
+            if let unauthorized { return .refuse(FleetErrorBody(code: .unauthorized, message: unauthorized.description), word: word) }
             switch parsed {
-            case _ where unauthorized != nil:
-                outcome = .failure(FleetErrorBody(code: .unauthorized, message: unauthorized!.description))
-                word = request?.command.rawValue ?? parsed.rejection?.commandWord
             case .failure(let rejection):
-                outcome = .failure(FleetErrorBody(code: rejection.code, message: rejection.message))
-                word = rejection.commandWord
+                return .refuse(FleetErrorBody(code: rejection.code, message: rejection.message), word: word)
             case .success(let request):
-                word = request.command.rawValue
-                if let expiresAt = request.expiresAt, expiresAt < wallClock() {
-                    counters.update { $0.expired += 1 }
-                    outcome = .failure(FleetErrorBody(code: .expired, message: "the command expired at \(expiresAt) before it was delivered"))
-                } else {
-                    outcome = await handlers.run(request.command)
+                if let expiresAt = request.expiresAt, expiresAt < now {
+                    return .refuse(FleetErrorBody(code: .expired, message: "the command expired at \(expiresAt) before it was delivered"), word: word)
                 }
+                return .run(request.command)
             }
         }
+        switch decision {
+        case .resend(let earlier):
+            counters.update { $0.duplicates += 1 }
+            logger.info("duplicate command answered again", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
+            send(earlier, correlation: message.correlationData, isError: false, id: id)
+            return .done
+        case .refuse(let body, let word):
+            if body.code == .expired { counters.update { $0.expired += 1 } }
+            complete(message, id: id, word: word, outcome: .failure(body), started: started)
+            return .done
+        case .run(let command):
+            return .run(command, id: id)
+        }
+    }
 
-        let duration = monotonic() - started
+    /// Builds, counts, logs, remembers and sends the response.
+    private func complete(_ message: MQTTMessage, id: String?, word: String?, outcome: CommandOutcome, started: Double) {
         let response = CommandResponse(
             id: id, hatchling: topics.name, command: word, ts: wallClock(),
-            durationMs: Int((duration * 1000).rounded()), outcome: outcome)
+            durationMs: Int(((monotonic() - started) * 1000).rounded()), outcome: outcome)
         let outcomeName = response.error?.code.rawValue ?? "ok"
         counters.countCommand(outcomeName)
         logger.info(
@@ -130,13 +198,13 @@ public actor CommandDispatcher {
         }
         // Only answers are remembered: a rate-limited or expired id may be sent again and run.
         if let id, response.ok || response.error?.code == .reloadFailed {
-            recent.remember(payload, for: id, now: started)
+            state.withLock { $0.recent.remember(payload, for: id, now: started) }
         }
         send(payload, correlation: message.correlationData, isError: !response.ok, id: id)
     }
 
     private func send(_ payload: [UInt8], correlation: [UInt8]?, isError: Bool, id: String?) {
-        if isError, !errorLimit.take(now: monotonic()) {
+        if isError, !state.withLock({ $0.errorLimit.take(now: monotonic()) }) {
             counters.update { $0.dropped += 1 }
             logger.debug("error response not sent: error responses are over their cap", metadata: ["command.id": "\(id ?? "-")"])
             return

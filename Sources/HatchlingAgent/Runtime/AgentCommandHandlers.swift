@@ -22,6 +22,32 @@ public struct AgentCommandHandlers: CommandHandling {
         }
     }
 
+    /// Everything but `health-check` (a probe) and a first `version-report` (may run a program).
+    public func canRunImmediately(_ command: FleetCommand) -> Bool {
+        switch command {
+        case .healthCheck: false
+        case .versionReport: context.versionFinder.cachedVersion(override: context.configuration.openclawVersion) != nil
+        case .configReload, .statusReport: true
+        }
+    }
+
+    public func runImmediately(_ command: FleetCommand) -> CommandOutcome? {
+        switch command {
+        case .healthCheck: return nil
+        case .versionReport:
+            let configuration = context.configuration
+            guard let openclaw = context.versionFinder.cachedVersion(override: configuration.openclawVersion) else { return nil }
+            return .version(VersionReport(agent: AgentContext.agentVersion, openclaw: openclaw, image: configuration.imageVersion))
+        case .configReload:
+            switch context.reload() {
+            case .success(let report): return .reload(report)
+            case .failure(let body): return .failure(body)
+            }
+        case .statusReport:
+            return .status(StatusReport(heartbeat: context.makeHeartbeat(advancing: false), counters: context.counters.snapshot))
+        }
+    }
+
     /// Probes the gateway now (at most 2 s) and judges memory and disk.
     func healthCheck() async -> HealthReport {
         let configuration = context.configuration

@@ -1,6 +1,7 @@
 import FleetProtocol
 import Logging
 import MosquittoClient
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -62,8 +63,26 @@ public final class AgentRuntime: Sendable {
         let reloadForwarder = Task { [context] in
             for await applied in context.reloads { sink.yield(.reloaded(applied)) }
         }
+        // Commands are answered on libmosquitto's thread when they need no I/O, the connection
+        // has been set up (subscriptions, counters) and nothing is queued before them, so order
+        // holds. The others go through the event loop to the worker task, in order; `queued`
+        // counts them from the moment the handler passes them on.
+        let queued = Atomic<Int>(0)
+        let shuttingDown = Atomic<Bool>(false)
+        client.setMessageHandler { [context, topics] message in
+            guard message.topic == topics.command || message.topic == topics.broadcast else { return false }
+            if shuttingDown.load(ordering: .relaxed) { return true }
+            if queued.load(ordering: .acquiring) == 0, context.connection.connected, dispatcher.handleImmediately(message) {
+                return true
+            }
+            queued.add(1, ordering: .releasing)
+            return false
+        }
         let commandWorker = Task {
-            for await message in commandStream { await dispatcher.handle(message) }
+            for await message in commandStream {
+                await dispatcher.handle(message)
+                queued.subtract(1, ordering: .releasing)
+            }
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
         var timers = Timers(sink: sink, context: context)
@@ -108,7 +127,10 @@ public final class AgentRuntime: Sendable {
                     }
                 }
             case .mqtt(.message(let message)):
-                if !stopping, message.topic == topics.command || message.topic == topics.broadcast {
+                // Passed on by the message handler (counted in `queued`), to run in order.
+                if stopping {
+                    queued.subtract(1, ordering: .releasing)
+                } else if message.topic == topics.command || message.topic == topics.broadcast {
                     commandSink.yield(message)
                 }
             case .mqtt(.published(let messageID, let reasonCode)):
@@ -134,8 +156,8 @@ public final class AgentRuntime: Sendable {
                 if !stopping { loop.connectNow() }
             case .reloaded(let applied):
                 timers.restartIfChanged(interval: applied.heartbeatInterval)
-                await dispatcher.setRateLimit(applied.commandRateLimit, burst: applied.commandRateBurst)
-                await dispatcher.setCommandKey(applied.commandKey)
+                dispatcher.setRateLimit(applied.commandRateLimit, burst: applied.commandRateBurst)
+                dispatcher.setCommandKey(applied.commandKey)
             case .signal(SIGHUP):
                 switch context.reload() {
                 case .success(let report):
@@ -148,6 +170,7 @@ public final class AgentRuntime: Sendable {
             case .signal(let number):
                 guard !stopping else { continue }
                 stopping = true
+                shuttingDown.store(true, ordering: .relaxed)
                 logger.info("shutting down", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
                 timers.cancel()
                 commandSink.finish()

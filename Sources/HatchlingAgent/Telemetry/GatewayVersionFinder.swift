@@ -31,6 +31,13 @@ public final class GatewayVersionFinder: Sendable {
         self.readFile = readFile
     }
 
+    /// The version if it was already found for this `override` (`.some(nil)`: looked for, none).
+    public func cachedVersion(override: String?) -> String?? {
+        if let override { return .some(override) }
+        guard let cached = cache.withLock({ $0 }), cached.override == nil else { return nil }
+        return .some(cached.version)
+    }
+
     /// The version, found at most once per distinct `override` (a reload may set OPENCLAW_VERSION).
     public func version(override: String?) async -> String? {
         if let cached = cache.withLock({ $0 }), cached.override == override { return cached.version }
