@@ -82,6 +82,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "json-bench",
+            dependencies: ["FleetProtocol", "HatchlingAgent", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/json",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "collector-bench",
             dependencies: ["HatchlingMetrics"],
             path: "Benchmarks/collector",

@@ -44,25 +44,56 @@ public struct AgentLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoteIfNeeded("\($0.value)"))" }
-        let line = "\(FleetTimestampText.now()) \(event.level) \(label): \(event.message)"
-            + (fields.isEmpty ? "" : " " + fields.joined(separator: " ")) + "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        // One line, built once and written with one write(2): a line is logged for every command,
+        // so this stays cheap (no sorting of an empty dictionary, no Character-level scanning).
+        var line = FleetTimestamp.now().description
+        line.reserveCapacity(160)
+        line += " \(event.level) \(label): \(event.message)"
+        var fields = metadata
+        if let extra = event.metadata {
+            if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
+        }
+        for key in fields.keys.sorted() {
+            line += " "
+            line += key
+            line += "="
+            Self.appendValue("\(fields[key]!)", to: &line)
+        }
+        line += "\n"
+        var utf8 = line
+        utf8.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { if errno == EINTR { continue }; return }
+                if written <= 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
                 offset += written
             }
         }
     }
 
+    /// Appends a value, in double quotes (with `"` escaped) when it is empty or holds a space, `"` or `=`.
+    static func appendValue(_ value: String, to line: inout String) {
+        let needsQuotes = value.isEmpty || value.utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }
+        guard needsQuotes else {
+            line += value
+            return
+        }
+        line += "\""
+        if value.utf8.contains(0x22) {
+            for character in value { line += character == "\"" ? "\\\"" : String(character) }
+        } else {
+            line += value
+        }
+        line += "\""
+    }
+
     static func quoteIfNeeded(_ value: String) -> String {
-        value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || value.isEmpty
-            ? "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : value
+        var out = ""
+        appendValue(value, to: &out)
+        return out
     }
 }
 
@@ -70,10 +101,4 @@ import FleetProtocol
 
 enum FleetTimestampText {
     static func now() -> String { FleetTimestamp.now().description }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
-    }
 }
