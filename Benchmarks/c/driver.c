@@ -9,7 +9,8 @@
  *
  *   driver [common] --name NAME -n N [--start I] [--warmup W] [--samples FILE]
  *       Round trips: subscribe to fleet/NAME/response (QoS 1), then send N
- *       sequential {"command":"version-report","id":"b-<i>"} (i = I+1 .. I+N)
+ *       sequential {"command":"version-report","id":"b-<i>"} (i = I+1 .. I+N;
+ *       --command WORD sends another command word, e.g. status-report)
  *       to fleet/NAME/command (QoS 1), each time waiting for the response that
  *       carries that id (5 s timeout per request = one failure). Prints
  *       subject, n, p50_us, p90_us, p99_us, max_us, mean_us, rate_per_s,
@@ -66,6 +67,7 @@ static int64_t mono_ns(void) { return now_ns(CLOCK_MONOTONIC); }
 static const char *host = "127.0.0.1";
 static int port = 1883;
 static const char *name = NULL;
+static const char *command_word = "version-report"; /* --command: the round-trip mode's command */
 static const char *subject = NULL;
 static const char *prefix = "";
 static long n_req = 1000, start_i = 0, warmup = 20;
@@ -336,6 +338,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--host")) host = NEXT();
         else if (!strcmp(a, "--port")) port = atoi(NEXT());
         else if (!strcmp(a, "--name")) name = NEXT();
+        else if (!strcmp(a, "--command")) command_word = NEXT();
         else if (!strcmp(a, "--subject")) subject = NEXT();
         else if (!strcmp(a, "--prefix")) prefix = NEXT();
         else if (!strcmp(a, "-n")) n_req = atol(NEXT());
@@ -493,7 +496,7 @@ int main(int argc, char **argv) {
             if (r < 0) snprintf(want_id, sizeof want_id, "w-%d-%ld", (int)getpid(), -r);
             else snprintf(want_id, sizeof want_id, "b-%ld", start_i + r + 1);
             got_want = 0;
-            int pl = snprintf(payload, sizeof payload, "{\"command\":\"version-report\",\"id\":\"%s\"}", want_id);
+            int pl = snprintf(payload, sizeof payload, "{\"command\":\"%s\",\"id\":\"%s\"}", command_word, want_id);
             pthread_mutex_unlock(&mu);
             int64_t t0 = mono_ns();
             int prc = mosquitto_publish(m, NULL, t_cmd, pl, payload, 1, false);

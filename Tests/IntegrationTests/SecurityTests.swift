@@ -285,3 +285,47 @@ struct SignedAndIsolationTests {
         }
     }
 }
+
+@Suite("add-hatchling.sh")
+struct AddHatchlingTests {
+    static let script = SecurityTests.templateACL.deletingLastPathComponent().appendingPathComponent("add-hatchling.sh")
+
+    @Test("adds a broker user with a random password and a 32-byte key, files private, env lines printed; the broker accepts the user")
+    func addsUser() async throws {
+        let directory = try makeTemporaryDirectory(prefix: "add")
+        let passwd = directory.appendingPathComponent("passwd")
+        let secrets = directory.appendingPathComponent("secrets")
+        let output = try runProgram("/bin/bash", [Self.script.path, "wren", passwd.path, secrets.path])
+        #expect(output.contains("MQTT_USERNAME=wren"))
+        #expect(output.contains("FLEET_COMMAND_KEY_FILE=/run/secrets/hatchling/command-key"))
+        let key = try String(contentsOf: secrets.appendingPathComponent("wren/command-key"), encoding: .utf8)
+        #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+        #expect(try String(contentsOf: secrets.appendingPathComponent("keys/wren.key"), encoding: .utf8) == key)
+        let mode = try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("wren/command-key").path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try String(contentsOf: passwd, encoding: .utf8).hasPrefix("wren:"))
+        #expect(throws: (any Error).self) { try runProgram("/bin/bash", [Self.script.path, "bad/name", passwd.path, secrets.path]) }
+
+        // The broker takes the new user, and the key it printed signs commands the agent accepts.
+        let port = try freePort()
+        let broker = try TestBroker(
+            port: port, listenerConfig: "listener \(port) 127.0.0.1\nallow_anonymous false\npassword_file \(passwd.path)")
+        try await broker.start()
+        do {
+            try await withAgent(
+                "wren", broker: broker,
+                environment: [
+                    "MQTT_USERNAME": "wren", "MQTT_PASSWORD_FILE": secrets.appendingPathComponent("wren/mqtt-password").path,
+                    "FLEET_COMMAND_KEY_FILE": secrets.appendingPathComponent("wren/command-key").path,
+                ]
+            ) { agent in
+                try await waitForLog(agent, containing: "info hatchling-agent: connected")
+                #expect(!agent.log().contains("warning hatchling-agent: MQTT_PASSWORD_FILE"), "the files are private: no warning")
+            }
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+}
