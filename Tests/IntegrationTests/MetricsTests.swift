@@ -171,17 +171,7 @@ func systemPython() throws -> String {
 
 /// Runs a program to completion; its standard output, or an error with its standard error.
 func runProgram(_ path: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestError(String(decoding: stderr, as: UTF8.self)) }
-    return String(decoding: stdout, as: UTF8.self)
+    let result = try runProcess(path, arguments)
+    guard result.status == 0 else { throw TestError(result.stderr) }
+    return result.stdout
 }

@@ -24,23 +24,15 @@ struct SecurityTests {
             chmod(secrets.appendingPathComponent("\(user).pw").path, 0o600)
         }
         let port = try freePort()
-        let broker = try TestBroker(
+        return try await withBroker(
             port: port,
             listenerConfig: """
                 listener \(port) 127.0.0.1
                 allow_anonymous false
                 password_file \(passwd.path)
                 acl_file \(Self.templateACL.path)
-                """)
-        try await broker.start()
-        do {
-            let result = try await body(broker, secrets)
-            await broker.stop()
-            return result
-        } catch {
-            await broker.stop()
-            throw error
-        }
+                """
+        ) { broker in try await body(broker, secrets) }
     }
 
     @Test("the template ACL: a hatchling reads only its own commands, writes only its own topics, sends no command; the hub can")
@@ -118,7 +110,7 @@ struct TLSTests {
     func withTLSBroker<T>(_ pki: TestPKI, serverSAN: String, _ body: (TestBroker) async throws -> T) async throws -> T {
         let server = try pki.issue("broker-\(UUID().uuidString.prefix(4))", subjectAltNames: serverSAN)
         let port = try freePort()
-        let broker = try TestBroker(
+        return try await withBroker(
             port: port,
             listenerConfig: """
                 listener \(port) 127.0.0.1
@@ -129,16 +121,7 @@ struct TLSTests {
                 use_identity_as_username true
                 allow_anonymous false
                 acl_file \(SecurityTests.templateACL.path)
-                """)
-        try await broker.start()
-        do {
-            let result = try await body(broker)
-            await broker.stop()
-            return result
-        } catch {
-            await broker.stop()
-            throw error
-        }
+                """, body)
     }
 
     func tlsEnvironment(_ pki: TestPKI, ca: String? = nil) throws -> [String: String] {

@@ -12,13 +12,7 @@ public struct AgentCommandHandlers: CommandHandling {
         switch command {
         case .healthCheck: return .health(await healthCheck())
         case .versionReport: return .version(await versionReport())
-        case .configReload:
-            switch context.reload() {
-            case .success(let report): return .reload(report)
-            case .failure(let body): return .failure(body)
-            }
-        case .statusReport:
-            return .status(StatusReport(heartbeat: context.makeHeartbeat(advancing: false), counters: context.counters.snapshot))
+        case .configReload, .statusReport: return runImmediately(command)!
         }
     }
 

@@ -109,10 +109,15 @@ func zombieChildren(of pid: pid_t) -> [pid_t] {
 
 /// Runs the agent as a command (check-config, metrics, --help) and returns its status and output.
 func runAgentCommand(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try runProcess(try TestAgent.executable.path, arguments, environment: environment)
+}
+
+/// Runs a program to completion and returns its status and both outputs.
+func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = try TestAgent.executable
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    process.environment = environment
+    if let environment { process.environment = environment }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

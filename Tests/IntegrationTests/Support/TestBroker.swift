@@ -59,8 +59,10 @@ final class TestBroker: @unchecked Sendable {
     }
 }
 
-func withBroker<T>(extraConfig: String = "", _ body: (TestBroker) async throws -> T) async throws -> T {
-    let broker = try TestBroker(extraConfig: extraConfig)
+func withBroker<T>(
+    port: Int? = nil, extraConfig: String = "", listenerConfig: String? = nil, _ body: (TestBroker) async throws -> T
+) async throws -> T {
+    let broker = try TestBroker(port: port, extraConfig: extraConfig, listenerConfig: listenerConfig)
     try await broker.start()
     do {
         let result = try await body(broker)
