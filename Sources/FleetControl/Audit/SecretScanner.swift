@@ -20,7 +20,9 @@ public enum SecretScanner {
             while end < bytes.count, isTokenByte(bytes[end]) { end += 1 }
             if let kind = knownShape(Array(bytes[index..<end])) { add(kind) }
         }
-        // The entropy rule looks at whole base64 runs.
+        // The entropy rule looks at whole base64 runs, as the last resort: a message already
+        // flagged for a known shape gets no second finding for the same string.
+        guard found.isEmpty else { return found }
         var index = 0
         while index < bytes.count {
             guard isBase64Byte(bytes[index]) else {
