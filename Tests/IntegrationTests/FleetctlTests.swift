@@ -135,4 +135,27 @@ struct FleetctlSendTests {
             }
         }
     }
+
+    @Test("a fleet of 150 retained statuses is read whole by status and by send --all (the snapshot barrier)")
+    func largeFleet() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/#"])
+            defer { hub.close() }
+            let names = (1...150).map { "h\($0)" }
+            for name in names {
+                try hub.publish(
+                    "fleet/\(name)/status", #"{"v":1,"state":"online","ts":"2026-01-01T00:00:00.000Z","boot_id":"0123456789abcdef0123456789abcdef"}"#,
+                    retain: true)
+            }
+            _ = try await hub.waitForMessage("the last status") { $0.topic == "fleet/h150/status" }
+            let env = Fleetctl.environment(broker)
+            let status = try await Fleetctl.run(["status", "--json"], environment: env)
+            let listed = try status.json()["hatchlings"] as? [[String: Any]] ?? []
+            #expect(listed.count == 150)
+            #expect(listed.allSatisfy { $0["state"] as? String == "stale" && $0["reason"] as? String == "no heartbeat" })
+            let all = try await Fleetctl.run(["send", "--all", "health-check", "--timeout", "0.5", "--json"], environment: env)
+            #expect(all.status == 2)
+            #expect((try all.json()["expected"] as? [String])?.count == 150)
+        }
+    }
 }
