@@ -107,6 +107,35 @@ struct FleetctlViewTests {
         }
     }
 
+    @Test("exporter: follows a broker restart (broker_connected 0, then 1 again with the hatchling back up)")
+    func exporterReconnects() async throws {
+        try await withBroker { broker in
+            try await withAgent("mason", broker: broker, environment: ["MQTT_RECONNECT_MAX": "1"]) { _ in
+                let port = try freePort()
+                let log = try makeTemporaryDirectory(prefix: "exporter").appendingPathComponent("exporter.log")
+                let exporter = try Fleetctl.start(["exporter", "--listen", "127.0.0.1:\(port)"], environment: Fleetctl.environment(broker), output: log)
+                func metrics() -> String { (try? httpGet(port: port, path: "/metrics").body) ?? "" }
+                do {
+                    try await waitForPort(port, deadline: 15)
+                    try await waitFor("mason up") { metrics().contains(#"hatchling_up{hatchling="mason"} 1"#) }
+                    await broker.stop()
+                    try await waitFor("the broker seen gone") { metrics().contains("fleetctl_broker_connected 0") }
+                    try await broker.start()
+                    try await waitFor("reconnected, mason up again", timeout: 30) {
+                        let text = metrics()
+                        return text.contains("fleetctl_broker_connected 1") && text.contains(#"hatchling_up{hatchling="mason"} 1"#)
+                    }
+                    #expect(await exporter.terminate(signal: SIGINT, grace: 10) == 0)
+                    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                    #expect(text.contains("not connected") && text.components(separatedBy: "connected to").count >= 3, "\(text)")
+                } catch {
+                    await exporter.terminate(signal: SIGKILL, grace: 5)
+                    throw error
+                }
+            }
+        }
+    }
+
     @Test("audit: an off-contract topic, a secret and a status under another's name are flagged; the agent's own traffic is ok")
     func audit() async throws {
         try await withBroker { broker in

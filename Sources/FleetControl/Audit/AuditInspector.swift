@@ -9,6 +9,7 @@ public struct AuditFinding: Sendable, Equatable, Encodable {
     public var code: String
     public var detail: String
 
+    /// A finding with its code and explanation.
     public init(_ code: String, _ detail: String) {
         self.code = code
         self.detail = detail
@@ -17,6 +18,7 @@ public struct AuditFinding: Sendable, Equatable, Encodable {
 
 /// One line of the audit log: what passed on the bus (its digest, never its content) and the verdict.
 public struct AuditRecord: Sendable, Equatable, Encodable {
+    /// When the hub received it.
     public var time: FleetTimestamp
     public var topic: String
     /// `command`, `response`, `heartbeat`, `status`, `broadcast`, or `other`.
@@ -35,9 +37,11 @@ public struct AuditRecord: Sendable, Equatable, Encodable {
 
 /// Checks one message against the bus contract (`docs/protocol.md`). Pure: no I/O, no clock.
 public struct AuditInspector: Sendable {
+    /// The topic root and broadcast topic in force.
     public let root: String
     public let broadcast: String
 
+    /// An inspector for one bus's topics.
     public init(root: String, broadcast: String) {
         self.root = root
         self.broadcast = broadcast

@@ -6,14 +6,17 @@ import Glibc
 
 /// Counts for the audit's closing summary.
 public struct AuditSummary: Sendable, Equatable {
+    /// Messages seen, and their counts by verdict, topic kind and finding code.
     public var messages = 0
     public var byVerdict: [String: Int] = [:]
     public var byKind: [String: Int] = [:]
     public var byFinding: [String: Int] = [:]
     public var seconds = 0.0
 
+    /// An empty summary.
     public init() {}
 
+    /// Counts one record.
     public mutating func add(_ record: AuditRecord) {
         messages += 1
         byVerdict[record.verdict, default: 0] += 1

@@ -4,6 +4,7 @@ import MosquittoClient
 /// Connection settings given as flags; each one, when set, overrides the agent's variable of the
 /// same meaning (`--host` over `MQTT_HOST`, and so on).
 public struct ConnectionOverrides: Sendable, Equatable {
+    /// `--host` (`host` or `host:port`); nil leaves `MQTT_HOST` in force. The same for each field.
     public var host: String?
     public var port: Int?
     public var username: String?
@@ -20,6 +21,7 @@ public struct ConnectionOverrides: Sendable, Equatable {
         tlsCert: String? = nil, tlsKey: String? = nil, topicRoot: String? = nil, broadcastTopic: String? = nil,
         protocolVersion: String? = nil
     ) {
+        // Every field is optional: a flag that was not given leaves its variable in force.
         self.host = host
         self.port = port
         self.username = username
@@ -35,6 +37,7 @@ public struct ConnectionOverrides: Sendable, Equatable {
 
 /// Where and how the hub connects: the agent's variable names, with flags over them.
 public struct ConnectionSettings: Sendable, Equatable {
+    /// The broker (the first of `MQTT_HOST`'s list).
     public var endpoint: MQTTEndpoint
     public var username: String?
     public var password: String?
@@ -42,8 +45,10 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var topicRoot: String
     public var broadcastTopic: String
     public var protocolVersion: MQTTProtocolVersion
+    /// Seconds between pings; short runs never need them, live views do.
     public var keepalive = 30
 
+    /// Settings given in full (tests, and `resolve`).
     public init(
         endpoint: MQTTEndpoint, username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil,
         topicRoot: String = FleetTopics.defaultRoot, broadcastTopic: String = FleetTopics.defaultBroadcast,

@@ -14,6 +14,7 @@ import Glibc
 /// screen refresh) must not end the stream, and cancelling a task waiting on an `AsyncStream`
 /// finishes it.
 public final class HubConnection: Sendable {
+    /// What this connection was made with.
     public let settings: ConnectionSettings
     let client: MQTTClient
     let shared = Shared()
@@ -262,6 +263,7 @@ extension HubConnection.Shared {
 
 /// Seconds on the monotonic clock, for timeouts and quiet periods (never the wall clock).
 public enum Monotonic {
+    /// Seconds since an arbitrary start, never going back.
     public static func now() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)

@@ -39,6 +39,7 @@ public enum ExporterRunner {
 
 /// `fleetctl watch`: the status table, live, until stopped.
 public enum WatchRunner {
+    /// Draws frames until `stop` is set; `ansi` clears the screen between them.
     public static func run(settings: ConnectionSettings, stop: StopSignal, ansi: Bool, output: (String) -> Void = Terminal.out) async {
         var screen = WatchScreen(ansi: ansi)
         let source = settings.endpoint.description

@@ -20,6 +20,7 @@ public enum HTTPExchange {
         public var body: [UInt8]
         public var extraHeaders: [String] = []
 
+        /// A response with a text/plain body unless told otherwise.
         public init(status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8], extraHeaders: [String] = []) {
             self.status = status
             self.contentType = contentType

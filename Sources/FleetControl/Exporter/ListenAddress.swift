@@ -2,8 +2,10 @@
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     /// Empty for every address.
     public var host: String
+    /// 0 lets the kernel pick one.
     public var port: Int
 
+    /// An address as given.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port

@@ -4,10 +4,12 @@ import FleetProtocol
 public struct FleetStatusReport: Sendable, Equatable, Encodable {
     /// When the view was computed (ages are relative to it).
     public var generatedAt: FleetTimestamp
+    /// Every hatchling, sorted by name.
     public var hatchlings: [HatchlingSummary]
     /// How many are online, offline and stale.
     public var counts: [String: Int]
 
+    /// The report of `view` at `now`.
     public init(view: FleetView, now: FleetTimestamp) {
         generatedAt = now
         hatchlings = view.summaries(now: now)

@@ -9,6 +9,7 @@ public struct HatchlingRecord: Sendable, Equatable {
     /// Payloads on its topics that could not be read (kept until a readable one replaces them).
     public var problems: [String: String] = [:]
 
+    /// A record with what is known so far.
     public init(name: String, status: StatusPayload? = nil, heartbeat: Heartbeat? = nil) {
         self.name = name
         self.status = status
@@ -18,9 +19,12 @@ public struct HatchlingRecord: Sendable, Equatable {
 
 /// The fleet as seen on `<root>/+/status` and `<root>/+/heartbeat`, built message by message.
 public struct FleetView: Sendable, Equatable {
+    /// The topic root the view reads.
     public let root: String
+    /// By hatchling name.
     public private(set) var records: [String: HatchlingRecord] = [:]
 
+    /// An empty view.
     public init(root: String) {
         self.root = root
     }
@@ -75,6 +79,7 @@ public struct FleetView: Sendable, Equatable {
 /// Figures (health, memory, CPU, disk, gateway) are given only while the hatchling is online: an
 /// offline or stale hatchling's last figures are history, not its present.
 public struct HatchlingSummary: Sendable, Equatable, Encodable {
+    /// What the hub can say of a hatchling now.
     public enum State: String, Sendable, Encodable {
         case online
         case offline
@@ -106,6 +111,7 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
     /// Payloads that could not be read.
     public var problems: [String]
 
+    /// Judges `record` at `now` (see the rules in docs/fleetctl.md).
     public init(_ record: HatchlingRecord, now: FleetTimestamp) {
         name = record.name
         problems = record.problems.keys.sorted().compactMap { record.problems[$0] }

@@ -19,16 +19,18 @@ public enum LiveFleet {
         var view = FleetView(root: settings.topicRoot)
         var backoff = 1.0
         while !stop.isStopped {
-            let hub: HubConnection
+            var connected: HubConnection? = nil
             do {
-                hub = try await HubConnection.connect(settings)
-                try await hub.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
+                connected = try await HubConnection.connect(settings)
+                try await connected?.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
             } catch {
+                connected?.close()
                 update(view, .disconnected("\(error); next attempt in \(Int(backoff)) s"), true)
                 await pause(backoff, stop: stop)
                 backoff = min(backoff * 2, 30)
                 continue
             }
+            guard let hub = connected else { continue }
             backoff = 1
             // A fresh snapshot replaces what we had: a hatchling removed meanwhile is gone.
             view = FleetView(root: settings.topicRoot)
