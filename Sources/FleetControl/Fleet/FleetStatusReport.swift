@@ -49,7 +49,7 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
         }
         let problems = hatchlings.flatMap { h in h.problems.map { "\(h.name): \($0)" } }
         for problem in problems { text += "problem: \(problem)\n" }
-        text += "\(hatchlings.count) hatchlings: \(counts["online"] ?? 0) online, \(counts["offline"] ?? 0) offline, "
+        text += "\(hatchlings.count) hatchling\(hatchlings.count == 1 ? "" : "s"): \(counts["online"] ?? 0) online, \(counts["offline"] ?? 0) offline, "
             + "\(counts["stale"] ?? 0) stale, at \(generatedAt)\n"
         return text
     }
