@@ -3,6 +3,8 @@ import PackageDescription
 
 // Dependencies point one way:
 // CMosquitto -> MosquittoClient -> FleetProtocol, HatchlingMetrics -> HatchlingAgent -> executables.
+// The hub's tool is a second branch of the same tree: MosquittoClient, FleetProtocol, FleetSigning
+// -> FleetControl -> fleetctl; it never links HatchlingAgent (the agent's internals).
 // swift-service-lifecycle is deliberately not used: it adds about 2.3 MiB to a binary whose size
 // budget is 15 MiB (see ../shared/FACTS.md); the agent's supervisor is small enough to own.
 let swiftSettings: [SwiftSetting] = [
@@ -14,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hatchling-agent", targets: ["hatchling-agent"]),
+        .executable(name: "fleetctl", targets: ["fleetctl"]),
         .library(name: "MosquittoClient", targets: ["MosquittoClient"]),
         .library(name: "FleetProtocol", targets: ["FleetProtocol"]),
         .library(name: "FleetSigning", targets: ["FleetSigning"]),
@@ -22,6 +25,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // fleetctl's exporter only: the text exposition format (HELP, TYPE, label escaping). Brings
+        // swift-atomics and swift-metrics, no Foundation; see docs/fleetctl.md for the measured cost.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +78,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FleetControl",
+            dependencies: [
+                "MosquittoClient",
+                "FleetProtocol",
+                "FleetSigning",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fleetctl",
+            dependencies: [
+                "FleetControl",
+                "FleetProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "command-fuzz",
             dependencies: [
@@ -112,6 +137,11 @@ let package = Package(
         .testTarget(
             name: "HatchlingAgentTests",
             dependencies: ["HatchlingAgent", "FleetProtocol", "FleetSigning", "HatchlingMetrics"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FleetControlTests",
+            dependencies: ["FleetControl", "FleetProtocol", "FleetSigning", "MosquittoClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

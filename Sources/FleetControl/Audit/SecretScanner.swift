@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds strings that look like credentials: known API-key and token shapes, PEM blocks, and
+/// long high-entropy strings. It names the kind, never the value.
+///
+/// False positives are kept low on purpose: the contract's own hex identifiers (a 32-digit boot
+/// id, a 64-digit SHA-256, a 64-digit signature) are pure hex, which the entropy rule skips, and
+/// absolute paths are skipped too.
+public enum SecretScanner {
+    /// Kinds of secret-looking strings in `bytes`, each once, in order of first appearance.
+    public static func scan(_ bytes: [UInt8]) -> [String] {
+        var found: [String] = []
+        func add(_ kind: String) { if !found.contains(kind) { found.append(kind) } }
+        if contains(bytes, "-----BEGIN") { add("a PEM block (-----BEGIN)") }
+        // Known shapes start at any word start ("token:sk-ant-..." too).
+        for index in bytes.indices where isWordByte(bytes[index]) && (index == 0 || !isWordByte(bytes[index - 1])) {
+            var end = index
+            while end < bytes.count, isTokenByte(bytes[end]) { end += 1 }
+            if let kind = knownShape(Array(bytes[index..<end])) { add(kind) }
+        }
+        // The entropy rule looks at whole base64 runs, as the last resort: a message already
+        // flagged for a known shape gets no second finding for the same string.
+        guard found.isEmpty else { return found }
+        var index = 0
+        while index < bytes.count {
+            guard isBase64Byte(bytes[index]) else {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < bytes.count, isBase64Byte(bytes[end]) { end += 1 }
+            if looksRandom(Array(bytes[index..<end])) { add("a long high-entropy string") }
+            index = end
+        }
+        return found
+    }
+
+    /// Prefixed keys and tokens whose shape says what they are.
+    static func knownShape(_ token: [UInt8]) -> String? {
+        func tail(after prefix: String, atLeast count: Int) -> Bool {
+            let p = Array(prefix.utf8)
+            guard token.starts(with: p) else { return false }
+            return token[p.count...].prefix(while: isWordByte).count >= count
+        }
+        if tail(after: "sk-ant-", atLeast: 20) { return "an Anthropic API key (sk-ant-)" }
+        if tail(after: "sk-", atLeast: 20) { return "an API key (sk-)" }
+        for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"] where tail(after: prefix, atLeast: 20) {
+            return "a GitHub token (\(prefix))"
+        }
+        for prefix in ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"] where tail(after: prefix, atLeast: 10) {
+            return "a Slack token (\(prefix))"
+        }
+        for prefix in ["AKIA", "ASIA"] where token.starts(with: Array(prefix.utf8)) {
+            let run = token.dropFirst(4).prefix(while: { isDigit($0) || ($0 >= 0x41 && $0 <= 0x5A) })
+            if run.count == 16, token.count == 20 || !isWordByte(token[20]) { return "an AWS access key id (\(prefix))" }
+        }
+        if let colon = token.firstIndex(of: UInt8(ascii: ":")), (8...10).contains(colon), token[..<colon].allSatisfy(isDigit),
+            token.count - colon - 1 >= 35, token[(colon + 1)...].prefix(35).allSatisfy(isWordByte)
+        {
+            return "a bot token (digits:35 characters)"
+        }
+        let parts = token.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        if parts.count == 3, parts[0].starts(with: Array("eyJ".utf8)), parts[1].starts(with: Array("eyJ".utf8)),
+            parts.allSatisfy({ $0.count >= 10 })
+        {
+            return "a JSON Web Token (eyJ…)"
+        }
+        return nil
+    }
+
+    /// At least 32 characters of base64 or base64url with upper case, lower case and digits, not
+    /// hex, not a path, and at least 4.3 bits of entropy per character.
+    static func looksRandom(_ token: [UInt8]) -> Bool {
+        guard token.count >= 32, token.first != UInt8(ascii: "/") else { return false }
+        let hex = token.allSatisfy { isDigit($0) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) || $0 == UInt8(ascii: "-") }
+        guard !hex, token.contains(where: isDigit), token.contains(where: { $0 >= 0x41 && $0 <= 0x5A }),
+            token.contains(where: { $0 >= 0x61 && $0 <= 0x7A })
+        else { return false }
+        return entropy(token) >= 4.3
+    }
+
+    /// Shannon entropy of the byte distribution, in bits per byte.
+    static func entropy(_ token: [UInt8]) -> Double {
+        var counts = [Int](repeating: 0, count: 256)
+        for byte in token { counts[Int(byte)] += 1 }
+        let total = Double(token.count)
+        return counts.reduce(0.0) { sum, count in
+            guard count > 0 else { return sum }
+            let p = Double(count) / total
+            return sum - p * Glibc.log2(p)
+        }
+    }
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    static func isWordByte(_ b: UInt8) -> Bool {
+        isDigit(b) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+    }
+    static func isBase64Byte(_ b: UInt8) -> Bool {
+        isWordByte(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=")
+    }
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        isWordByte(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=") || b == UInt8(ascii: ".")
+            || b == UInt8(ascii: ":")
+    }
+
+    static func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+        let needle = Array(text.utf8)
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { bytes[$0..<$0 + needle.count].elementsEqual(needle) }
+    }
+}

@@ -1,0 +1,212 @@
+import FleetProtocol
+import MosquittoClient
+
+/// Connection settings given as flags; each one, when set, overrides the agent's variable of the
+/// same meaning (`--host` over `MQTT_HOST`, and so on).
+public struct ConnectionOverrides: Sendable, Equatable {
+    /// `--host` (`host` or `host:port`); nil leaves `MQTT_HOST` in force. The same for each field.
+    public var host: String?
+    public var port: Int?
+    public var username: String?
+    public var passwordFile: String?
+    public var tlsCA: String?
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var topicRoot: String?
+    public var broadcastTopic: String?
+    public var protocolVersion: String?
+
+    public init(
+        host: String? = nil, port: Int? = nil, username: String? = nil, passwordFile: String? = nil, tlsCA: String? = nil,
+        tlsCert: String? = nil, tlsKey: String? = nil, topicRoot: String? = nil, broadcastTopic: String? = nil,
+        protocolVersion: String? = nil
+    ) {
+        // Every field is optional: a flag that was not given leaves its variable in force.
+        self.host = host
+        self.port = port
+        self.username = username
+        self.passwordFile = passwordFile
+        self.tlsCA = tlsCA
+        self.tlsCert = tlsCert
+        self.tlsKey = tlsKey
+        self.topicRoot = topicRoot
+        self.broadcastTopic = broadcastTopic
+        self.protocolVersion = protocolVersion
+    }
+}
+
+/// Where and how the hub connects: the agent's variable names, with flags over them.
+public struct ConnectionSettings: Sendable, Equatable {
+    /// The broker (the first of `MQTT_HOST`'s list).
+    public var endpoint: MQTTEndpoint
+    public var username: String?
+    public var password: String?
+    public var tls: MQTTTLSOptions?
+    public var topicRoot: String
+    public var broadcastTopic: String
+    public var protocolVersion: MQTTProtocolVersion
+    /// Seconds between pings; short runs never need them, live views do.
+    public var keepalive = 30
+
+    /// Settings given in full (tests, and `resolve`).
+    public init(
+        endpoint: MQTTEndpoint, username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil,
+        topicRoot: String = FleetTopics.defaultRoot, broadcastTopic: String = FleetTopics.defaultBroadcast,
+        protocolVersion: MQTTProtocolVersion = .v5
+    ) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.tls = tls
+        self.topicRoot = topicRoot
+        self.broadcastTopic = broadcastTopic
+        self.protocolVersion = protocolVersion
+    }
+
+    /// The topics of one hatchling under these settings.
+    public func topics(for name: HatchlingName) -> FleetTopics {
+        FleetTopics(name: name, root: topicRoot, broadcast: broadcastTopic)
+    }
+
+    /// Options for one run: a fresh client id (`fleetctl-<random>`) and a clean session, so no
+    /// broker keeps a session for a tool that comes and goes.
+    public func clientOptions(clientID: String = ConnectionSettings.freshClientID()) -> MQTTClientOptions {
+        MQTTClientOptions(
+            clientID: clientID, protocolVersion: protocolVersion, cleanSession: true, username: username,
+            password: password, tls: tls)
+    }
+
+    /// `fleetctl-` and 8 random hex digits.
+    public static func freshClientID() -> String {
+        "fleetctl-" + RandomID.hex(8)
+    }
+
+    /// Resolves the settings: a flag wins over its variable, the variable over the default.
+    /// `MQTT_HOST` may list brokers (`host[:port],host[:port]`): fleetctl uses the first.
+    public static func resolve(
+        environment: [String: String], overrides: ConnectionOverrides,
+        readSecret: (String) -> String? = Files.readSecret, isReadable: (String) -> Bool = Files.isReadable
+    ) throws(FleetctlError) -> ConnectionSettings {
+        func value(_ flag: String?, _ key: String) -> (String, String)? {
+            if let flag { return (flag, "--" + Self.flagName(key)) }
+            if let text = environment[key], !text.isEmpty { return (text, key) }
+            return nil
+        }
+        let tlsCA = value(overrides.tlsCA, "MQTT_TLS_CA")
+        let tlsCert = value(overrides.tlsCert, "MQTT_TLS_CERT")
+        let tlsKey = value(overrides.tlsKey, "MQTT_TLS_KEY")
+        for file in [tlsCA, tlsCert, tlsKey].compactMap({ $0 }) where !isReadable(file.0) {
+            throw .setting(name: file.1, problem: "names a file that cannot be read: \(file.0)")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw .setting(name: "MQTT_TLS_CERT", problem: "and MQTT_TLS_KEY (--tls-cert, --tls-key) must be given together")
+        }
+        if tlsCert != nil, tlsCA == nil {
+            throw .setting(name: "MQTT_TLS_CA", problem: "(--tls-ca) is required with a client certificate")
+        }
+        let tls = tlsCA.map { MQTTTLSOptions(caFile: $0.0, certFile: tlsCert?.0, keyFile: tlsKey?.0) }
+
+        let hostEntry = value(overrides.host, "MQTT_HOST") ?? ("mosquitto", "MQTT_HOST")
+        var (host, hostPort) = try parseHost(hostEntry.0, source: hostEntry.1)
+        var port = tls == nil ? 1883 : 8883
+        if let given = value(overrides.port.map(String.init), "MQTT_PORT") {
+            guard let number = Int(given.0), (1...65535).contains(number) else {
+                throw .setting(name: given.1, problem: "must be a port number from 1 to 65535")
+            }
+            port = number
+        }
+        // A port written with the host counts over MQTT_PORT, but not over --port.
+        if let hostPort, overrides.port == nil { port = hostPort }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+
+        let username = value(overrides.username, "MQTT_USERNAME")?.0
+        var password: String? = nil
+        if let file = value(overrides.passwordFile, "MQTT_PASSWORD_FILE") {
+            if overrides.passwordFile == nil, environment["MQTT_PASSWORD"].map({ !$0.isEmpty }) == true {
+                throw .setting(name: "MQTT_PASSWORD_FILE", problem: "cannot be set together with MQTT_PASSWORD; keep one")
+            }
+            guard let secret = readSecret(file.0) else {
+                throw .setting(name: file.1, problem: "names a file that cannot be read as text: \(file.0)")
+            }
+            password = secret
+        } else if let text = environment["MQTT_PASSWORD"], !text.isEmpty {
+            password = text
+        }
+        if password != nil, username == nil {
+            throw .setting(name: "MQTT_USERNAME", problem: "(--username) is required when a password is set")
+        }
+
+        let root = value(overrides.topicRoot, "MQTT_TOPIC_ROOT") ?? (FleetTopics.defaultRoot, "MQTT_TOPIC_ROOT")
+        let broadcast = value(overrides.broadcastTopic, "MQTT_BROADCAST_TOPIC") ?? (FleetTopics.defaultBroadcast, "MQTT_BROADCAST_TOPIC")
+        for (topic, name) in [root, broadcast] {
+            if let problem = FleetTopics.validateTopic(topic) { throw .setting(name: name, problem: problem) }
+        }
+        var version = MQTTProtocolVersion.v5
+        if let given = value(overrides.protocolVersion, "MQTT_PROTOCOL") {
+            guard let parsed = MQTTProtocolVersion(rawValue: given.0 == "3.1" ? "3.1.1" : given.0) else {
+                throw .setting(name: given.1, problem: "must be 5 or 3.1.1")
+            }
+            version = parsed
+        }
+        return ConnectionSettings(
+            endpoint: MQTTEndpoint(host: host, port: port), username: username, password: password, tls: tls,
+            topicRoot: root.0, broadcastTopic: broadcast.0, protocolVersion: version)
+    }
+
+    /// The first entry of `host[:port],host[:port]` (`[v6]:port` for IPv6 addresses).
+    static func parseHost(_ text: String, source: String) throws(FleetctlError) -> (String, Int?) {
+        let first = String(text.split(separator: ",", omittingEmptySubsequences: false).first ?? "")
+            .filter { $0 != " " }
+        func badPort() -> FleetctlError { .setting(name: source, problem: "has a port that is not a number from 1 to 65535") }
+        var host = first
+        var port: Int? = nil
+        if first.hasPrefix("[") {
+            guard let close = first.firstIndex(of: "]") else {
+                throw .setting(name: source, problem: "has an unclosed '[' in an IPv6 address")
+            }
+            host = String(first[first.index(after: first.startIndex)..<close])
+            let rest = first[first.index(after: close)...]
+            if rest.hasPrefix(":") {
+                guard let number = Int(rest.dropFirst()), (1...65535).contains(number) else { throw badPort() }
+                port = number
+            }
+        } else if let colon = first.firstIndex(of: ":") {
+            guard first.lastIndex(of: ":") == colon else {
+                throw .setting(name: source, problem: "must write IPv6 addresses as [address]:port")
+            }
+            host = String(first[..<colon])
+            guard let number = Int(first[first.index(after: colon)...]), (1...65535).contains(number) else { throw badPort() }
+            port = number
+        }
+        guard !host.isEmpty, host.utf8.count <= 253, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") })
+        else {
+            throw .setting(name: source, problem: "must name a broker as host[:port] (the first of a list is used)")
+        }
+        return (host, port)
+    }
+
+    /// `MQTT_TLS_CA` → `tls-ca`, for messages about a flag.
+    static func flagName(_ key: String) -> String {
+        switch key {
+        case "MQTT_PASSWORD_FILE": "password-file"
+        case "MQTT_TOPIC_ROOT": "topic-root"
+        case "MQTT_BROADCAST_TOPIC": "broadcast-topic"
+        case "MQTT_PROTOCOL": "protocol"
+        default: String(key.dropFirst(5)).lowercased().replacingUnderscores()
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
+
+/// Random identifiers for client ids and request ids.
+public enum RandomID {
+    /// `count` random lowercase hex digits.
+    public static func hex(_ count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int(generator.next() % 16)] })
+    }
+}

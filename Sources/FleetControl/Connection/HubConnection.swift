@@ -1,0 +1,272 @@
+import FleetProtocol
+import MosquittoClient
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The hub's one connection for a run: connects (falling back to MQTT 3.1.1 when the broker
+/// refuses 5), subscribes and publishes with their acknowledgements awaited, and keeps every
+/// message in an inbox, in arrival order, for `next(timeout:)` and `drain()`.
+///
+/// An inbox rather than an `AsyncStream`: a consumer that gives up waiting (a deadline, a
+/// screen refresh) must not end the stream, and cancelling a task waiting on an `AsyncStream`
+/// finishes it.
+public final class HubConnection: Sendable {
+    /// What this connection was made with.
+    public let settings: ConnectionSettings
+    let client: MQTTClient
+    let shared = Shared()
+
+    final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    struct State {
+        var connAck: MQTTConnAck?
+        var ended: String?
+        var subAcks: [Int32: [Int]] = [:]
+        var pubAcks: [Int32: Int] = [:]
+        var inbox: [MQTTMessage] = []
+        var inboxStart = 0
+        var lastMessageAt = Monotonic.now()
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
+    }
+
+    struct Waiter {
+        var ready: @Sendable (State) -> Bool
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private init(settings: ConnectionSettings, client: MQTTClient) {
+        self.settings = settings
+        self.client = client
+        // The pump ends when the client's event stream finishes (after close()).
+        Task.detached { [shared] in
+            for await event in client.events { shared.handle(event) }
+            shared.finish()
+        }
+    }
+
+    /// Connects with a fresh client id and a clean session; fails after `timeout` seconds.
+    public static func connect(_ settings: ConnectionSettings, timeout: Double = 5) async throws(FleetctlError) -> HubConnection {
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(options: settings.clientOptions())
+        } catch {
+            throw .connection(error.message)
+        }
+        let hub = HubConnection(settings: settings, client: client)
+        try await hub.connect(timeout: timeout, allowFallback: settings.protocolVersion == .v5)
+        return hub
+    }
+
+    private func connect(timeout: Double, allowFallback: Bool) async throws(FleetctlError) {
+        client.connect(to: settings.endpoint, keepalive: settings.keepalive)
+        let answered = await wait(timeout) { $0.connAck != nil || $0.ended != nil }
+        let (ack, ended) = shared.state.withLock { ($0.connAck, $0.ended) }
+        guard answered else {
+            close()
+            throw .connection("no answer from \(settings.endpoint) within \(Int(timeout)) s")
+        }
+        if let ack, ack.accepted { return }
+        if let ack, ack.refusedProtocolVersion, allowFallback {
+            // The refused attempt ends with its own `.disconnected`; start over once it has.
+            _ = await wait(timeout) { $0.ended != nil }
+            shared.state.withLock { state in
+                state.connAck = nil
+                state.ended = nil
+            }
+            client.protocolVersion = .v311
+            return try await connect(timeout: timeout, allowFallback: false)
+        }
+        close()
+        if let ack { throw .connection("\(settings.endpoint) refused the connection: \(ack.reason)") }
+        throw .connection("\(settings.endpoint): \(ended ?? "the connection ended")")
+    }
+
+    /// The protocol version the connection speaks (3.1.1 has no correlation data).
+    public var protocolVersion: MQTTProtocolVersion { client.protocolVersion }
+
+    /// Subscribes to each filter and waits for the broker's SUBACK; returns the granted QoS values.
+    @discardableResult
+    public func subscribe(_ filters: [String], qos: Int, timeout: Double = 5) async throws(FleetctlError) -> [Int] {
+        let ids: [Int32]
+        do {
+            ids = try client.subscribe(filters, qos: qos)
+        } catch {
+            throw .broker("cannot subscribe to \(filters.joined(separator: ", ")): \(error.message)")
+        }
+        guard await wait(timeout, { state in ids.allSatisfy { state.subAcks[$0] != nil } }) else {
+            throw endedError() ?? .broker("the broker did not acknowledge the subscription within \(Int(timeout)) s")
+        }
+        let granted = shared.state.withLock { state in ids.flatMap { state.subAcks[$0] ?? [] } }
+        if let refused = granted.firstIndex(where: { $0 >= 128 }), refused < filters.count {
+            throw .broker("the broker refused the subscription to \(filters[refused]): check the hub's user in the ACL")
+        }
+        return granted
+    }
+
+    /// Subscribes, then waits until the retained messages of those filters have arrived; they
+    /// are in the inbox then (`drain()` takes the snapshot).
+    ///
+    /// The broker queues a subscription's retained messages before it handles the next packet, so
+    /// the SUBACK of a second, empty subscription (the barrier) arrives after them; then a short
+    /// quiet time covers QoS 1 messages held back by the broker's in-flight window.
+    public func subscribeAndSettle(_ filters: [String], qos: Int, quiet: Double = 0.05, cap: Double = 2) async throws(FleetctlError) {
+        try await subscribe(filters, qos: qos)
+        try await subscribe(["\(settings.topicRoot)/fleetctl-barrier-\(RandomID.hex(8))/status"], qos: 0)
+        let start = Monotonic.now()
+        shared.state.withLock { $0.lastMessageAt = max($0.lastMessageAt, start) }
+        while Monotonic.now() - start < cap {
+            let last = shared.state.withLock { $0.lastMessageAt }
+            let quietFor = Monotonic.now() - last
+            if quietFor >= quiet { break }
+            try? await Task.sleep(for: .milliseconds(Int((quiet - quietFor) * 1000) + 1))
+        }
+        if let error = endedError() { throw error }
+    }
+
+    /// The next message, waiting at most `timeout` seconds; nil on timeout or when the connection
+    /// has ended (`ended` tells which).
+    public func next(timeout: Double) async -> MQTTMessage? {
+        if let message = pop() { return message }
+        _ = await wait(timeout) { $0.inbox.count > $0.inboxStart }
+        return pop()
+    }
+
+    /// Every message received and not yet taken, in order.
+    public func drain() -> [MQTTMessage] {
+        shared.state.withLock { state in
+            defer {
+                state.inbox = []
+                state.inboxStart = 0
+            }
+            return Array(state.inbox[state.inboxStart...])
+        }
+    }
+
+    /// Why the connection ended, or nil while it holds.
+    public var ended: FleetctlError? { endedError() }
+
+    private func pop() -> MQTTMessage? {
+        shared.state.withLock { state in
+            guard state.inboxStart < state.inbox.count else { return nil }
+            defer {
+                state.inboxStart += 1
+                // Compact now and then, so a long watch does not keep every message.
+                if state.inboxStart >= 1024 {
+                    state.inbox.removeFirst(state.inboxStart)
+                    state.inboxStart = 0
+                }
+            }
+            return state.inbox[state.inboxStart]
+        }
+    }
+
+    /// Publishes and waits for the PUBACK (QoS 1); returns its MQTT 5 reason code (0 under 3.1.1).
+    @discardableResult
+    public func publish(
+        _ topic: String, _ payload: [UInt8], qos: Int = 1, properties: MQTTPublishProperties = MQTTPublishProperties(),
+        timeout: Double = 5
+    ) async throws(FleetctlError) -> Int {
+        let mid: Int32
+        do {
+            mid = try client.publish(topic: topic, payload: payload, qos: qos, properties: properties)
+        } catch {
+            throw .broker("cannot publish to \(topic): \(error.message)")
+        }
+        guard await wait(timeout, { $0.pubAcks[mid] != nil }) else {
+            throw endedError() ?? .broker("the broker did not acknowledge the publish to \(topic) within \(Int(timeout)) s")
+        }
+        let code = shared.state.withLock { $0.pubAcks[mid] ?? 0 }
+        if code == 135 {
+            throw .broker("the broker refused the publish to \(topic) (not authorised): use the hub's user (MQTT_USERNAME)")
+        }
+        if code >= 128 { throw .broker("the broker refused the publish to \(topic) (reason code \(code))") }
+        return code
+    }
+
+    /// Disconnects cleanly; pending waits return at once.
+    public func close() {
+        client.close()
+    }
+
+    /// The error for a connection that has ended, or nil while it holds.
+    private func endedError() -> FleetctlError? {
+        shared.state.withLock { $0.ended }.map { .broker("the connection to the broker ended: \($0)") }
+    }
+
+    /// Waits until `ready` holds for the state, the connection ends, or `timeout` passes.
+    func wait(_ timeout: Double, _ ready: @escaping @Sendable (State) -> Bool) async -> Bool {
+        let shared = self.shared
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        defer { timer.withLock { $0?.cancel() } }
+        return await withCheckedContinuation { continuation in
+            let key = shared.state.withLock { state -> Int? in
+                if ready(state) || state.ended != nil { return nil }
+                defer { state.nextWaiter += 1 }
+                state.waiters[state.nextWaiter] = Waiter(ready: ready, continuation: continuation)
+                return state.nextWaiter
+            }
+            guard let key else {
+                continuation.resume(returning: shared.state.withLock { ready($0) })
+                return
+            }
+            // Registered first, timed out second: the timer can only find a waiter that exists.
+            let task = Task {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                shared.state.withLock { $0.waiters.removeValue(forKey: key) }?.continuation.resume(returning: false)
+            }
+            timer.withLock { $0 = task }
+        }
+    }
+}
+
+extension HubConnection.Shared {
+    func handle(_ event: MQTTEvent) {
+        let resumed = state.withLock { state -> [(CheckedContinuation<Bool, Never>, Bool)] in
+            switch event {
+            case .connAck(let ack): state.connAck = ack
+            case .disconnected(let ending): state.ended = ending.reason
+            case .subscribed(let mid, let granted): state.subAcks[mid] = granted
+            case .published(let mid, let code): state.pubAcks[mid] = code
+            case .message(let message):
+                state.inbox.append(message)
+                state.lastMessageAt = Monotonic.now()
+            }
+            var out: [(CheckedContinuation<Bool, Never>, Bool)] = []
+            for (key, waiter) in state.waiters {
+                let ready = waiter.ready(state)
+                guard ready || state.ended != nil else { continue }
+                state.waiters.removeValue(forKey: key)
+                out.append((waiter.continuation, ready))
+            }
+            return out
+        }
+        for (continuation, value) in resumed { continuation.resume(returning: value) }
+    }
+
+    func finish() {
+        let waiters = state.withLock { state in
+            defer { state.waiters = [:] }
+            if state.ended == nil {
+                state.ended = "closed"
+            }
+            return state.waiters.values.map(\.continuation)
+        }
+        waiters.forEach { $0.resume(returning: false) }
+    }
+}
+
+/// Seconds on the monotonic clock, for timeouts and quiet periods (never the wall clock).
+public enum Monotonic {
+    /// Seconds since an arbitrary start, never going back.
+    public static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,70 @@
+import FleetProtocol
+
+/// The fleet at an instant, for `status` (table or JSON) and each frame of `watch`.
+public struct FleetStatusReport: Sendable, Equatable, Encodable {
+    /// When the view was computed (ages are relative to it).
+    public var generatedAt: FleetTimestamp
+    /// Every hatchling, sorted by name.
+    public var hatchlings: [HatchlingSummary]
+    /// How many are online, offline and stale.
+    public var counts: [String: Int]
+
+    /// The report of `view` at `now`.
+    public init(view: FleetView, now: FleetTimestamp) {
+        generatedAt = now
+        hatchlings = view.summaries(now: now)
+        var counts = ["online": 0, "offline": 0, "stale": 0]
+        for summary in hatchlings { counts[summary.state.rawValue, default: 0] += 1 }
+        self.counts = counts
+    }
+
+    /// The report as JSON for scripts.
+    public func json() throws -> String {
+        try FleetJSON.encodePretty(self) + "\n"
+    }
+
+    /// The table people read. Figures are shown for online hatchlings only.
+    public func table() -> String {
+        let rows = hatchlings.map { h -> [String] in
+            var state = h.state.rawValue
+            if let reason = h.reason { state += " (\(reason))" }
+            let beat = h.heartbeatAgeS.map { age in
+                Figures.duration(age) + " ago" + (h.heartbeatIntervalS.map { " /\($0)s" } ?? "")
+            } ?? "-"
+            var memory = Figures.bytes(h.memoryCurrentBytes)
+            if h.memoryCurrentBytes != nil, let limit = h.memoryLimitBytes {
+                memory += " / " + Figures.bytes(limit) + (h.memoryPct.map { " (\(Figures.decimal($0, places: 0))%)" } ?? "")
+            }
+            let disk = h.diskFreeBytes.map { Figures.bytes($0) + (h.diskFreePct.map { " (\(Figures.decimal($0, places: 0))%)" } ?? "") } ?? "-"
+            return [
+                h.name, state, h.bootId.map { String($0.prefix(8)) } ?? "-", beat, h.health ?? "-", memory,
+                h.cpuPct.map { Figures.decimal($0, places: 1) + "%" } ?? "-", disk,
+                h.gatewayOk.map { $0 ? "ok" : "down" } ?? "-", h.agentVersion ?? "-",
+            ]
+        }
+        var text = ""
+        if !rows.isEmpty {
+            text = TextTable.render(
+                ["HATCHLING", "STATE", "BOOT", "HEARTBEAT", "HEALTH", "MEMORY", "CPU", "DISK FREE", "GATEWAY", "AGENT"], rows)
+        }
+        let problems = hatchlings.flatMap { h in h.problems.map { "\(h.name): \($0)" } }
+        for problem in problems { text += "problem: \(problem)\n" }
+        text += "\(hatchlings.count) hatchling\(hatchlings.count == 1 ? "" : "s"): \(counts["online"] ?? 0) online, \(counts["offline"] ?? 0) offline, "
+            + "\(counts["stale"] ?? 0) stale, at \(generatedAt)\n"
+        return text
+    }
+}
+
+/// `fleetctl status`: one snapshot of the retained status and heartbeat topics.
+public enum FleetStatusRunner {
+    /// Connects, reads every retained status and heartbeat, disconnects.
+    public static func snapshot(settings: ConnectionSettings) async throws(FleetctlError) -> FleetView {
+        let hub = try await HubConnection.connect(settings)
+        defer { hub.close() }
+        // QoS 0: the retained snapshot is not held back by the broker's QoS 1 in-flight window.
+        try await hub.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
+        var view = FleetView(root: settings.topicRoot)
+        for message in hub.drain() { view.apply(message) }
+        return view
+    }
+}

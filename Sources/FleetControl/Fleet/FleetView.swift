@@ -1,0 +1,158 @@
+import FleetProtocol
+import MosquittoClient
+
+/// What the hub knows of one hatchling: its retained status and heartbeat, as last received.
+public struct HatchlingRecord: Sendable, Equatable {
+    public var name: String
+    public var status: StatusPayload?
+    public var heartbeat: Heartbeat?
+    /// Payloads on its topics that could not be read (kept until a readable one replaces them).
+    public var problems: [String: String] = [:]
+
+    /// A record with what is known so far.
+    public init(name: String, status: StatusPayload? = nil, heartbeat: Heartbeat? = nil) {
+        self.name = name
+        self.status = status
+        self.heartbeat = heartbeat
+    }
+}
+
+/// The fleet as seen on `<root>/+/status` and `<root>/+/heartbeat`, built message by message.
+public struct FleetView: Sendable, Equatable {
+    /// The topic root the view reads.
+    public let root: String
+    /// By hatchling name.
+    public private(set) var records: [String: HatchlingRecord] = [:]
+
+    /// An empty view.
+    public init(root: String) {
+        self.root = root
+    }
+
+    /// The two filters this view reads.
+    public static func filters(root: String) -> [String] {
+        ["\(root)/+/status", "\(root)/+/heartbeat"]
+    }
+
+    /// Applies one message; returns whether it was about the view (a status or heartbeat).
+    @discardableResult
+    public mutating func apply(_ message: MQTTMessage) -> Bool {
+        guard let (name, leaf) = FleetTopics.hatchlingName(inTopic: message.topic, root: root),
+            leaf == "status" || leaf == "heartbeat", (try? HatchlingName(validating: name)) != nil
+        else { return false }
+        var record = records[name] ?? HatchlingRecord(name: name)
+        record.problems[leaf] = nil
+        if message.payload.isEmpty {
+            // An empty retained message deletes the retained one: the broker no longer has it.
+            if leaf == "status" { record.status = nil } else { record.heartbeat = nil }
+        } else if leaf == "status" {
+            do {
+                record.status = try FleetJSON.decode(StatusPayload.self, from: message.payload)
+            } catch {
+                record.status = nil
+                record.problems[leaf] = "unreadable status"
+            }
+        } else {
+            do {
+                record.heartbeat = try FleetJSON.decode(Heartbeat.self, from: message.payload)
+            } catch {
+                record.heartbeat = nil
+                record.problems[leaf] = "unreadable heartbeat"
+            }
+        }
+        if record.status == nil, record.heartbeat == nil, record.problems.isEmpty {
+            records[name] = nil
+        } else {
+            records[name] = record
+        }
+        return true
+    }
+
+    /// Every hatchling's state at `now`, sorted by name.
+    public func summaries(now: FleetTimestamp) -> [HatchlingSummary] {
+        records.keys.sorted().compactMap { records[$0].map { HatchlingSummary($0, now: now) } }
+    }
+}
+
+/// One hatchling's state and figures at an instant: what `status`, `watch` and the exporter show.
+///
+/// Figures (health, memory, CPU, disk, gateway) are given only while the hatchling is online: an
+/// offline or stale hatchling's last figures are history, not its present.
+public struct HatchlingSummary: Sendable, Equatable, Encodable {
+    /// What the hub can say of a hatchling now.
+    public enum State: String, Sendable, Encodable {
+        case online
+        case offline
+        case stale
+    }
+
+    /// A heartbeat older than this many of its own intervals makes a hatchling stale.
+    public static let staleFactor = 2.5
+
+    public var name: String
+    public var state: State
+    /// offline: `lost` or `shutdown`; stale: why; online: nil.
+    public var reason: String?
+    public var bootId: String?
+    public var heartbeatAgeS: Double?
+    public var heartbeatIntervalS: Int?
+    public var seq: UInt64?
+    public var health: String?
+    public var memoryCurrentBytes: UInt64?
+    public var memoryLimitBytes: UInt64?
+    public var memoryPct: Double?
+    /// The container's CPU in percent of one core, else the host's busy share.
+    public var cpuPct: Double?
+    public var load1: Double?
+    public var diskFreeBytes: UInt64?
+    public var diskFreePct: Double?
+    public var gatewayOk: Bool?
+    public var agentVersion: String?
+    /// Payloads that could not be read.
+    public var problems: [String]
+
+    /// Judges `record` at `now` (see the rules in docs/fleetctl.md).
+    public init(_ record: HatchlingRecord, now: FleetTimestamp) {
+        name = record.name
+        problems = record.problems.keys.sorted().compactMap { record.problems[$0] }
+        let status = record.status
+        // A heartbeat of another run (boot id) says nothing about this one.
+        let beat = record.heartbeat.flatMap { beat in status.map { $0.bootId == beat.bootId } ?? true ? beat : nil }
+        bootId = status?.bootId ?? beat?.bootId
+        agentVersion = beat?.agent.version ?? status?.agentVersion
+        heartbeatIntervalS = beat?.intervalS
+        seq = beat?.seq
+        heartbeatAgeS = beat.map { max(0, now.seconds(since: $0.ts)) }
+        if let status, status.state == .offline {
+            state = .offline
+            reason = status.reason?.rawValue ?? "unknown"
+            return
+        }
+        guard let beat, let age = heartbeatAgeS else {
+            state = .stale
+            reason = record.heartbeat == nil ? "no heartbeat" : "no heartbeat of this run"
+            return
+        }
+        let limit = Self.staleFactor * Double(beat.intervalS)
+        guard age <= limit else {
+            state = .stale
+            reason = "last heartbeat \(Figures.duration(age)) ago; limit \(Figures.duration(limit))"
+            return
+        }
+        state = .online
+        reason = status == nil ? "no retained status" : nil
+        health = beat.health.rawValue
+        memoryCurrentBytes = beat.container.memCurrentBytes
+        memoryLimitBytes = beat.container.memLimitBytes
+        if let current = memoryCurrentBytes, let limit = memoryLimitBytes, limit > 0 {
+            memoryPct = Double(current) / Double(limit) * 100
+        }
+        cpuPct = beat.container.cpuPct ?? beat.host.cpuPct
+        load1 = beat.host.load?.first
+        diskFreeBytes = beat.disk.freeBytes
+        if let free = beat.disk.freeBytes, let total = beat.disk.totalBytes, total > 0 {
+            diskFreePct = Double(free) / Double(total) * 100
+        }
+        gatewayOk = beat.gateway.ok
+    }
+}

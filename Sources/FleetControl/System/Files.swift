@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small file helpers over POSIX calls (no Foundation in fleetctl).
+public enum Files {
+    /// The whole content of a small file (at most `limit` bytes), or nil when it cannot be read.
+    public static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while out.count <= limit {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return out }
+            out.append(contentsOf: buffer[0..<count])
+        }
+        return nil
+    }
+
+    /// A secret file's text without its trailing newline (as the agent reads MQTT_PASSWORD_FILE).
+    public static func readSecret(_ path: String) -> String? {
+        guard let bytes = read(path, limit: 64 * 1024), var text = String(validating: bytes, as: UTF8.self) else { return nil }
+        while text.hasSuffix("\n") || text.hasSuffix("\r") || text.hasSuffix("\r\n") { text.removeLast() }
+        return text
+    }
+
+    /// True when other users may read the file (mode bits 0o077), for a permission warning.
+    public static func isReadableByOthers(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return info.st_mode & 0o077 != 0
+    }
+
+    /// True when the path names something this process can read.
+    public static func isReadable(_ path: String) -> Bool {
+        access(path, R_OK) == 0
+    }
+}
+
+/// Writes to standard output and standard error with `write(2)` (the global `stderr` is not
+/// concurrency-safe in Swift 6, and `print` buffers, which a live view and a log cannot have).
+public enum Terminal {
+    /// Writes `text` to standard output as is.
+    public static func out(_ text: String) {
+        write(fd: 1, Array(text.utf8))
+    }
+
+    /// Writes one line to standard error.
+    public static func error(_ line: String) {
+        write(fd: 2, Array((line + "\n").utf8))
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
+    public static func write(fd: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    /// True when standard output is a terminal.
+    public static var outputIsTerminal: Bool { isatty(1) == 1 }
+}

@@ -1,0 +1,62 @@
+/// Left-aligned columns separated by two spaces, for the tables people read.
+public enum TextTable {
+    /// Renders a header and rows; every line ends with a newline.
+    public static func render(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all {
+            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        }
+        return all.map { row in
+            var line = ""
+            for (index, cell) in row.enumerated() {
+                let last = index == row.count - 1
+                line += last ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+            }
+            return line + "\n"
+        }.joined()
+    }
+}
+
+/// Short human forms of figures: bytes, durations, percentages.
+public enum Figures {
+    /// `512 B`, `3.2 KiB`, `1.5 GiB`.
+    public static func bytes(_ value: UInt64?) -> String {
+        guard let value else { return "-" }
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var amount = Double(value)
+        var unit = 0
+        while amount >= 1024, unit < units.count - 1 {
+            amount /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(value) B" : "\(decimal(amount, places: amount < 10 ? 1 : 0)) \(units[unit])"
+    }
+
+    /// `0.4s`, `42s`, `3m12s`, `5h03m`, `2d04h`.
+    public static func duration(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite else { return "-" }
+        if seconds < 10 { return decimal(max(0, seconds), places: 1) + "s" }
+        let whole = Int(seconds.rounded())
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }
+        if whole < 86_400 { return "\(whole / 3600)h\(two(whole / 60 % 60))m" }
+        return "\(whole / 86_400)d\(two(whole / 3600 % 24))h"
+    }
+
+    /// A fixed number of decimals, without Foundation's formatting.
+    public static func decimal(_ value: Double, places: Int) -> String {
+        guard value.isFinite else { return "-" }
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        guard places > 0 else { return sign + String(scaled) }
+        let whole = scaled / Int64(scale)
+        var fraction = String(scaled % Int64(scale))
+        while fraction.count < places { fraction = "0" + fraction }
+        return "\(sign)\(whole).\(fraction)"
+    }
+
+    private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+}

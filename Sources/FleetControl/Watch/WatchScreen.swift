@@ -1,0 +1,42 @@
+import FleetProtocol
+
+/// `fleetctl watch`: the status table, redrawn live in the terminal.
+///
+/// On a terminal each frame clears the screen (ANSI `ESC[H ESC[2J`) and is drawn at most
+/// `maxFramesPerSecond` times a second, and once a second so ages move. Where the output is not
+/// a terminal, or TERM is `dumb`, frames are appended without escape codes, and only when the
+/// fleet changed, so a log of the output stays readable.
+public struct WatchScreen: Sendable {
+    public var ansi: Bool
+    public var maxFramesPerSecond = 4.0
+    private var lastFrameAt = -Double.infinity
+    private var pending = false
+
+    public init(ansi: Bool) {
+        self.ansi = ansi
+    }
+
+    /// Whether ANSI redraws suit this output: a terminal whose TERM is set and not `dumb`.
+    public static func ansiSupported(environment: [String: String], isTerminal: Bool) -> Bool {
+        guard isTerminal, let term = environment["TERM"], !term.isEmpty else { return false }
+        return term != "dumb"
+    }
+
+    /// The frame to write now, or nil when nothing should be drawn yet.
+    public mutating func frame(
+        view: FleetView, connection: LiveConnection, changed: Bool, now: FleetTimestamp, at time: Double, source: String
+    ) -> String? {
+        pending = pending || changed
+        guard time - lastFrameAt >= 1 / maxFramesPerSecond else { return nil }
+        guard pending || (ansi && time - lastFrameAt >= 1) else { return nil }
+        pending = false
+        lastFrameAt = time
+        let report = FleetStatusReport(view: view, now: now)
+        var text = report.table()
+        switch connection {
+        case .connected: text += "watching \(source); Ctrl-C to stop\n"
+        case .disconnected(let reason): text += "NOT CONNECTED to \(source): \(reason)\n"
+        }
+        return ansi ? "\u{1B}[H\u{1B}[2J" + text : text + "\n"
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import FleetControl
+
+/// The broker flags every subcommand shares; each overrides the agent's variable of the same meaning.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Broker host, or host:port (default: the first entry of MQTT_HOST, else mosquitto).")
+    var host: String?
+
+    @Option(help: "Broker port (default: MQTT_PORT, else 1883, or 8883 with TLS).")
+    var port: Int?
+
+    @Option(help: "Broker user (default: MQTT_USERNAME).")
+    var username: String?
+
+    @Option(name: .customLong("password-file"), help: "File holding the broker password (default: MQTT_PASSWORD_FILE, or MQTT_PASSWORD).")
+    var passwordFile: String?
+
+    @Option(name: .customLong("tls-ca"), help: "CA file; turns TLS on (default: MQTT_TLS_CA).")
+    var tlsCA: String?
+
+    @Option(name: .customLong("tls-cert"), help: "Client certificate (default: MQTT_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "Client key (default: MQTT_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("topic-root"), help: "Topic root (default: MQTT_TOPIC_ROOT, else fleet).")
+    var topicRoot: String?
+
+    @Option(name: .customLong("broadcast-topic"), help: "Broadcast command topic (default: MQTT_BROADCAST_TOPIC, else zephyr/broadcast).")
+    var broadcastTopic: String?
+
+    @Option(name: .customLong("protocol"), help: "MQTT version, 5 or 3.1.1 (default: MQTT_PROTOCOL, else 5).")
+    var mqttProtocol: String?
+
+    var overrides: ConnectionOverrides {
+        ConnectionOverrides(
+            host: host, port: port, username: username, passwordFile: passwordFile, tlsCA: tlsCA, tlsCert: tlsCert,
+            tlsKey: tlsKey, topicRoot: topicRoot, broadcastTopic: broadcastTopic, protocolVersion: mqttProtocol)
+    }
+
+    func validate() throws {
+        do {
+            _ = try settings()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The settings in force: flags over the environment over the defaults.
+    func settings() throws(FleetctlError) -> ConnectionSettings {
+        try ConnectionSettings.resolve(environment: ProcessEnvironment.current(), overrides: overrides)
+    }
+}
