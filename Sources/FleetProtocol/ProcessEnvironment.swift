@@ -1,8 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
-/// The process environment as a dictionary (read once; fleetctl never changes it).
+/// The process environment as a dictionary, read once (no Foundation needed). Shared by the agent
+/// and fleetctl, which read the same variables.
 public enum ProcessEnvironment {
     public static func current() -> [String: String] {
         var result: [String: String] = [:]
@@ -16,9 +19,4 @@ public enum ProcessEnvironment {
         }
         return result
     }
-}
-
-/// fleetctl's version (the same release line as the agent).
-public enum FleetControlVersion {
-    public static let current = "1.0.0"
 }
