@@ -261,7 +261,7 @@ private struct Hatchling {
 
     /// Ends whatever is left, by pid: tini, then (they have sessions of their own) its descendants.
     func stopAll() async {
-        let left = deploymentDescendants(of: process.pid)
+        let left = descendants(of: process.pid)
         await process.terminate(signal: SIGTERM, grace: 10)
         for pid in left.reversed() where !deploymentProcessGone(pid) { kill(pid, SIGKILL) }
     }
@@ -318,10 +318,6 @@ private struct DockerfileText {
 private func deploymentArguments(of pid: pid_t) -> [String] {
     guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
     return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-}
-
-private func deploymentDescendants(of pid: pid_t) -> [pid_t] {
-    childPIDs(of: pid).flatMap { [$0] + deploymentDescendants(of: $0) }
 }
 
 /// Gone for good: not even a zombie waiting to be reaped.

@@ -42,11 +42,11 @@ struct SupervisorTests {
                 }
                 #expect(offline.topic == "fleet/heron/status")
             } catch {
-                await tini.terminate(signal: SIGKILL, grace: 5)
+                await killTree(tini)
                 print(agent.log())
                 throw error
             }
-            await tini.terminate(signal: SIGKILL, grace: 5)
+            await killTree(tini)
         }
     }
 

@@ -97,6 +97,19 @@ func childPIDs(of pid: pid_t) -> [pid_t] {
     }.sorted()
 }
 
+/// Every process below `pid`, parents before their children.
+func descendants(of pid: pid_t) -> [pid_t] {
+    childPIDs(of: pid).flatMap { [$0] + descendants(of: $0) }
+}
+
+/// Kills a process and everything below it (a SIGKILLed tini forwards nothing: its children
+/// would be left running).
+func killTree(_ process: ChildProcess) async {
+    let below = descendants(of: process.pid)
+    await process.terminate(signal: SIGKILL, grace: 5)
+    for pid in below.reversed() { kill(pid, SIGKILL) }
+}
+
 /// Zombie children of a process (state Z in /proc/<child>/stat).
 func zombieChildren(of pid: pid_t) -> [pid_t] {
     childPIDs(of: pid).filter { child in
