@@ -15,10 +15,7 @@ struct HatchlingAgentCommand: AsyncParsableCommand {
         commandName: "hatchling-agent",
         abstract: "The fleet sidecar: answers the hub's commands and publishes a retained heartbeat over MQTT.",
         discussion: """
-            Runs next to an OpenClaw gateway in a hatchling container. It connects to the fleet's mosquitto
-            broker (persistent session, QoS 1), subscribes to <root>/<name>/command and the broadcast topic,
-            answers health-check, version-report, config-reload and status-report on <root>/<name>/response,
-            and keeps <root>/<name>/status (online/offline) and <root>/<name>/heartbeat up to date.
+            Runs next to an OpenClaw gateway in a hatchling container. It connects to the fleet's mosquitto broker (persistent session, QoS 1), subscribes to <root>/<name>/command and the broadcast topic, answers health-check, version-report, config-reload and status-report on <root>/<name>/response, and keeps <root>/<name>/status (online/offline) and <root>/<name>/heartbeat up to date.
 
             Try it against a local broker:
               HATCHLING_NAME=mason MQTT_HOST=127.0.0.1 hatchling-agent
@@ -43,10 +40,7 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
         discussion: """
-            By default this process is a small supervisor: it starts the agent itself as a worker (the same
-            binary) and starts it again within a second or so if it dies of anything but a shutdown (a crash,
-            SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker
-            and reaps it, so no cron job and no zombie. --no-supervisor runs the agent in this process.
+            By default this process is a small supervisor: it starts the agent itself as a worker (the same binary) and starts it again within a second or so if it dies of anything but a shutdown (a crash, SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker and reaps it: no cron job, no zombie. --no-supervisor runs the agent in this process.
 
             \(AgentCLI.settingsHelp)
             """)

@@ -68,7 +68,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .mqttPort: "broker port for hosts listed without one"
         case .mqttProtocol: "'5' or '3.1.1'; with 5 the agent falls back to 3.1.1 if the broker refuses 5"
         case .mqttClientID: "MQTT client id; the default keeps the old shell handler's session and queued commands"
-        case .mqttKeepalive: "keepalive in seconds (5-65535); a dead link is noticed after 1.5 times this"
+        case .mqttKeepalive: "keepalive in seconds (5-65535); a frozen link is noticed within 2 times this"
         case .mqttTopicRoot: "topic root: the agent uses <root>/<name>/{command,response,heartbeat,status}"
         case .mqttBroadcastTopic: "topic of commands for every hatchling"
         case .mqttUsername: "broker username (normally the hatchling's name)"

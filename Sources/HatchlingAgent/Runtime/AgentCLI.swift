@@ -6,18 +6,36 @@ import Logging
 public enum AgentCLI {
     /// Text for `--help`: every setting, its default and what it does.
     public static var settingsHelp: String {
-        var lines = ["SETTINGS (environment variables; the file named by HATCHLING_AGENT_CONFIG overrides them):", ""]
+        // Every line is kept under 80 columns here: ArgumentParser wraps longer lines without indenting.
+        var lines = wrap("SETTINGS (environment variables; the file named by HATCHLING_AGENT_CONFIG overrides them):", indent: "")
+        lines.append("")
         for key in SettingKey.allCases {
-            let name = key.rawValue.padding(to: 24)
-            lines.append("  \(name)\(key.summary)")
-            if let defaultText = key.defaultText { lines.append("  \("".padding(to: 24))default: \(defaultText)") }
+            lines.append("  \(key.rawValue)")
+            lines += wrap(key.summary + (key.defaultText.map { " (default: \($0))" } ?? ""), indent: "      ")
         }
-        lines += [
-            "",
+        lines.append("")
+        lines += wrap(
             "A missing or invalid setting is one line on standard error naming the variable and the rule; exit status 2.",
+            indent: "")
+        lines += wrap(
             "Signals: SIGTERM/SIGINT announce offline/shutdown and disconnect cleanly (exit 0); SIGHUP reloads the file.",
-        ]
+            indent: "")
         return lines.joined(separator: "\n")
+    }
+
+    /// Words of `text` in lines of at most `width` columns, each starting with `indent`.
+    static func wrap(_ text: String, indent: String, width: Int = 78) -> [String] {
+        var lines: [String] = []
+        var line = indent
+        for word in text.split(separator: " ") {
+            if line.count > indent.count, line.count + 1 + word.count > width {
+                lines.append(line)
+                line = indent
+            }
+            line += (line.count > indent.count ? " " : "") + word
+        }
+        if line.count > indent.count { lines.append(line) }
+        return lines
     }
 
     /// Loads the configuration or prints the error the way every subcommand does.
