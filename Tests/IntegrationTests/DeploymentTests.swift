@@ -176,7 +176,8 @@ struct DeploymentTests {
         let settings = help.stdout.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
             let word = line.dropFirst(2).prefix(while: { $0.isUppercase || $0.isNumber || $0 == "_" })
-            guard word.count >= 3, word.contains("_"), line.dropFirst(2 + word.count).first == " " else { return nil }
+            let rest = line.dropFirst(2 + word.count)
+            guard word.count >= 3, word.contains("_"), rest.isEmpty || rest.first == " " else { return nil }
             return String(word)
         }
         #expect(settings.count >= 20, "settings read from --help: \(settings)")
