@@ -1,3 +1,4 @@
+import FleetProtocol
 import Logging
 import Synchronization
 
@@ -89,16 +90,5 @@ public struct AgentLogHandler: LogHandler {
         }
         line += "\""
     }
-
-    static func quoteIfNeeded(_ value: String) -> String {
-        var out = ""
-        appendValue(value, to: &out)
-        return out
-    }
 }
 
-import FleetProtocol
-
-enum FleetTimestampText {
-    static func now() -> String { FleetTimestamp.now().description }
-}
