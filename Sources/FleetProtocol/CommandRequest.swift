@@ -197,12 +197,13 @@ public enum CommandParser {
     }
 }
 
-extension String {
-    func trimmingWhitespace() -> Substring {
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs, CRs and LFs (shared by the agent's config file parser).
+    public func trimmingWhitespace() -> SubSequence {
         // Whole Characters: "\r\n" is one Character, so compare by its scalars.
         let isSpace: (Character) -> Bool = { $0.unicodeScalars.allSatisfy { [" ", "\t", "\n", "\r"].contains($0) } }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
-            return ""
+            return self[endIndex...]
         }
         return self[start...end]
     }

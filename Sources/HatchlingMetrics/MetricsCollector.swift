@@ -185,7 +185,9 @@ public final class MetricsCollector: Sendable {
             if let dir = location.v1["cpu"], let quotaText = files.read(dir + "/cpu.cfs_quota_us"),
                 let periodText = files.read(dir + "/cpu.cfs_period_us")
             {
-                if let quota = Int64(quotaText.trimmingCharacters()), let period = Double(periodText.trimmingCharacters()), period > 0 {
+                if let quota = Int64(Substring(ByteScanning.trimmed(Substring(quotaText).utf8))),
+                    let period = Double(Substring(ByteScanning.trimmed(Substring(periodText).utf8))), period > 0
+                {
                     snapshot.containerCPULimitCores = quota > 0 ? Double(quota) / period : nil
                 } else {
                     problems.append("\(dir)/cpu.cfs_quota_us:1: expected a quota and a period in microseconds")

@@ -156,12 +156,3 @@ public enum ProcParsers {
         return "'\(shown)\(text.count > 80 ? "..." : "")'"
     }
 }
-
-extension StringProtocol {
-    func trimmingCharacters() -> SubSequence {
-        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else {
-            return self[endIndex...]
-        }
-        return self[start...end]
-    }
-}

@@ -1,3 +1,5 @@
+import FleetProtocol
+
 /// The configuration file: lines of `KEY=VALUE` like an env file.
 ///
 /// Blank lines and `#` comments are skipped; `export ` before a key is allowed; a value may be
@@ -16,32 +18,23 @@ public enum ConfigFile {
         // isNewline also matches "\r\n" (one Character), so files saved with CR LF parse alike.
         for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let number = index + 1
-            var line = rawLine.trimmingCharacters()
+            var line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("export ") { line = line.dropFirst(7).trimmingCharacters() }
+            if line.hasPrefix("export ") { line = line.dropFirst(7).trimmingWhitespace() }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(key: "config file", rule: "line must be KEY=VALUE", source: "\(path):\(number)")
             }
-            let name = String(line[..<equals].trimmingCharacters())
+            let name = String(line[..<equals].trimmingWhitespace())
             guard let key = SettingKey(rawValue: name), key != .configFile else {
                 let shown = name.utf8.count <= 64 && name.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) ? name : "(unprintable)"
                 throw ConfigurationError(key: shown, rule: "is not a setting of hatchling-agent", source: "\(path):\(number)", keyFromFile: true)
             }
-            var value = line[line.index(after: equals)...].trimmingCharacters()
+            var value = line[line.index(after: equals)...].trimmingWhitespace()
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = value.dropFirst().dropLast()
             }
             entries[key] = Entry(value: String(value), line: number)
         }
         return entries
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters() -> SubSequence {
-        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else {
-            return self[endIndex...]
-        }
-        return self[start...end]
     }
 }

@@ -219,7 +219,7 @@ public struct ConfigurationLoader: Sendable {
     ) throws(ConfigurationError) -> [MQTTEndpoint] {
         var endpoints: [MQTTEndpoint] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let entry = item.trimmingCharacters()
+            let entry = item.trimmingWhitespace()
             var host = Substring(entry)
             var port = defaultPort
             if entry.hasPrefix("[") {
