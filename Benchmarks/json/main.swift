@@ -28,7 +28,10 @@ let response = CommandResponse(
     outcome: .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil)))
 
 measure("parse a JSON command") { _ = CommandParser.parse(request) }
-try measure("encode a response (FleetJSON: convertToSnakeCase, sorted keys)") { _ = try FleetJSON.encode(response) }
+try measure("baseline: JSONEncoder (FleetJSON's settings: convertToSnakeCase, sorted keys)") {
+    _ = try FleetJSON.encodeWithFoundation(response)
+}
+measure("encode a response (JSONWriter, what the agent sends)") { _ = FleetJSON.encode(response) }
 let plain = JSONEncoder()
 plain.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
 try measure("floor: no key strategy") { _ = try plain.encode(response) }

@@ -7,6 +7,19 @@ import FoundationEssentials
 public enum FleetJSON {
     /// Encodes a payload as compact JSON bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        try encodeWithFoundation(value)
+    }
+
+    /// Encodes a payload that writes itself (every payload the agent sends): the same bytes as
+    /// `JSONEncoder`, at a tenth of the cost (`JSONWriter`). Cannot fail.
+    public static func encode<T: Encodable & JSONWritable>(_ value: T) -> [UInt8] {
+        var writer = JSONWriter()
+        value.write(to: &writer)
+        return writer.bytes
+    }
+
+    /// Encodes through `JSONEncoder`, whatever the type: the reference the writers are tested against.
+    public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> [UInt8] {
         Array(try makeEncoder().encode(value))
     }
 

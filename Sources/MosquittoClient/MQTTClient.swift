@@ -49,6 +49,7 @@ public final class MQTTClient: @unchecked Sendable {
         /// The last error libmosquitto logged during this attempt (OpenSSL's words for a TLS failure).
         var lastLibraryError: String? = nil
         var messageHandler: (@Sendable (MQTTMessage) -> Bool)? = nil
+        var publishAckFilter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)? = nil
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -142,7 +143,9 @@ public final class MQTTClient: @unchecked Sendable {
             client.continuation.yield(.message(copied))
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
-            MQTTClient.client(userdata)?.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
+            guard let client = MQTTClient.client(userdata) else { return }
+            if let filter = client.state.withLock({ $0.publishAckFilter }), !filter(mid, Int(reasonCode)) { return }
+            client.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
         }
         mosquitto_log_callback_set(handle) { _, userdata, level, text in
             guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = MQTTClient.client(userdata) else { return }
@@ -162,6 +165,14 @@ public final class MQTTClient: @unchecked Sendable {
     /// block (no waiting for an actor or for I/O), since the connection waits for it.
     public func setMessageHandler(_ handler: (@Sendable (MQTTMessage) -> Bool)?) {
         state.withLock { $0.messageHandler = handler }
+    }
+
+    /// Decides, on the network thread, which acknowledgements of this client's publishes reach
+    /// `events` as `.published`; the others are dropped there. An agent that answers thousands of
+    /// commands needs only the refusals and the one acknowledgement it waits for, and each event it
+    /// does not need would wake a task. Nil (the default) reports every acknowledgement.
+    public func setPublishAckFilter(_ filter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)?) {
+        state.withLock { $0.publishAckFilter = filter }
     }
 
     /// The protocol version the next `connect(to:)` uses (for falling back to 3.1.1).

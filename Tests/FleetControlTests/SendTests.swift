@@ -27,7 +27,7 @@ struct SendTests {
         let value = CommandResponse(
             id: id, hatchling: try! HatchlingName(validating: name), command: "version-report", ts: Fixture.t0, durationMs: 1,
             outcome: outcome)
-        return try! FleetJSON.encode(value)
+        return FleetJSON.encode(value)
     }
 
     @Test("answers match by correlation data or id; redeliveries and strangers' answers are ignored; exit 0, 1, 2")

@@ -102,3 +102,19 @@ struct FleetTimestampTests {
         #expect(!(later < time))
     }
 }
+
+@Suite("FleetTimestamp bytes")
+struct FleetTimestampBytesTests {
+    @Test("appendRFC3339 writes exactly description's text, from 1970 to 9999 and outside it")
+    func sameAsDescription() {
+        var rng = JSONWriterTests.Seeded(state: 42)
+        var instants: [Int64] = [0, 999, 1000, 86_399_999, 951_782_400_000, 253_402_300_799_999, -1, -86_400_001, 253_402_300_800_000]
+        for _ in 0..<5000 { instants.append(Int64.random(in: -100_000_000_000...300_000_000_000_000, using: &rng)) }
+        for milliseconds in instants {
+            let instant = FleetTimestamp(millisecondsSinceEpoch: milliseconds)
+            var bytes: [UInt8] = []
+            instant.appendRFC3339(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == instant.description, "\(milliseconds)")
+        }
+    }
+}

@@ -25,6 +25,13 @@ struct GoldenFileTests {
             encoded == golden,
             "encoded:\n\(String(decoding: encoded, as: UTF8.self))\ngolden:\n\(String(decoding: golden, as: UTF8.self))")
         #expect(try FleetJSON.decode(T.self, from: golden) == value)
+        // What the agent actually sends: the hand-written writer, byte for byte the same.
+        let writable = try #require(value as? any JSONWritable, "\(T.self) has no JSONWriter form")
+        var writer = JSONWriter()
+        writable.write(to: &writer)
+        #expect(
+            writer.bytes == golden,
+            "written:\n\(String(decoding: writer.bytes, as: UTF8.self))\ngolden:\n\(String(decoding: golden, as: UTF8.self))")
     }
 
     @Test func responseOkHealth() throws { try check(GoldenValues.responseOkHealth, against: "response-ok-health") }

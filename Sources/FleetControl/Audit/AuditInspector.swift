@@ -119,9 +119,9 @@ public struct AuditInspector: Sendable {
     func reencoded(_ payload: [UInt8], kind: String) throws -> JSONValue? {
         let bytes: [UInt8]
         switch kind {
-        case "status": bytes = try FleetJSON.encode(try FleetJSON.decode(StatusPayload.self, from: payload))
-        case "heartbeat": bytes = try FleetJSON.encode(try FleetJSON.decode(Heartbeat.self, from: payload))
-        default: bytes = try FleetJSON.encode(try FleetJSON.decode(CommandResponse.self, from: payload))
+        case "status": bytes = FleetJSON.encode(try FleetJSON.decode(StatusPayload.self, from: payload))
+        case "heartbeat": bytes = FleetJSON.encode(try FleetJSON.decode(Heartbeat.self, from: payload))
+        default: bytes = FleetJSON.encode(try FleetJSON.decode(CommandResponse.self, from: payload))
         }
         return JSONValue.parse(bytes)
     }

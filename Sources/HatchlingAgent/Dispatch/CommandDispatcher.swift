@@ -185,17 +185,7 @@ public final class CommandDispatcher: Sendable {
                 "command.id": "\(id ?? "-")", "command.name": "\(word ?? "-")", "command.outcome": "\(outcomeName)",
                 "command.duration_ms": "\(response.durationMs)", "mqtt.topic": "\(message.topic)",
             ])
-        let payload: [UInt8]
-        do {
-            payload = try FleetJSON.encode(response)
-        } catch {
-            counters.update {
-                $0.dropped += 1
-                $0.lastError = "could not encode a response"
-            }
-            logger.error("could not encode a response", metadata: ["command.id": "\(id ?? "-")"])
-            return
-        }
+        let payload = FleetJSON.encode(response)
         // Only answers are remembered: a rate-limited or expired id may be sent again and run.
         if let id, response.ok || response.error?.code == .reloadFailed {
             state.withLock { $0.recent.remember(payload, for: id, now: started) }

@@ -45,24 +45,10 @@ public struct AgentLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        // One line, built once and written with one write(2): a line is logged for every command,
-        // so this stays cheap (no sorting of an empty dictionary, no Character-level scanning).
-        var line = FleetTimestamp.now().description
-        line.reserveCapacity(160)
-        line += " \(event.level) \(label): \(event.message)"
-        var fields = metadata
-        if let extra = event.metadata {
-            if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
-        }
-        for key in fields.keys.sorted() {
-            line += " "
-            line += key
-            line += "="
-            Self.appendValue("\(fields[key]!)", to: &line)
-        }
-        line += "\n"
-        var utf8 = line
-        utf8.withUTF8 { buffer in
+        // One line, built as bytes and written with one write(2). A line is logged for every
+        // command, so this stays cheap: no String building, no reflection for the level's name.
+        let line = Self.line(for: event, label: label, metadata: metadata, at: .now())
+        line.withUnsafeBufferPointer { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
@@ -75,20 +61,49 @@ public struct AgentLogHandler: LogHandler {
         }
     }
 
+    /// The bytes of one line, newline included: time, level, label, message, then the metadata
+    /// (the handler's and the event's, the event's winning) sorted by key.
+    static func line(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        time.appendRFC3339(to: &line)
+        line.append(0x20)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(0x20)
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: [UInt8(ascii: ":"), 0x20])
+        line.append(contentsOf: event.message.description.utf8)
+        var fields = metadata
+        if let extra = event.metadata {
+            if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
+        }
+        for key in fields.keys.sorted() {
+            line.append(0x20)
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            switch fields[key]! {
+            case .string(let text): Self.appendValue(text, to: &line)
+            case .stringConvertible(let value): Self.appendValue(value.description, to: &line)
+            case let other: Self.appendValue(other.description, to: &line)
+            }
+        }
+        line.append(0x0A)
+        return line
+    }
+
     /// Appends a value, in double quotes (with `"` escaped) when it is empty or holds a space, `"` or `=`.
-    static func appendValue(_ value: String, to line: inout String) {
-        let needsQuotes = value.isEmpty || value.utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }
+    static func appendValue(_ value: String, to line: inout [UInt8]) {
+        let utf8 = value.utf8
+        let needsQuotes = utf8.isEmpty || utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }
         guard needsQuotes else {
-            line += value
+            line.append(contentsOf: utf8)
             return
         }
-        line += "\""
-        if value.utf8.contains(0x22) {
-            for character in value { line += character == "\"" ? "\\\"" : String(character) }
-        } else {
-            line += value
+        line.append(0x22)
+        for byte in utf8 {
+            if byte == 0x22 { line.append(0x5C) }
+            line.append(byte)
         }
-        line += "\""
+        line.append(0x22)
     }
 }
-

@@ -42,7 +42,7 @@ public final class AgentRuntime: Sendable {
         signal(SIGPIPE, SIG_IGN)
         let configuration = context.configuration
         let topics = configuration.topics
-        let will = try FleetJSON.encode(StatusPayload.lost(bootId: context.bootId))
+        let will = FleetJSON.encode(StatusPayload.lost(bootId: context.bootId))
         let client = try MQTTClient(
             options: MQTTClientOptions(
                 clientID: configuration.clientID, protocolVersion: configuration.protocolVersion, cleanSession: false,
@@ -78,6 +78,9 @@ public final class AgentRuntime: Sendable {
             queued.add(1, ordering: .releasing)
             return false
         }
+        // Only refusals (reason code 128 and up, logged below) and, once stopping, the shutdown
+        // status's acknowledgement are wanted; every other PUBACK would wake the event loop for nothing.
+        client.setPublishAckFilter { _, reasonCode in reasonCode >= 128 || shuttingDown.load(ordering: .relaxed) }
         let commandWorker = Task {
             for await message in commandStream {
                 await dispatcher.handle(message)

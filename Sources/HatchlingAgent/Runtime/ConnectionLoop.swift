@@ -66,7 +66,7 @@ struct ConnectionLoop {
             let online = StatusPayload.online(
                 bootId: context.bootId, at: .now(), agentVersion: AgentContext.agentVersion,
                 heartbeatIntervalS: configuration.heartbeatInterval)
-            try client.publish(OutboundMessage(topic: topics.status, payload: try FleetJSON.encode(online), qos: 1, retain: true))
+            try client.publish(OutboundMessage(topic: topics.status, payload: FleetJSON.encode(online), qos: 1, retain: true))
         } catch {
             logger.error("could not subscribe or announce online", metadata: ["error": "\(error)"])
             context.counters.update { $0.lastError = "could not subscribe or announce online: \(error)" }
@@ -131,7 +131,7 @@ struct ConnectionLoop {
         do {
             try client.publish(
                 OutboundMessage(
-                    topic: topics.heartbeat, payload: try FleetJSON.encode(heartbeat), qos: 1, retain: true,
+                    topic: topics.heartbeat, payload: FleetJSON.encode(heartbeat), qos: 1, retain: true,
                     properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
         } catch {
             logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
@@ -142,7 +142,7 @@ struct ConnectionLoop {
     func announceShutdown() -> Int32? {
         guard context.connection.connected else { return nil }
         do {
-            let payload = try FleetJSON.encode(StatusPayload.shutdown(bootId: context.bootId, at: .now()))
+            let payload = FleetJSON.encode(StatusPayload.shutdown(bootId: context.bootId, at: .now()))
             return try client.publish(OutboundMessage(topic: topics.status, payload: payload, qos: 1, retain: true))
         } catch {
             logger.warning("shutdown status not published", metadata: ["error": "\(error)"])

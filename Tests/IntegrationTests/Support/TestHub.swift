@@ -144,6 +144,15 @@ final class TestHub: Sendable {
     }
 
     /// Awaits a condition on the hub's own state (connection, acknowledgements).
+    /// The reason code of the PUBACK for `mid`, if one reached `events`.
+    func ack(for mid: Int32) -> Int? { shared.state.withLock { $0.acks[mid] } }
+
+    /// Waits until the PUBACK for `mid` has reached `events`; returns its reason code.
+    func waitForAck(_ mid: Int32) async throws -> Int {
+        try await waitUntil("PUBACK of message \(mid)") { $0.acks[mid] != nil }
+        return shared.state.withLock { $0.acks[mid]! }
+    }
+
     private func waitUntil(_ what: String, timeout: Double = 15, _ condition: @Sendable (State) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !shared.state.withLock({ condition($0) }) {
