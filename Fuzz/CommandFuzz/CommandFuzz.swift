@@ -1,5 +1,6 @@
 // libFuzzer harness over the command path: raw payload bytes → CommandDispatcher (parse, signature
-// check, duplicate cache, rate limit, expiry) → encoded response → decoded again.
+// check, duplicate cache, rate limit, expiry) → encoded response → decoded again. Each input is
+// also read by JSONDecoder, which must agree with the agent's own JSON scanner.
 //
 // Built by scripts/fuzz.sh with `-sanitize=fuzzer,address -D FUZZING` (libFuzzer supplies main).
 // In an ordinary build it is a replayer: `command-fuzz FILE_OR_DIR...` runs each input once through
@@ -66,6 +67,10 @@ let dispatchers = [nil, key].map { key in
 
 /// Runs one input through both dispatchers and checks what comes out. Traps on a broken invariant.
 func check(_ bytes: [UInt8]) {
+    // The hand-written JSON scanner must read every payload as JSONDecoder does.
+    if let disagreement = CommandParser.scannerDisagreement(bytes) {
+        fatalError("the command scanner and JSONDecoder disagree on \(bytes.count) bytes: \(disagreement)")
+    }
     for (index, dispatcher) in dispatchers.enumerated() {
         publisher.last.withLock { $0 = nil }
         let done = DispatchSemaphore(value: 0)

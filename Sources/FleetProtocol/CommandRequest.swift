@@ -71,9 +71,9 @@ public enum CommandParser {
         guard let text = String(validating: payload, as: UTF8.self) else {
             return .failure(CommandRejection(code: .malformed, message: "command payload is not valid UTF-8"))
         }
-        let trimmed = text.trimmingWhitespace()
-        if trimmed.hasPrefix("{") { return parseJSON(payload) }
-        return parsePlainText(trimmed)
+        let firstByte = payload.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+        if firstByte == UInt8(ascii: "{") { return parseJSON(payload) }
+        return parsePlainText(text.trimmingWhitespace())
     }
 
     static func parsePlainText(_ word: Substring) -> Result<CommandRequest, CommandRejection> {
@@ -94,10 +94,7 @@ public enum CommandParser {
     }
 
     static func parseJSON(_ payload: [UInt8]) -> Result<CommandRequest, CommandRejection> {
-        let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: Data(payload))
-        } catch {
+        guard let envelope = EnvelopeScanner.scan(payload) else {
             return .failure(CommandRejection(code: .malformed, message: "command payload is not a valid JSON object"))
         }
         var id: String? = nil
@@ -141,6 +138,19 @@ public enum CommandParser {
         return .success(request)
     }
 
+    /// For the tests and the fuzzer: nil when `EnvelopeScanner` refuses the payload, or reads it
+    /// exactly as `JSONDecoder` does; otherwise what each of them read. Only payloads that `parse`
+    /// hands to the scanner are compared (valid UTF-8, `{` first after whitespace).
+    package static func scannerDisagreement(_ payload: [UInt8]) -> String? {
+        guard String(validating: payload, as: UTF8.self) != nil,
+            payload.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{"),
+            let scanned = EnvelopeScanner.scan(payload)
+        else { return nil }
+        let decoded = Envelope.decodeWithFoundation(payload)
+        guard scanned != decoded else { return nil }
+        return "EnvelopeScanner: \(scanned); JSONDecoder: \(decoded.map { "\($0)" } ?? "not JSON")"
+    }
+
     /// 1 to 64 printable ASCII characters.
     public static func isValidID(_ id: String) -> Bool {
         let bytes = id.utf8
@@ -163,36 +173,58 @@ public enum CommandParser {
     }
 
     /// The fields we read; unknown keys are ignored, and a field of the wrong type is remembered as such.
-    struct Envelope: Decodable {
+    /// `EnvelopeScanner` fills it; its `Decodable` form is the reference the scanner is tested against.
+    struct Envelope: Decodable, Equatable {
         enum Field: Equatable {
             case absent
             case string(String)
             case other
         }
 
-        var command: Field
-        var id: Field
-        var ts: Field
-        var expiresAt: Field
-        var sig: Field
-
-        enum CodingKeys: String, CodingKey {
+        enum Key: String, CodingKey, CaseIterable {
             case command, id, ts, sig
             case expiresAt = "expires_at"
         }
 
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            func field(_ key: CodingKeys) -> Field {
-                guard c.contains(key) else { return .absent }
-                if let text = try? c.decode(String.self, forKey: key) { return .string(text) }
-                return .other
+        var command = Field.absent
+        var id = Field.absent
+        var ts = Field.absent
+        var expiresAt = Field.absent
+        var sig = Field.absent
+
+        init() {}
+
+        subscript(key: Key) -> Field {
+            get {
+                switch key {
+                case .command: command
+                case .id: id
+                case .ts: ts
+                case .expiresAt: expiresAt
+                case .sig: sig
+                }
             }
-            command = field(.command)
-            id = field(.id)
-            ts = field(.ts)
-            expiresAt = field(.expiresAt)
-            sig = field(.sig)
+            set {
+                switch key {
+                case .command: command = newValue
+                case .id: id = newValue
+                case .ts: ts = newValue
+                case .expiresAt: expiresAt = newValue
+                case .sig: sig = newValue
+                }
+            }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for key in Key.allCases where c.contains(key) {
+                self[key] = (try? c.decode(String.self, forKey: key)).map(Field.string) ?? .other
+            }
+        }
+
+        /// What `JSONDecoder` makes of the payload: the reference for `EnvelopeScanner`.
+        static func decodeWithFoundation(_ payload: [UInt8]) -> Envelope? {
+            try? JSONDecoder().decode(Envelope.self, from: Data(payload))
         }
     }
 }
