@@ -104,10 +104,22 @@ public final class MQTTClient: @unchecked Sendable {
         return Unmanaged<MQTTClient>.fromOpaque(userdata).takeUnretainedValue()
     }
 
+    /// Keeps libmosquitto's error lines (OpenSSL's own words for a TLS failure) for the next
+    /// `.disconnected` reason. Installed only while a connection is being set up: with a log
+    /// callback in place, libmosquitto formats every debug line (four `vsnprintf` per command,
+    /// 12 % of a command's instructions) only for this callback to drop it.
+    private static let logCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void = {
+        _, userdata, level, text in
+        guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = MQTTClient.client(userdata) else { return }
+        let line = String(cString: text)
+        client.state.withLock { $0.lastLibraryError = line }
+    }
+
     // The callbacks run on the network thread and must not block: copy, yield, return.
     private func installCallbacks() {
-        mosquitto_connect_v5_callback_set(handle) { _, userdata, code, flags, props in
+        mosquitto_connect_v5_callback_set(handle) { mosq, userdata, code, flags, props in
             guard let client = MQTTClient.client(userdata) else { return }
+            if code == 0 { mosquitto_log_callback_set(mosq, nil) }
             let version = client.state.withLock { $0.protocolVersion }
             var reason = mqttReasonString(Int(code), protocolVersion: version)
             if let extra = readReasonString(props) { reason += ": \(extra)" }
@@ -146,11 +158,6 @@ public final class MQTTClient: @unchecked Sendable {
             guard let client = MQTTClient.client(userdata) else { return }
             if let filter = client.state.withLock({ $0.publishAckFilter }), !filter(mid, Int(reasonCode)) { return }
             client.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
-        }
-        mosquitto_log_callback_set(handle) { _, userdata, level, text in
-            guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = MQTTClient.client(userdata) else { return }
-            let line = String(cString: text)
-            client.state.withLock { $0.lastLibraryError = line }
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
@@ -268,6 +275,7 @@ public final class MQTTClient: @unchecked Sendable {
                 s.lastLibraryError = nil
                 return s.protocolVersion
             }
+            mosquitto_log_callback_set(handle, Self.logCallback)
             if var failure = startConnection(endpoint, keepalive: keepalive, version: version) {
                 if let detail = state.withLock({ $0.lastLibraryError }) { failure.reason += " (\(detail))" }
                 continuation.yield(.disconnected(failure))
