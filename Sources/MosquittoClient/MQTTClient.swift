@@ -50,6 +50,8 @@ public final class MQTTClient: @unchecked Sendable {
         var lastLibraryError: String? = nil
         var messageHandler: (@Sendable (MQTTMessage) -> Bool)? = nil
         var publishAckFilter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)? = nil
+        /// Work to run after the loop's next pass (`afterPendingWrites`), oldest first.
+        var afterWrites: [@Sendable () -> Void] = []
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -174,6 +176,15 @@ public final class MQTTClient: @unchecked Sendable {
         state.withLock { $0.messageHandler = handler }
     }
 
+    /// Runs `work` on the network thread after the loop's next pass, by which time every packet
+    /// queued before the call has been handed to the socket; or, at the latest, when the connection
+    /// ends. For the message handler: what need not delay an answer (its log line) runs once the
+    /// answer is on its way. libmosquitto writes a packet queued in a callback only on the loop's
+    /// next pass, so work done in the callback after `publish` would still hold the answer back.
+    public func afterPendingWrites(_ work: @escaping @Sendable () -> Void) {
+        state.withLock { $0.afterWrites.append(work) }
+    }
+
     /// Decides, on the network thread, which acknowledgements of this client's publishes reach
     /// `events` as `.published`; the others are dropped there. An agent that answers thousands of
     /// commands needs only the refusals and the one acknowledgement it waits for, and each event it
@@ -283,8 +294,13 @@ public final class MQTTClient: @unchecked Sendable {
             }
             var code = MOSQ_ERR_SUCCESS.rawValue
             while code == MOSQ_ERR_SUCCESS.rawValue {
+                // Work queued before this pass runs after it; work queued during it (in a
+                // callback, after a publish) waits for the next pass, which writes that publish.
+                let queuedBefore = state.withLock { $0.afterWrites.count }
                 code = mosquitto_loop(handle, 1000, 1)
+                if queuedBefore > 0 { runAfterWrites(queuedBefore) }
             }
+            runAfterWrites(nil)
             let loopError = MQTTError(operation: "mosquitto_loop", code: code)
             let ending = state.withLock { s in
                 MQTTDisconnect(
@@ -295,7 +311,18 @@ public final class MQTTClient: @unchecked Sendable {
             }
             continuation.yield(.disconnected(ending))
         }
+        runAfterWrites(nil)
         continuation.finish()
+    }
+
+    /// Runs the first `count` pieces of `afterPendingWrites` work (all of it when nil), in order.
+    private func runAfterWrites(_ count: Int?) {
+        let due = state.withLock { s -> [@Sendable () -> Void] in
+            let taken = min(count ?? s.afterWrites.count, s.afterWrites.count)
+            defer { s.afterWrites.removeFirst(taken) }
+            return Array(s.afterWrites.prefix(taken))
+        }
+        for work in due { work() }
     }
 
     /// Runs the TCP connect (blocking, on this thread) and sends CONNECT; nil when that worked.

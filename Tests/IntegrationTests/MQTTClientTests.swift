@@ -1,6 +1,11 @@
 import FleetProtocol
 import MosquittoClient
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("MQTTClient against a real broker")
 struct MQTTClientTests {
@@ -26,6 +31,46 @@ struct MQTTClientTests {
             hub.client.setPublishAckFilter(nil)
             let third = try hub.client.publish(topic: "test/filtered", payload: Array("three".utf8), qos: 1)
             #expect(try await hub.waitForAck(third) < 128)
+        }
+    }
+}
+
+extension MQTTClientTests {
+    @Test("afterPendingWrites work runs on the network thread after the callback that queued it, in order")
+    func afterPendingWrites() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["test/ask"])
+            defer { hub.close() }
+            let record = Mutex<[String]>([])
+            let (done, doneSink) = AsyncStream.makeStream(of: Void.self)
+            let client = hub.client
+            client.setMessageHandler { message in
+                guard message.topic == "test/ask" else { return false }
+                let handlerThread = pthread_self()
+                record.withLock { $0.append("handler") }
+                _ = try? client.publish(topic: "test/answer", payload: message.payload, qos: 1)
+                client.afterPendingWrites {
+                    record.withLock { $0.append(pthread_equal(pthread_self(), handlerThread) != 0 ? "first, same thread" : "first, other thread") }
+                }
+                client.afterPendingWrites {
+                    record.withLock { $0.append("second") }
+                    doneSink.yield()
+                }
+                record.withLock { $0.append("handler returns") }
+                return true
+            }
+            try hub.publish("test/ask", "one")
+            let ran = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await done.first { _ in true } != nil }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(15))
+                    return false
+                }
+                defer { group.cancelAll() }
+                return await group.next()!
+            }
+            #expect(ran, "the deferred work did not run within 15 s")
+            #expect(record.withLock { $0 } == ["handler", "handler returns", "first, same thread", "second"])
         }
     }
 }

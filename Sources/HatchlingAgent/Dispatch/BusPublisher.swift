@@ -22,6 +22,14 @@ public protocol BusPublisher: Sendable {
     /// Queues the message; returns its message id.
     @discardableResult
     func publish(_ message: OutboundMessage) throws -> Int32
+
+    /// Runs work that should not hold back what was just published, such as a command's log line
+    /// (`MQTTClient.afterPendingWrites`). At once by default.
+    func afterPendingWrites(_ work: @escaping @Sendable () -> Void)
+}
+
+extension BusPublisher {
+    public func afterPendingWrites(_ work: @escaping @Sendable () -> Void) { work() }
 }
 
 extension MQTTClient: BusPublisher {
