@@ -102,7 +102,7 @@ extension ProcParsers {
 
     /// A cgroup value file holding one number, or `max` (no limit: nil).
     public static func cgroupValue(_ text: String, file: String) throws(MetricsParseError) -> UInt64? {
-        let value = ByteScanning.trimmed(Substring(text).utf8)
+        let value = ByteScanning.trimmed(ByteScanning.bytes(text))
         if value.elementsEqual("max".utf8) { return nil }
         guard let number = ByteScanning.unsigned(value) else {
             throw MetricsParseError(file: file, line: 1, reason: "expected a number or 'max', got \(quote(text))")
@@ -135,7 +135,7 @@ extension ProcParsers {
             let parts = ByteScanning.fields(line)
             guard parts.count == 2, parts[0].elementsEqual(wanted) else { continue }
             guard let value = ByteScanning.unsigned(parts[1]) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(ByteScanning.text(line)))")
             }
             return value
         }

@@ -19,13 +19,17 @@ public final class MetricsCollector: Sendable {
         var hostCPU: ProcParsers.CPUTimes?
         var cgroupCPU: (usageNanoseconds: UInt64, atNanoseconds: UInt64)?
         var cgroups: CgroupLocation?
+        /// When PID 1 started (seconds since the epoch): it does not change, so it is read once.
+        var containerStarted: Double?
     }
 
     /// - Parameters:
     ///   - root: the directory that stands for `/` (tests pass a fixture tree).
     ///   - dataDirectory: whose file system the disk figures describe (`HATCHLING_DATA_DIR`).
     public init(root: String = "/", dataDirectory: String) {
-        self.files = SystemFiles(root: root)
+        // On the real root the kernel files stay open between collections (SystemFiles). A fixture
+        // tree is read afresh each time: tests rewrite its files.
+        self.files = SystemFiles(root: root, keepingKernelFilesOpen: root == "/")
         self.dataDirectory = dataDirectory
         self.previous = Mutex(Previous())
     }
@@ -99,24 +103,31 @@ public final class MetricsCollector: Sendable {
 
     /// PID 1 started with the container: now minus (boot time + PID 1's start).
     private func containerUptime(bootTime: UInt64?, problems: inout [String]) -> Double? {
-        guard let bootTime, let pid1 = files.read("/proc/1/stat") else { return nil }
-        do {
-            let ticks = try ProcParsers.processStartTicks(pid1)
-            let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
-            guard hertz > 0 else { return nil }
-            let started = Double(bootTime) + Double(ticks) / hertz
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            return max(0, Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - started)
-        } catch {
-            problems.append(error.description)
-            return nil
+        var started = previous.withLock { $0.containerStarted }
+        if started == nil {
+            guard let bootTime, let pid1 = files.read("/proc/1/stat", keepOpen: false) else { return nil }
+            do {
+                let ticks = try ProcParsers.processStartTicks(pid1)
+                let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
+                guard hertz > 0 else { return nil }
+                started = Double(bootTime) + Double(ticks) / hertz
+                previous.withLock { $0.containerStarted = started }
+            } catch {
+                problems.append(error.description)
+                return nil
+            }
         }
+        guard let started else { return nil }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return max(0, Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - started)
     }
 
     private func locateCgroups(problems: inout [String]) -> CgroupLocation? {
         if let known = previous.withLock({ $0.cgroups }) { return known }
-        guard let membershipText = files.read("/proc/self/cgroup"), let mountText = files.read("/proc/self/mountinfo") else {
+        guard let membershipText = files.read("/proc/self/cgroup", keepOpen: false),
+            let mountText = files.read("/proc/self/mountinfo", keepOpen: false)
+        else {
             problems.append("/proc/self/cgroup or /proc/self/mountinfo: cannot be read")
             return nil
         }
@@ -185,8 +196,8 @@ public final class MetricsCollector: Sendable {
             if let dir = location.v1["cpu"], let quotaText = files.read(dir + "/cpu.cfs_quota_us"),
                 let periodText = files.read(dir + "/cpu.cfs_period_us")
             {
-                if let quota = Int64(Substring(ByteScanning.trimmed(Substring(quotaText).utf8))),
-                    let period = Double(Substring(ByteScanning.trimmed(Substring(periodText).utf8))), period > 0
+                if let quota = Int64(ByteScanning.text(ByteScanning.trimmed(ByteScanning.bytes(quotaText)))),
+                    let period = Double(ByteScanning.text(ByteScanning.trimmed(ByteScanning.bytes(periodText)))), period > 0
                 {
                     snapshot.containerCPULimitCores = quota > 0 ? Double(quota) / period : nil
                 } else {

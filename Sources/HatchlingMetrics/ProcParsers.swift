@@ -2,7 +2,7 @@
 public enum ProcParsers {
     /// `/proc/uptime`: seconds since boot (first field).
     public static func uptime(_ text: String, file: String = "/proc/uptime") throws(MetricsParseError) -> Double {
-        let fields = ByteScanning.fields(ByteScanning.trimmed(Substring(text).utf8))
+        let fields = ByteScanning.fields(ByteScanning.trimmed(ByteScanning.bytes(text)))
         guard let first = fields.first, let value = ByteScanning.double(first), value >= 0 else {
             throw MetricsParseError(file: file, line: 1, reason: "expected seconds since boot, got \(quote(text))")
         }
@@ -11,7 +11,7 @@ public enum ProcParsers {
 
     /// `/proc/loadavg`: the 1, 5 and 15 minute load averages.
     public static func loadAverage(_ text: String, file: String = "/proc/loadavg") throws(MetricsParseError) -> [Double] {
-        let fields = ByteScanning.fields(ByteScanning.trimmed(Substring(text).utf8)).prefix(3).compactMap(ByteScanning.double)
+        let fields = ByteScanning.fields(ByteScanning.trimmed(ByteScanning.bytes(text))).prefix(3).compactMap(ByteScanning.double)
         guard fields.count == 3 else {
             throw MetricsParseError(file: file, line: 1, reason: "expected three load averages, got \(quote(text))")
         }
@@ -21,16 +21,24 @@ public enum ProcParsers {
     /// `/proc/meminfo`: every `Key: value kB` line, in bytes.
     public static func memInfo(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> [String: UInt64] {
         var values: [String: UInt64] = [:]
-        try memInfoLines(text, file: file) { key, value in values[String(Substring(key))] = value }
+        try memInfoLines(text, file: file) { key, value in values[ByteScanning.text(key)] = value }
         return values
     }
 
     /// `/proc/meminfo`: MemTotal and MemAvailable only (what a heartbeat needs), without building a dictionary.
     public static func memTotalAndAvailable(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> (total: UInt64?, available: UInt64?) {
+        // Only the two lines are read: the other fifty are skipped unsplit.
         var total: UInt64? = nil
         var available: UInt64? = nil
-        try memInfoLines(text, file: file) { key, value in
-            if key.elementsEqual("MemTotal".utf8) { total = value } else if key.elementsEqual("MemAvailable".utf8) { available = value }
+        for (index, line) in ByteScanning.lines(text).enumerated() {
+            let isTotal = ByteScanning.hasPrefix(line, "MemTotal:")
+            guard isTotal || ByteScanning.hasPrefix(line, "MemAvailable:") else { continue }
+            let value = try memInfoValue(line, colon: line.startIndex + (isTotal ? 8 : 12), index: index, file: file)
+            if isTotal { total = value } else { available = value }
+            if total != nil && available != nil { break }
+        }
+        if total == nil && available == nil {
+            throw MetricsParseError(file: file, line: 1, reason: "no MemTotal or MemAvailable line")
         }
         return (total, available)
     }
@@ -38,15 +46,20 @@ public enum ProcParsers {
     private static func memInfoLines(_ text: String, file: String, _ visit: (Bytes, UInt64) -> Void) throws(MetricsParseError) {
         for (index, line) in ByteScanning.lines(text).enumerated() where !line.isEmpty {
             guard let colon = line.firstIndex(of: 0x3A) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'Key: value', got \(quote(Substring(line)))")
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'Key: value', got \(quote(ByteScanning.text(line)))")
             }
-            let parts = ByteScanning.fields(line[line.index(after: colon)...])
-            guard let number = parts.first.flatMap(ByteScanning.unsigned) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
-            }
-            let kilobytes = parts.count > 1 && parts[1].elementsEqual("kB".utf8)
-            visit(line[..<colon], kilobytes ? number * 1024 : number)
+            visit(line[..<colon], try memInfoValue(line, colon: colon, index: index, file: file))
         }
+    }
+
+    /// The value after the colon of a `Key: value [kB]` line, in bytes when it says kB.
+    private static func memInfoValue(_ line: Bytes, colon: Int, index: Int, file: String) throws(MetricsParseError) -> UInt64 {
+        let parts = ByteScanning.fields(line[(colon + 1)...])
+        guard let number = parts.first.flatMap(ByteScanning.unsigned) else {
+            throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(ByteScanning.text(line)))")
+        }
+        let kilobytes = parts.count > 1 && parts[1].elementsEqual("kB".utf8)
+        return kilobytes ? number * 1024 : number
     }
 
     /// `/proc/self/status`: a `Key: value kB` line in bytes (for example `VmRSS`), or a plain count (`Threads`).
@@ -55,7 +68,7 @@ public enum ProcParsers {
         for (index, line) in ByteScanning.lines(text).enumerated() where line.starts(with: wanted) {
             let parts = ByteScanning.fields(line.dropFirst(wanted.count))
             guard let number = parts.first.flatMap(ByteScanning.unsigned) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(Substring(line)))")
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(ByteScanning.text(line)))")
             }
             return parts.count > 1 && parts[1].elementsEqual("kB".utf8) ? number * 1024 : number
         }
@@ -97,7 +110,7 @@ public enum ProcParsers {
             if cpu == nil, ByteScanning.hasPrefix(line, "cpu ") {
                 let values = ByteScanning.fields(line).dropFirst().map(ByteScanning.unsigned)
                 guard values.count >= 4, values.allSatisfy({ $0 != nil }) else {
-                    throw MetricsParseError(file: file, line: index + 1, reason: "expected CPU tick counts, got \(quote(Substring(line)))")
+                    throw MetricsParseError(file: file, line: index + 1, reason: "expected CPU tick counts, got \(quote(ByteScanning.text(line)))")
                 }
                 let ticks = values.map { $0! }
                 // user nice system idle iowait irq softirq steal (guest time is already in user/nice).
@@ -106,7 +119,7 @@ public enum ProcParsers {
                 cpu = CPUTimes(busy: total - idle, total: total)
             } else if boot == nil, ByteScanning.hasPrefix(line, "btime ") {
                 guard let value = ByteScanning.unsigned(ByteScanning.trimmed(line.dropFirst(6))) else {
-                    throw MetricsParseError(file: file, line: index + 1, reason: "expected seconds, got \(quote(Substring(line)))")
+                    throw MetricsParseError(file: file, line: index + 1, reason: "expected seconds, got \(quote(ByteScanning.text(line)))")
                 }
                 boot = value
             }
@@ -120,7 +133,7 @@ public enum ProcParsers {
     /// `/proc/<pid>/stat`: field 22, the process start time in clock ticks after boot.
     /// The command name (field 2) may hold spaces and parentheses, so fields are counted after its last ')'.
     public static func processStartTicks(_ text: String, file: String = "/proc/1/stat") throws(MetricsParseError) -> UInt64 {
-        let bytes = Substring(text).utf8
+        let bytes = ByteScanning.bytes(text)
         guard let close = bytes.lastIndex(of: 0x29) else {
             throw MetricsParseError(file: file, line: 1, reason: "no command name in parentheses")
         }
@@ -138,11 +151,11 @@ public enum ProcParsers {
         var sent: UInt64 = 0
         for (index, line) in ByteScanning.lines(text).enumerated() where index >= 2 && !line.isEmpty {
             guard let colon = line.firstIndex(of: 0x3A) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'interface: counters', got \(quote(Substring(line)))")
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 'interface: counters', got \(quote(ByteScanning.text(line)))")
             }
             let fields = ByteScanning.fields(line[line.index(after: colon)...])
             guard fields.count >= 9, let rx = ByteScanning.unsigned(fields[0]), let tx = ByteScanning.unsigned(fields[8]) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected 16 counters, got \(quote(Substring(line)))")
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected 16 counters, got \(quote(ByteScanning.text(line)))")
             }
             if ByteScanning.trimmed(line[..<colon]).elementsEqual("lo".utf8) { continue }
             received &+= rx

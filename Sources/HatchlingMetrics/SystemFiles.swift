@@ -4,14 +4,25 @@ import Glibc
 import Musl
 #endif
 
-/// Reads kernel files below a root (`/` in production, a fixture tree in tests). Plain
-/// open/read/close: no program is ever run to collect a figure.
+import Synchronization
+
+/// Reads kernel files below a root (`/` in production, a fixture tree in tests). Plain system
+/// calls: no program is ever run to collect a figure.
+///
+/// With `keepingKernelFilesOpen`, files under `/proc` and `/sys` stay open after their first read
+/// and are read again with one `pread` at offset 0, which makes the kernel generate them afresh:
+/// one system call per file and collection instead of four (open, read, read to see the end,
+/// close), and no path lookup. A heartbeat's figures then cost about a dozen descriptors, kept for the life
+/// of the collector (closed with it). A read that fails on a kept descriptor (a process gone, a
+/// cgroup removed) closes it and opens the file again.
 public struct SystemFiles: Sendable {
     /// The directory that stands for `/`.
     public var root: String
+    private let openFiles: OpenFiles?
 
-    public init(root: String = "/") {
+    public init(root: String = "/", keepingKernelFilesOpen: Bool = false) {
         self.root = root
+        self.openFiles = keepingKernelFilesOpen ? OpenFiles() : nil
     }
 
     /// The path of `absolute` below the root.
@@ -19,33 +30,56 @@ public struct SystemFiles: Sendable {
         root == "/" ? absolute : root + absolute
     }
 
+    /// How many kernel files are being kept open.
+    public var keptOpen: Int { openFiles?.count ?? 0 }
+
     /// The file's text, or nil when it cannot be opened or read. At most `limit` bytes.
-    /// Reads into a stack buffer first: almost every kernel file fits, so no heap growth.
-    public func read(_ absolute: String, limit: Int = 256 * 1024) -> String? {
-        let fd = path(absolute).withCString { open($0, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
+    /// `keepOpen: false` for a file read once (it is not worth a descriptor).
+    public func read(_ absolute: String, limit: Int = 256 * 1024, keepOpen: Bool = true) -> String? {
+        if keepOpen, let openFiles, absolute.hasPrefix("/proc/") || absolute.hasPrefix("/sys/") {
+            let full = path(absolute)
+            if let fd = openFiles.descriptor(for: full) {
+                if let text = Self.read(fd: fd, limit: limit) { return text }
+                openFiles.discard(fd, for: full)
+            }
+            guard let fd = Self.open(full) else { return nil }
+            guard let text = Self.read(fd: fd, limit: limit) else {
+                close(fd)
+                return nil
+            }
+            openFiles.keep(fd, for: full)
+            return text
+        }
+        guard let fd = Self.open(path(absolute)) else { return nil }
         defer { close(fd) }
-        return withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
-            var bytes: [UInt8] = []
+        return Self.read(fd: fd, limit: limit)
+    }
+
+    private static func open(_ path: String) -> Int32? {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+        return fd >= 0 ? fd : nil
+    }
+
+    /// Reads from offset 0 to the end. A first `pread` into a stack buffer is usually the whole
+    /// file: the kernel's seq_files fill a read until the buffer is full or the file ends, and so
+    /// does a regular file, so a short first read is the end. A longer file is read on in chunks.
+    private static func read(fd: Int32, limit: Int) -> String? {
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
+            var first: Int
+            repeat { first = pread(fd, buffer.baseAddress, buffer.count, 0) } while first < 0 && errno == EINTR
+            guard first >= 0 else { return nil }
+            if first < buffer.count { return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<first]), as: UTF8.self) }
+            var bytes = Array(UnsafeRawBufferPointer(buffer))
             while bytes.count < limit {
-                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                let count = pread(fd, buffer.baseAddress, buffer.count, off_t(bytes.count))
                 if count < 0 {
                     if errno == EINTR { continue }
                     return nil
                 }
                 if count == 0 { break }
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                if bytes.isEmpty && count < buffer.count {
-                    // One short read is usually the whole file; check for the end without copying.
-                    let more = Glibc.read(fd, buffer.baseAddress! + count, buffer.count - count)
-                    if more == 0 { return String(decoding: chunk, as: UTF8.self) }
-                    if more < 0 { return nil }
-                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(count + more)]))
-                    continue
-                }
-                bytes.append(contentsOf: chunk)
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: bytes.prefix(limit), as: UTF8.self)
         }
     }
 
@@ -72,5 +106,43 @@ public struct SystemFiles: Sendable {
         guard code == 0 else { return nil }
         let fragment = UInt64(info.f_frsize != 0 ? info.f_frsize : info.f_bsize)
         return (UInt64(info.f_blocks) * fragment, UInt64(info.f_bavail) * fragment)
+    }
+}
+
+/// Descriptors of kernel files kept open between reads, by path. Closed with the last copy of the
+/// `SystemFiles` that made them.
+final class OpenFiles: Sendable {
+    private let descriptors = Mutex<[String: Int32]>([:])
+
+    var count: Int { descriptors.withLock { $0.count } }
+
+    func descriptor(for path: String) -> Int32? {
+        descriptors.withLock { $0[path] }
+    }
+
+    /// Keeps `fd` for `path`, unless another reader kept one first (then `fd` is closed).
+    func keep(_ fd: Int32, for path: String) {
+        let kept = descriptors.withLock { d -> Bool in
+            guard d[path] == nil else { return false }
+            d[path] = fd
+            return true
+        }
+        if !kept { close(fd) }
+    }
+
+    /// Forgets and closes `fd`, if it is still the one kept for `path`.
+    func discard(_ fd: Int32, for path: String) {
+        let wasKept = descriptors.withLock { d -> Bool in
+            guard d[path] == fd else { return false }
+            d[path] = nil
+            return true
+        }
+        if wasKept { close(fd) }
+    }
+
+    deinit {
+        descriptors.withLock { d in
+            for fd in d.values { close(fd) }
+        }
     }
 }

@@ -52,6 +52,14 @@ public final class MQTTClient: @unchecked Sendable {
         var publishAckFilter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)? = nil
         /// Work to run after the loop's next pass (`afterPendingWrites`), oldest first.
         var afterWrites: [@Sendable () -> Void] = []
+        /// Periodic work on the network thread (`setTimer`).
+        var timer: Timer? = nil
+    }
+
+    private struct Timer {
+        var interval: Double
+        var due: Double
+        var work: @Sendable () -> Void
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -185,6 +193,23 @@ public final class MQTTClient: @unchecked Sendable {
         state.withLock { $0.afterWrites.append(work) }
     }
 
+    /// Runs `work` on the network thread every `interval` seconds (the first time one interval from
+    /// now) while a connection is up, between passes of the loop; replaces any earlier timer. A run
+    /// that falls while there is no connection is skipped. For periodic publishing such as a
+    /// heartbeat: it costs no other thread, so no wake-up beyond the loop's own. The work must not
+    /// block: commands wait for it.
+    public func setTimer(interval: Double, _ work: @escaping @Sendable () -> Void) {
+        let due = Self.monotonicSeconds() + interval
+        // The loop sleeps at most a second at a time, so it sees the new due time before it
+        // falls (for intervals under a second, the first run may be up to a second late).
+        state.withLock { $0.timer = Timer(interval: interval, due: due, work: work) }
+    }
+
+    /// Stops the timer set with `setTimer`; work already running finishes.
+    public func cancelTimer() {
+        state.withLock { $0.timer = nil }
+    }
+
     /// Decides, on the network thread, which acknowledgements of this client's publishes reach
     /// `events` as `.published`; the others are dropped there. An agent that answers thousands of
     /// commands needs only the refusals and the one acknowledgement it waits for, and each event it
@@ -296,9 +321,12 @@ public final class MQTTClient: @unchecked Sendable {
             while code == MOSQ_ERR_SUCCESS.rawValue {
                 // Work queued before this pass runs after it; work queued during it (in a
                 // callback, after a publish) waits for the next pass, which writes that publish.
-                let queuedBefore = state.withLock { $0.afterWrites.count }
-                code = mosquitto_loop(handle, 1000, 1)
+                let (queuedBefore, timerDue) = state.withLock { ($0.afterWrites.count, $0.timer?.due) }
+                var timeout: Int32 = 1000
+                if let timerDue { timeout = Int32(max(0, min(1000, ((timerDue - Self.monotonicSeconds()) * 1000).rounded(.up)))) }
+                code = mosquitto_loop(handle, timeout, 1)
                 if queuedBefore > 0 { runAfterWrites(queuedBefore) }
+                if code == MOSQ_ERR_SUCCESS.rawValue { runTimerIfDue() }
             }
             runAfterWrites(nil)
             let loopError = MQTTError(operation: "mosquitto_loop", code: code)
@@ -313,6 +341,25 @@ public final class MQTTClient: @unchecked Sendable {
         }
         runAfterWrites(nil)
         continuation.finish()
+    }
+
+    /// Runs the timer's work when it is due, and sets its next due time (skipping runs already missed).
+    private func runTimerIfDue() {
+        let now = Self.monotonicSeconds()
+        let work = state.withLock { s -> (@Sendable () -> Void)? in
+            guard var timer = s.timer, now >= timer.due else { return nil }
+            timer.due += timer.interval
+            if timer.due <= now { timer.due = now + timer.interval }
+            s.timer = timer
+            return timer.work
+        }
+        work?()
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// Runs the first `count` pieces of `afterPendingWrites` work (all of it when nil), in order.

@@ -31,7 +31,6 @@ public final class AgentRuntime: Sendable {
         case mqtt(MQTTEvent)
         case mqttFinished
         case signal(Int32)
-        case heartbeatDue
         case reconnectDue
         case reloaded(AgentConfiguration)
         case shutdownDeadline
@@ -88,7 +87,9 @@ public final class AgentRuntime: Sendable {
             }
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
-        var timers = Timers(sink: sink, context: context)
+        var timers = Timers(
+            heartbeat: HeartbeatPublisher(client: client, context: context, topics: topics, logger: logger), context: context,
+            stopping: { shuttingDown.load(ordering: .relaxed) })
         timers.start(interval: configuration.heartbeatInterval)
         defer {
             signals.cancel()
@@ -153,8 +154,6 @@ public final class AgentRuntime: Sendable {
             case .mqttFinished:
                 logger.info("hatchling-agent stopped", metadata: ["boot_id": "\(context.bootId)"])
                 return 0
-            case .heartbeatDue:
-                if !stopping { loop.publishHeartbeat() }
             case .reconnectDue:
                 if !stopping { loop.connectNow() }
             case .reloaded(let applied):
@@ -209,37 +208,34 @@ public final class AgentRuntime: Sendable {
 }
 
 /// The heartbeat and gateway probe timers; re-armed when a reload changes the interval.
+///
+/// The heartbeat runs on libmosquitto's network thread (`MQTTClient.setTimer`): a beat then wakes
+/// one thread, not a timer thread, a task and the network thread in turn, and a context switch
+/// cost more CPU than the whole collection (docs/benchmarks.md).
 struct Timers {
-    let sink: AsyncStream<AgentRuntime.Event>.Continuation
+    let heartbeat: HeartbeatPublisher
     let context: AgentContext
-    private var tasks: [Task<Void, Never>] = []
+    let stopping: @Sendable () -> Bool
+    private var probe: PeriodicThread? = nil
     private var interval = 0
 
-    init(sink: AsyncStream<AgentRuntime.Event>.Continuation, context: AgentContext) {
-        self.sink = sink
+    init(heartbeat: HeartbeatPublisher, context: AgentContext, stopping: @escaping @Sendable () -> Bool) {
+        self.heartbeat = heartbeat
         self.context = context
+        self.stopping = stopping
     }
 
     mutating func start(interval: Int) {
         self.interval = interval
-        let sink = self.sink
-        let context = self.context
-        tasks = [
-            Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(interval))
-                    if Task.isCancelled { return }
-                    sink.yield(.heartbeatDue)
-                }
-            },
-            // The probe runs on its own beat; the heartbeat reports its last result and age.
-            Task {
-                while !Task.isCancelled {
-                    await context.gateway.probe(context.configuration.gatewayHealthURL)
-                    try? await Task.sleep(for: .seconds(interval))
-                }
-            },
-        ]
+        let (heartbeat, stopping, context) = (heartbeat, stopping, context)
+        heartbeat.client.setTimer(interval: Double(interval)) {
+            if !stopping() { heartbeat.publish() }
+        }
+        // The probe runs on its own beat, on its own thread (it blocks for up to its timeout);
+        // the heartbeat reports its last result and age.
+        probe = PeriodicThread(interval: Double(interval)) {
+            context.gateway.probeNow(context.configuration.gatewayHealthURL)
+        }
     }
 
     mutating func restartIfChanged(interval: Int) {
@@ -249,7 +245,8 @@ struct Timers {
     }
 
     mutating func cancel() {
-        tasks.forEach { $0.cancel() }
-        tasks = []
+        heartbeat.client.cancelTimer()
+        probe?.stop()
+        probe = nil
     }
 }

@@ -126,16 +126,7 @@ struct ConnectionLoop {
     }
 
     func publishHeartbeat() {
-        guard context.connection.connected else { return }
-        let heartbeat = context.makeHeartbeat()
-        do {
-            try client.publish(
-                OutboundMessage(
-                    topic: topics.heartbeat, payload: FleetJSON.encode(heartbeat), qos: 1, retain: true,
-                    properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
-        } catch {
-            logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
-        }
+        HeartbeatPublisher(client: client, context: context, topics: topics, logger: logger).publish()
     }
 
     /// Publishes `offline`/`shutdown`; returns its message id, or nil when not connected.
@@ -147,6 +138,28 @@ struct ConnectionLoop {
         } catch {
             logger.warning("shutdown status not published", metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+}
+
+/// Collects and publishes one heartbeat (retained, expiring after three intervals). Sendable, so
+/// that the network thread's timer can run it with no hop to another thread.
+struct HeartbeatPublisher: Sendable {
+    let client: MQTTClient
+    let context: AgentContext
+    let topics: FleetTopics
+    let logger: Logger
+
+    func publish() {
+        guard context.connection.connected else { return }
+        let heartbeat = context.makeHeartbeat()
+        do {
+            try client.publish(
+                OutboundMessage(
+                    topic: topics.heartbeat, payload: FleetJSON.encode(heartbeat), qos: 1, retain: true,
+                    properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
+        } catch {
+            logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -18,6 +18,14 @@ public final class GatewayMonitor: Sendable {
         return result
     }
 
+    /// Probes now, blocking this thread for up to `timeout`, and records the result.
+    @discardableResult
+    public func probeNow(_ url: HTTPURL) -> ProbeResult {
+        let result = HTTPProbe.get(url, timeout: GatewayMonitor.timeout)
+        last.withLock { $0 = result }
+        return result
+    }
+
     /// The last result, or nil before the first probe has finished.
     public var lastResult: ProbeResult? { last.withLock { $0 } }
 
