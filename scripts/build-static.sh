@@ -14,8 +14,9 @@
 #
 # Fails (exit 1) when ldd shows a Swift runtime library (libswift*, libFoundation*, libdispatch,
 # libBlocksRuntime) or when the stripped binary is over 16 MiB; warns over 15 MiB (the target).
-# Size: -Osize and the linker's identical-code folding (--icf=safe) take the stripped binary from
-# 15.25 MiB to 14.91 MiB (measured on this code base; docs/benchmarks.md). Most of the rest is the
+# Size: -Osize and the linker's identical-code folding (--icf=safe) took the stripped binary from
+# 15.25 MiB to 14.91 MiB, and lld's packed relocations to about 14.1 MiB (measured on this code base;
+# docs/benchmarks.md). Most of the rest is the
 # Swift runtime (4.5 MiB), FoundationEssentials (2.4 MiB) and the regex runtime FoundationEssentials
 # pulls in (0.9 MiB). The build uses its own scratch path, .build-static, so that these flags do not
 # force a rebuild of the ordinary release build.
@@ -34,8 +35,20 @@ command -v strip >/dev/null || { echo "build-static: strip is not installed (apt
 
 # shellcheck disable=SC2206 # word splitting of the extra flags is wanted
 extra=(${EXTRA_SWIFT_BUILD_FLAGS:-})
+# Linked by lld rather than gold, for three things gold lacks or does worse:
+#   -z pack-relative-relocs  the PIE's 60,000 relative relocations as a 7.5 KB RELR table instead of
+#                            a 1.4 MB RELA table that the loader reads, all of it, at every start
+#                            (needs glibc 2.36 at run time: Debian 12 has it);
+#   --symbol-ordering-file   the functions the agent runs, together (scripts/link-order.sh says why);
+#                            each Swift function gets its own section for it (-function-sections);
+#   --icf=safe               identical code folding, as before.
+# SwiftPM does not always recompile when only these flags change: after changing them, remove
+# .build-static once.
+order=scripts/link-order/hatchling-agent.txt
 flags=(-c release --product hatchling-agent --static-swift-stdlib --scratch-path .build-static
-       -Xswiftc -Osize -Xlinker --icf=safe "${extra[@]}")
+       -Xswiftc -Osize -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld
+       -Xlinker --icf=safe -Xlinker -z -Xlinker pack-relative-relocs
+       -Xlinker --symbol-ordering-file="$PWD/$order" -Xlinker --no-warn-symbol-ordering "${extra[@]}")
 echo "build-static: swift build ${flags[*]}"
 swift build "${flags[@]}"
 bin_dir=$(swift build "${flags[@]}" --show-bin-path)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import FleetProtocol
 import HatchlingAgent
 import Logging
@@ -9,7 +10,43 @@ import Glibc
 import Musl
 #endif
 
+/// The entry point. Not an `async` main: Swift runs that through `dispatch_main`, which ends the
+/// main thread with `pthread_exit`, and glibc then unwinds the thread's stack, looking its frames
+/// up in the binary's unwind tables: 1.5 MiB of `.eh_frame` pages resident in every agent, for
+/// nothing (measured with /proc/PID/pagemap, docs/benchmarks.md). The main thread parses the
+/// command line, starts the command on the cooperative pool and waits; the command ends the process.
 @main
+enum HatchlingAgentMain {
+    static func main() {
+        let parsed: ParsedCommand
+        do {
+            parsed = ParsedCommand(command: try HatchlingAgentCommand.parseAsRoot())
+        } catch {
+            HatchlingAgentCommand.exit(withError: error)
+        }
+        // Detached: `main` is on the main actor, whose thread is about to wait for good.
+        Task.detached {
+            var command = parsed.command
+            do {
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                HatchlingAgentCommand.exit(withError: error)
+            }
+            HatchlingAgentCommand.exit()
+        }
+        while true { pause() }
+    }
+}
+
+/// The parsed command, handed from the main thread to the task that runs it (and only to it).
+struct ParsedCommand: @unchecked Sendable {
+    var command: any ParsableCommand
+}
+
 struct HatchlingAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hatchling-agent",
