@@ -258,11 +258,22 @@ cpu_ns() { # of the heartbeat agent: cgroup (every thread, even exited ones, in 
 }
 hb_seq() { timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t fleet/bench-hb/heartbeat 2>/dev/null | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 stat_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /,""); print ($12+$13)*1000/hz}' "/proc/$HB_PID/stat"; }
-S0=$(hb_seq); U0=$(cpu_ns); K0=$(stat_ms); T0=$(date +%s%N)
+# The idle agent (bench-agent: HEARTBEAT_INTERVAL 30, nothing sent to it in this window) over the
+# same window: what an agent costs with no heartbeat due (Dispatch's once-a-second worker monitor,
+# the MQTT loop's wake-up). Its threads live for the whole window, so their schedstat (ns) counts all.
+task_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ sum += $1 } END { printf "%d", sum }'; }
+S0=$(hb_seq); U0=$(cpu_ns); K0=$(stat_ms); I0=$(task_cpu_ns "$AG_PID"); T0=$(date +%s%N)
 sleep "$HB_WINDOW"
-U1=$(cpu_ns); K1=$(stat_ms); T1=$(date +%s%N); S1=$(hb_seq)
+U1=$(cpu_ns); K1=$(stat_ms); I1=$(task_cpu_ns "$AG_PID"); T1=$(date +%s%N); S1=$(hb_seq)
 HB_COUNT=$(( ${S1:-0} - ${S0:-0} ))
-if [ "$HB_COUNT" -gt 0 ]; then HB_CPU_MS=$(calc "($U1-$U0)/1e6/$HB_COUNT" 3); else HB_CPU_MS=null; fi
+if [ "$HB_COUNT" -gt 0 ]; then
+  HB_CPU_MS=$(calc "($U1-$U0)/1e6/$HB_COUNT" 3)
+  HB_ABOVE_IDLE_MS=$(calc "(($U1-$U0)-($I1-$I0))/1e6/$HB_COUNT" 3)
+else
+  HB_CPU_MS=null; HB_ABOVE_IDLE_MS=null
+fi
+fig heartbeat.idle_agent_cpu_ms_per_s "$(calc "($I1-$I0)/1e6/(($T1-$T0)/1e9)" 3)"
+fig heartbeat.cpu_ms_per_heartbeat_above_idle "$HB_ABOVE_IDLE_MS"
 fig heartbeat.window_s "$(calc "($T1-$T0)/1e9" 2)"; fig heartbeat.count "$HB_COUNT"
 fig heartbeat.cpu_ms_total_stat_ticks "$(calc "$K1-$K0" 0)"
 fig heartbeat.cpu_ms_total "$(calc "($U1-$U0)/1e6" 3)"; fig heartbeat.cpu_ms_per_heartbeat "$HB_CPU_MS"; fig heartbeat.cpu_source "$CPU_SRC"
@@ -466,7 +477,10 @@ row "idle PSS, supervisor + worker (MiB)" "$(mib "$(g memory.agent_supervised_ps
 row "RSS after the round trips (MiB)" "$(mib "$(g memory.agent_after_rtt_rss_kib)")" "C responder" "$(mib "$(g memory.c_after_rtt_rss_kib)")" "$(ratio "$(g memory.agent_after_rtt_rss_kib)" "$(g memory.c_after_rtt_rss_kib)")" "-" "-"
 HB=$(g heartbeat.cpu_ms_per_heartbeat)
 SHB=$(g heartbeat.shell_mosquitto_pub_cpu_ms)
-row "CPU per heartbeat (ms, $(g heartbeat.cpu_source))" "$HB" "shell pub" "$SHB" "$(ratio "$HB" "$SHB")" "<= 0.2" "$(verdict "$HB" "<=" 0.2)"
+HBA=$(g heartbeat.cpu_ms_per_heartbeat_above_idle)
+row "CPU per heartbeat, all (ms, $(g heartbeat.cpu_source))" "$HB" "shell pub" "$SHB" "$(ratio "$HB" "$SHB")" "-" "-"
+row "CPU per heartbeat above idle (ms)" "$HBA" "shell pub" "$SHB" "$(ratio "$HBA" "$SHB")" "<= 0.2" "$(verdict "$HBA" "<=" 0.2)"
+row "idle agent CPU (ms per s)" "$(g heartbeat.idle_agent_cpu_ms_per_s)" "-" "-" "-" "-" "-"
 row "metrics command, start to exit (ms)" "$(g metrics_cmd.wall_ms_median)" "-" "-" "-" "-" "-"
 row "metrics command, CPU (ms)" "$(g metrics_cmd.cpu_ms_median)" "-" "-" "-" "-" "-"
 SON=$(g start_to_online.nosup.median_ms); SOS=$(g start_to_online.sup.median_ms); SOC=$(g start_to_online.c.median_ms)

@@ -68,12 +68,13 @@ public enum CommandParser {
                     code: .tooLarge,
                     message: "command payload is \(payload.count) bytes; the limit is \(maximumPayloadBytes)"))
         }
-        guard let text = String(validating: payload, as: UTF8.self) else {
+        // ASCII (every command the hub sends) is valid UTF-8 without building a String to find out.
+        guard payload.allSatisfy({ $0 < 0x80 }) || String(validating: payload, as: UTF8.self) != nil else {
             return .failure(CommandRejection(code: .malformed, message: "command payload is not valid UTF-8"))
         }
         let firstByte = payload.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
         if firstByte == UInt8(ascii: "{") { return parseJSON(payload) }
-        return parsePlainText(text.trimmingWhitespace())
+        return parsePlainText(String(decoding: payload, as: UTF8.self).trimmingWhitespace())
     }
 
     static func parsePlainText(_ word: Substring) -> Result<CommandRequest, CommandRejection> {

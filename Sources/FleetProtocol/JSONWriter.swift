@@ -23,11 +23,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inline(__always)
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
     }
 
+    @inline(__always)
     public mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
@@ -38,6 +40,7 @@ public struct JSONWriter: Sendable {
     public mutating func endArray() { bytes.append(UInt8(ascii: "]")) }
 
     /// Writes `"key":`. The key is a literal that needs no escaping (the payloads' snake_case keys).
+    @inline(__always)
     public mutating func key(_ key: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
@@ -83,6 +86,7 @@ public struct JSONWriter: Sendable {
         if let value { string(value) } else { null() }
     }
 
+    @inline(__always)
     public mutating func bool(_ value: Bool) {
         separate()
         if value {
@@ -92,11 +96,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inline(__always)
     public mutating func null() {
         separate()
         bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
     }
 
+    @inline(__always)
     public mutating func number(_ value: Int) {
         if value < 0 {
             separate()
@@ -107,11 +113,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inline(__always)
     public mutating func number(_ value: UInt64) {
         separate()
         appendDigits(UInt(value))
     }
 
+    @inline(__always)
     private mutating func appendDigits(_ value: UInt) {
         // At most 20 digits; written backwards into a small stack buffer.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in

@@ -20,7 +20,7 @@ public struct AgentCommandHandlers: CommandHandling {
     public func canRunImmediately(_ command: FleetCommand) -> Bool {
         switch command {
         case .healthCheck: false
-        case .versionReport: context.versionFinder.cachedVersion(override: context.configuration.openclawVersion) != nil
+        case .versionReport: context.versionFinder.cachedVersion(override: context.configuration(\.openclawVersion)) != nil
         case .configReload, .statusReport: true
         }
     }
@@ -29,9 +29,9 @@ public struct AgentCommandHandlers: CommandHandling {
         switch command {
         case .healthCheck: return nil
         case .versionReport:
-            let configuration = context.configuration
-            guard let openclaw = context.versionFinder.cachedVersion(override: configuration.openclawVersion) else { return nil }
-            return .version(VersionReport(agent: AgentContext.agentVersion, openclaw: openclaw, image: configuration.imageVersion))
+            let (override, image) = context.configuration { ($0.openclawVersion, $0.imageVersion) }
+            guard let openclaw = context.versionFinder.cachedVersion(override: override) else { return nil }
+            return .version(VersionReport(agent: AgentContext.agentVersion, openclaw: openclaw, image: image))
         case .configReload:
             switch context.reload() {
             case .success(let report): return .reload(report)

@@ -48,6 +48,10 @@ public final class AgentContext: Sendable {
 
     public var configuration: AgentConfiguration { state.withLock { $0.configuration } }
 
+    /// One value read from the configuration in force, without copying all of it (the hot path of
+    /// a command: a copy retains and releases every string the configuration holds).
+    public func configuration<T>(_ read: (AgentConfiguration) -> T) -> T { state.withLock { read($0.configuration) } }
+
     /// Whether the bus connection is up, and with which protocol version.
     public func setConnection(connected: Bool, protocolVersion: MQTTProtocolVersion) {
         state.withLock {
