@@ -121,6 +121,7 @@ cleanup() {
   for pg in "${!LIVE_PG[@]}"; do kill -KILL -- "-$pg" 2>/dev/null || true; done
   for pid in "${!LIVE[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   [ -n "$CGROUP" ] && [ -d "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null || true
+  [ -n "${IDLE_CGROUP:-}" ] && [ -d "$IDLE_CGROUP" ] && rmdir "$IDLE_CGROUP" 2>/dev/null || true
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
   exit "$rc"
 }
@@ -259,20 +260,30 @@ cpu_ns() { # of the heartbeat agent: cgroup (every thread, even exited ones, in 
 hb_seq() { timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t fleet/bench-hb/heartbeat 2>/dev/null | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 stat_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /,""); print ($12+$13)*1000/hz}' "/proc/$HB_PID/stat"; }
 # The idle agent (bench-agent: HEARTBEAT_INTERVAL 30, nothing sent to it in this window) over the
-# same window: what an agent costs with no heartbeat due (Dispatch's once-a-second worker monitor,
-# the MQTT loop's wake-up). Its threads live for the whole window, so their schedstat (ns) counts all.
-task_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ sum += $1 } END { printf "%d", sum }'; }
-S0=$(hb_seq); U0=$(cpu_ns); K0=$(stat_ms); I0=$(task_cpu_ns "$AG_PID"); T0=$(date +%s%N)
-sleep "$HB_WINDOW"
-U1=$(cpu_ns); K1=$(stat_ms); I1=$(task_cpu_ns "$AG_PID"); T1=$(date +%s%N); S1=$(hb_seq)
-HB_COUNT=$(( ${S1:-0} - ${S0:-0} ))
-if [ "$HB_COUNT" -gt 0 ]; then
-  HB_CPU_MS=$(calc "($U1-$U0)/1e6/$HB_COUNT" 3)
-  HB_ABOVE_IDLE_MS=$(calc "(($U1-$U0)-($I1-$I0))/1e6/$HB_COUNT" 3)
-else
-  HB_CPU_MS=null; HB_ABOVE_IDLE_MS=null
+# same window, in a cpuacct group of its own: what an agent costs with no heartbeat due (Dispatch's
+# once-a-second worker monitor, the MQTT loop's wake-up). Subtracted, it leaves what the heartbeats
+# themselves cost (collection, JSON, publish, the gateway probe, and their wake-ups).
+IDLE_CGROUP=""
+if [ "$CPU_SRC" = cpuacct ] && mkdir "/sys/fs/cgroup/cpuacct/hatchling-bench-idle-$$" 2>/dev/null; then
+  IDLE_CGROUP="/sys/fs/cgroup/cpuacct/hatchling-bench-idle-$$"
+  echo "$AG_PID" > "$IDLE_CGROUP/cgroup.procs" 2>/dev/null || { rmdir "$IDLE_CGROUP"; IDLE_CGROUP=""; }
 fi
-fig heartbeat.idle_agent_cpu_ms_per_s "$(calc "($I1-$I0)/1e6/(($T1-$T0)/1e9)" 3)"
+idle_ns() { if [ -n "$IDLE_CGROUP" ]; then cat "$IDLE_CGROUP/cpuacct.usage"; else echo 0; fi; }
+S0=$(hb_seq); U0=$(cpu_ns); K0=$(stat_ms); I0=$(idle_ns); T0=$(date +%s%N)
+sleep "$HB_WINDOW"
+U1=$(cpu_ns); K1=$(stat_ms); I1=$(idle_ns); T1=$(date +%s%N); S1=$(hb_seq)
+if [ -n "$IDLE_CGROUP" ]; then # back to the top group, so that the group can go
+  for task in /proc/"$AG_PID"/task/*; do echo "${task##*/}" > /sys/fs/cgroup/cpuacct/tasks 2>/dev/null || true; done
+  rmdir "$IDLE_CGROUP" 2>/dev/null || true
+fi
+HB_COUNT=$(( ${S1:-0} - ${S0:-0} ))
+HB_CPU_MS=null; HB_ABOVE_IDLE_MS=null; IDLE_MS_PER_S=null
+if [ "$HB_COUNT" -gt 0 ]; then HB_CPU_MS=$(calc "($U1-$U0)/1e6/$HB_COUNT" 3); fi
+if [ "$HB_COUNT" -gt 0 ] && [ -n "$IDLE_CGROUP" ]; then
+  HB_ABOVE_IDLE_MS=$(calc "(($U1-$U0)-($I1-$I0))/1e6/$HB_COUNT" 3)
+  IDLE_MS_PER_S=$(calc "($I1-$I0)/1e6/(($T1-$T0)/1e9)" 3)
+fi
+fig heartbeat.idle_agent_cpu_ms_per_s "$IDLE_MS_PER_S"
 fig heartbeat.cpu_ms_per_heartbeat_above_idle "$HB_ABOVE_IDLE_MS"
 fig heartbeat.window_s "$(calc "($T1-$T0)/1e9" 2)"; fig heartbeat.count "$HB_COUNT"
 fig heartbeat.cpu_ms_total_stat_ticks "$(calc "$K1-$K0" 0)"

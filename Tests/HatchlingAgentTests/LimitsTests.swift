@@ -137,6 +137,23 @@ struct ReconnectBackoffTests {
         #expect(waits == [0.125, 0.25, 0.5, 1, 1])
     }
 
+    @Test("the wait is at most as long as the outage so far (at least the initial 0.5 s), under the exponent and the cap")
+    func boundedByOutage() {
+        var backoff = ReconnectBackoff(initial: 0.5, cap: 30)
+        for _ in 0..<6 { _ = backoff.next(random: { $0.lowerBound }) }
+        #expect(backoff.ceiling == 30)
+        var ranges: [ClosedRange<Double>] = []
+        for outage in [0.0, 0.2, 1.0, 7.5, 100] {
+            _ = backoff.next(outage: outage, random: { range in
+                ranges.append(range)
+                return range.upperBound
+            })
+        }
+        #expect(ranges == [0...0.5, 0...0.5, 0...1, 0...7.5, 0...30])
+        backoff.reset()
+        #expect(backoff.next(outage: 100, random: { $0.upperBound }) == 0.5, "early attempts keep the exponent's smaller ceiling")
+    }
+
     @Test("the default random stays within the range")
     func defaultRandom() {
         var backoff = ReconnectBackoff(cap: 2)

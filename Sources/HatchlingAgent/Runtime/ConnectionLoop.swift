@@ -12,6 +12,8 @@ struct ConnectionLoop {
     var backoff: ReconnectBackoff
     private var brokerIndex = 0
     private var connectedSince: Double? = nil
+    /// When the broker was last reachable (the connection lost, or the first attempt made).
+    private var unreachableSince: Double? = nil
     private var lastProblem: String? = nil
     private var retryAtOnce = false
     private var refusedByBroker = false
@@ -48,6 +50,7 @@ struct ConnectionLoop {
             return
         }
         connectedSince = Monotonic.seconds()
+        unreachableSince = nil
         lastProblem = nil
         context.setConnection(connected: true, protocolVersion: ack.protocolVersion)
         context.counters.update {
@@ -79,6 +82,7 @@ struct ConnectionLoop {
         context.setConnection(connected: false, protocolVersion: client.protocolVersion)
         let now = Monotonic.seconds()
         let held = connectedSince != nil
+        if held || unreachableSince == nil { unreachableSince = now }
         if let since = connectedSince {
             connectedSince = nil
             let lived = now - since
@@ -112,10 +116,14 @@ struct ConnectionLoop {
         if !held { brokerIndex += 1 }
         let ceiling = backoff.ceiling
         // While two clients fight over the id, wait near the cap: it stops the ping-pong.
-        let wait = pingPong ? Double.random(in: backoff.cap / 2...backoff.cap) : backoff.next()
+        let outage = now - (unreachableSince ?? now)
+        let wait = pingPong ? Double.random(in: backoff.cap / 2...backoff.cap) : backoff.next(outage: outage)
         logger.debug(
             "waiting before the next attempt",
-            metadata: ["retry_in_s": "\(round2(wait))", "backoff.ceiling_s": "\(pingPong ? backoff.cap : ceiling)"])
+            metadata: [
+                "retry_in_s": "\(round2(wait))", "backoff.ceiling_s": "\(pingPong ? backoff.cap : ceiling)",
+                "outage_s": "\(round2(outage))",
+            ])
         return wait
     }
 
