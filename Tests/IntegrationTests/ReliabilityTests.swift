@@ -118,6 +118,23 @@ struct ReliabilityTests {
         }
     }
 
+    @Test("three broker restarts within a minute are not taken for two agents fighting over one client id")
+    func repeatedBrokerRestarts() async throws {
+        try await withBroker { broker in
+            try await withAgent("wren", broker: broker, environment: ["MQTT_RECONNECT_MAX": "30"]) { agent in
+                for round in 1...3 {
+                    try await waitForLog(agent, containing: "info hatchling-agent: connected", count: round, timeout: 30)
+                    await broker.stop()
+                    // The broker stays down until the agent has failed to reach it at least once.
+                    try await waitForLog(agent, containing: "cannot connect to", count: round, timeout: 30)
+                    try await broker.start()
+                }
+                try await waitForLog(agent, containing: "info hatchling-agent: connected", count: 4, timeout: 30)
+                #expect(!agent.log().contains("is in use by another connection"), "a broker restart was taken for a client-id fight:\n\(agent.log())")
+            }
+        }
+    }
+
     @Test("two agents with one client id: the ping-pong is noticed, logged with the id, and slowed to the cap")
     func twins() async throws {
         try await withBroker { broker in

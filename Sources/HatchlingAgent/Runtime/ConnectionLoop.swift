@@ -103,8 +103,15 @@ struct ConnectionLoop {
                 logger.error("\(message)", metadata: ["mqtt.client_id": "\(configuration.clientID)"])
                 context.counters.update { $0.lastError = message }
             }
-        } else if !retryAtOnce && !refusedByBroker {
-            report(problem: "cannot connect to \(broker): \(ending.reason)", level: .warning)
+        } else {
+            // The broker could not be reached at all: a broker restart, not another client taking the
+            // session (twins always find the broker up). Three restarts in a minute were taken for a
+            // client-id fight and sent the agent to the cap (docs/benchmarks.md).
+            takeovers.reset()
+            pingPong = false
+            if !retryAtOnce && !refusedByBroker {
+                report(problem: "cannot connect to \(broker): \(ending.reason)", level: .warning)
+            }
         }
         refusedByBroker = false
         if retryAtOnce {
