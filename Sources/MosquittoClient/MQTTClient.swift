@@ -317,6 +317,14 @@ public final class MQTTClient: @unchecked Sendable {
                 continuation.yield(.disconnected(failure))
                 continue
             }
+            // A timer run that fell while there was no connection is skipped, not made up at once.
+            let connectedAt = Self.monotonicSeconds()
+            state.withLock { s in
+                if var timer = s.timer, timer.due < connectedAt {
+                    timer.due = connectedAt + timer.interval
+                    s.timer = timer
+                }
+            }
             var code = MOSQ_ERR_SUCCESS.rawValue
             while code == MOSQ_ERR_SUCCESS.rawValue {
                 // Work queued before this pass runs after it; work queued during it (in a
@@ -339,7 +347,6 @@ public final class MQTTClient: @unchecked Sendable {
             }
             continuation.yield(.disconnected(ending))
         }
-        runAfterWrites(nil)
         continuation.finish()
     }
 

@@ -74,3 +74,44 @@ extension MQTTClientTests {
         }
     }
 }
+
+extension MQTTClientTests {
+    @Test("setTimer runs its work on the network thread, again and again, while connected")
+    func timer() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["test/where"])
+            defer { hub.close() }
+            let networkThread = Mutex<pthread_t?>(nil)
+            let (located, locatedSink) = AsyncStream.makeStream(of: Void.self)
+            hub.client.setMessageHandler { message in
+                guard message.topic == "test/where" else { return false }
+                networkThread.withLock { $0 = pthread_self() }
+                locatedSink.yield()
+                return true
+            }
+            try hub.publish("test/where", "which thread?")
+            for await _ in located { break }
+            let runs = Mutex<[Bool]>([])  // true: ran on the network thread
+            let (ticks, tickSink) = AsyncStream.makeStream(of: Int.self)
+            hub.client.setTimer(interval: 0.1) {
+                let count = runs.withLock { r in
+                    r.append(networkThread.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false })
+                    return r.count
+                }
+                tickSink.yield(count)
+            }
+            let reachedThree = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await ticks.first { $0 >= 3 } != nil }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(15))
+                    return false
+                }
+                defer { group.cancelAll() }
+                return await group.next()!
+            }
+            hub.client.cancelTimer()
+            #expect(reachedThree, "the timer did not run three times within 15 s")
+            #expect(runs.withLock { $0.allSatisfy { $0 } }, "the timer ran off the network thread")
+        }
+    }
+}
