@@ -408,6 +408,16 @@ public final class MQTTClient: @unchecked Sendable {
 }
 
 /// Starts a detached POSIX thread that runs the client's network loop and keeps it alive meanwhile.
+/// Sets the calling thread's name (at most 15 bytes) through /proc: `pthread_setname_np` is not
+/// in Swift's view of glibc.
+func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+}
+
 private enum NetworkThread {
     static func start(for client: MQTTClient) {
         let retained = Unmanaged.passRetained(client).toOpaque()
@@ -416,6 +426,8 @@ private enum NetworkThread {
             &thread, nil,
             { argument in
                 let client = Unmanaged<MQTTClient>.fromOpaque(argument!).takeRetainedValue()
+                // Named for `top -H` and /proc/PID/task/*/comm (it would inherit its creator's name).
+                nameThisThread("mqtt-network")
                 client.runNetworkThread()
                 return nil
             }, retained)

@@ -257,3 +257,26 @@ func waitFor(_ what: String, timeout: Double = 20, _ condition: () -> Bool) asyn
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+@Suite("Threads of a running agent")
+struct AgentThreadTests {
+    @Test("the MQTT network thread and the gateway probe's thread carry their names (top -H, /proc)")
+    func threadNames() async throws {
+        try await withBroker { broker in
+            try await withAgent("tern", broker: broker) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
+                defer { hub.close() }
+                _ = try await hub.waitOnline("tern")
+                let worker = try #require(agent.workerPID(), "the supervisor has no worker")
+                var names: Set<String> = []
+                try await waitFor("both threads named", timeout: 20) {
+                    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker)/task")) ?? []
+                    names = Set(tasks.compactMap { try? String(contentsOfFile: "/proc/\(worker)/task/\($0)/comm", encoding: .utf8) }
+                        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+                    return names.isSuperset(of: ["mqtt-network", "gateway-probe"])
+                }
+                #expect(names.isSuperset(of: ["mqtt-network", "gateway-probe"]), "\(names)")
+            }
+        }
+    }
+}

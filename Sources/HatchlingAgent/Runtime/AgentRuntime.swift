@@ -233,7 +233,7 @@ struct Timers {
         }
         // The probe runs on its own beat, on its own thread (it blocks for up to its timeout);
         // the heartbeat reports its last result and age.
-        probe = PeriodicThread(interval: Double(interval)) {
+        probe = PeriodicThread(name: "gateway-probe", interval: Double(interval)) {
             context.gateway.probeNow(context.configuration.gatewayHealthURL)
         }
     }

@@ -15,8 +15,9 @@ final class PeriodicThread: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
 
-    init(interval: Double, _ work: @escaping @Sendable () -> Void) {
-        let body = Body(owner: self, interval: interval, work: work)
+    /// - Parameter name: the thread's name in `top -H` and /proc (at most 15 bytes).
+    init(name: String, interval: Double, _ work: @escaping @Sendable () -> Void) {
+        let body = Body(owner: self, name: name, interval: interval, work: work)
         let retained = Unmanaged.passRetained(body).toOpaque()
         var thread = pthread_t()
         let code = pthread_create(
@@ -37,16 +38,25 @@ final class PeriodicThread: Sendable {
 
     private final class Body: Sendable {
         let owner: PeriodicThread
+        let name: String
         let interval: Double
         let work: @Sendable () -> Void
 
-        init(owner: PeriodicThread, interval: Double, work: @escaping @Sendable () -> Void) {
+        init(owner: PeriodicThread, name: String, interval: Double, work: @escaping @Sendable () -> Void) {
             self.owner = owner
+            self.name = name
             self.interval = interval
             self.work = work
         }
 
         func run() {
+            // Through /proc: `pthread_setname_np` is not in Swift's view of glibc.
+            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+            if fd >= 0 {
+                let bytes = Array(name.utf8.prefix(15))
+                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+            }
             while !owner.stopped.load(ordering: .acquiring) {
                 work()
                 _ = owner.wake.wait(timeout: .now() + interval)
