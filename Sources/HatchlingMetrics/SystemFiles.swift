@@ -36,40 +36,41 @@ public struct SystemFiles: Sendable {
     /// The file's text, or nil when it cannot be opened or read. At most `limit` bytes.
     /// `keepOpen: false` for a file read once (it is not worth a descriptor).
     public func read(_ absolute: String, limit: Int = 256 * 1024, keepOpen: Bool = true) -> String? {
+        let oneRecord = Self.isOneRecord(absolute)
         if keepOpen, let openFiles, absolute.hasPrefix("/proc/") || absolute.hasPrefix("/sys/") {
-            let full = path(absolute)
-            if let fd = openFiles.descriptor(for: full) {
-                if let text = Self.read(fd: fd, limit: limit) { return text }
-                openFiles.discard(fd, for: full)
-            }
-            guard let fd = Self.open(full) else { return nil }
-            guard let text = Self.read(fd: fd, limit: limit) else {
-                close(fd)
-                return nil
-            }
-            openFiles.keep(fd, for: full)
-            return text
+            return openFiles.read(path(absolute)) { fd in Self.read(fd: fd, limit: limit, oneRecord: oneRecord) }
         }
         guard let fd = Self.open(path(absolute)) else { return nil }
         defer { close(fd) }
-        return Self.read(fd: fd, limit: limit)
+        return Self.read(fd: fd, limit: limit, oneRecord: oneRecord)
     }
 
-    private static func open(_ path: String) -> Int32? {
+    /// Files the kernel writes as a single record (`single_open`, and cgroup files): one read
+    /// returns all of it, up to the buffer's size. Files written record by record (one line per
+    /// interface, per mount) come a page or so per read, so they are read until a read returns 0.
+    static func isOneRecord(_ absolute: String) -> Bool {
+        switch absolute {
+        case "/proc/uptime", "/proc/loadavg", "/proc/meminfo", "/proc/stat", "/proc/self/status": true
+        default: absolute.hasPrefix("/sys/fs/cgroup/")
+        }
+    }
+
+    static func open(_ path: String) -> Int32? {
         let fd = path.withCString { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
         return fd >= 0 ? fd : nil
     }
 
-    /// Reads from offset 0 to the end. A first `pread` into a stack buffer is usually the whole
-    /// file: the kernel's seq_files fill a read until the buffer is full or the file ends, and so
-    /// does a regular file, so a short first read is the end. A longer file is read on in chunks.
-    private static func read(fd: Int32, limit: Int) -> String? {
+    /// Reads from offset 0 to the end, with `pread` (so a kept descriptor needs no seek). The first
+    /// read goes into a stack buffer; for a one-record file that is not full, it is the whole file.
+    private static func read(fd: Int32, limit: Int, oneRecord: Bool) -> String? {
         withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
             var first: Int
             repeat { first = pread(fd, buffer.baseAddress, buffer.count, 0) } while first < 0 && errno == EINTR
             guard first >= 0 else { return nil }
-            if first < buffer.count { return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<first]), as: UTF8.self) }
-            var bytes = Array(UnsafeRawBufferPointer(buffer))
+            if first == 0 || (oneRecord && first < buffer.count) {
+                return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<first]), as: UTF8.self)
+            }
+            var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<first]))
             while bytes.count < limit {
                 let count = pread(fd, buffer.baseAddress, buffer.count, off_t(bytes.count))
                 if count < 0 {
@@ -110,34 +111,30 @@ public struct SystemFiles: Sendable {
 }
 
 /// Descriptors of kernel files kept open between reads, by path. Closed with the last copy of the
-/// `SystemFiles` that made them.
+/// `SystemFiles` that made them. Reads happen under the lock: a descriptor that fails is closed,
+/// and no other thread may be reading it then (its number could be reused at once).
 final class OpenFiles: Sendable {
     private let descriptors = Mutex<[String: Int32]>([:])
 
     var count: Int { descriptors.withLock { $0.count } }
 
-    func descriptor(for path: String) -> Int32? {
-        descriptors.withLock { $0[path] }
-    }
-
-    /// Keeps `fd` for `path`, unless another reader kept one first (then `fd` is closed).
-    func keep(_ fd: Int32, for path: String) {
-        let kept = descriptors.withLock { d -> Bool in
-            guard d[path] == nil else { return false }
-            d[path] = fd
-            return true
+    /// Reads `path` through its kept descriptor; a descriptor that fails is closed and the file
+    /// opened again once; a file that cannot be read is not kept.
+    func read(_ path: String, _ body: (Int32) -> String?) -> String? {
+        descriptors.withLock { kept -> String? in
+            if let fd = kept[path] {
+                if let text = body(fd) { return text }
+                kept[path] = nil
+                close(fd)
+            }
+            guard let fd = SystemFiles.open(path) else { return nil }
+            guard let text = body(fd) else {
+                close(fd)
+                return nil
+            }
+            kept[path] = fd
+            return text
         }
-        if !kept { close(fd) }
-    }
-
-    /// Forgets and closes `fd`, if it is still the one kept for `path`.
-    func discard(_ fd: Int32, for path: String) {
-        let wasKept = descriptors.withLock { d -> Bool in
-            guard d[path] == fd else { return false }
-            d[path] = nil
-            return true
-        }
-        if wasKept { close(fd) }
     }
 
     deinit {

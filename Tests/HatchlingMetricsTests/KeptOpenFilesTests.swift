@@ -32,6 +32,36 @@ struct KeptOpenFilesTests {
         #expect(files.keptOpen == 1)
     }
 
+    /// The whole file, read with plain `read` until it returns 0 (Foundation's reader stops after
+    /// the first page of such a file, so it cannot be the reference).
+    static func readToEnd(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0, "cannot open \(path)")
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            try #require(count >= 0, "read failed on \(path)")
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    @Test("a file the kernel writes record by record, over several pages, is read whole, kept or not")
+    func severalPages() throws {
+        // /proc/crypto: stable, and a few pages long; one read returns about one page of it.
+        let whole = try Self.readToEnd("/proc/crypto")
+        #expect(whole.count > 8192, "/proc/crypto is only \(whole.count) bytes here: pick a longer file")
+        let files = SystemFiles(root: "/", keepingKernelFilesOpen: true)
+        for keepOpen in [true, false, true] {
+            let text = try #require(files.read("/proc/crypto", keepOpen: keepOpen))
+            let same = Array(text.utf8) == whole
+            #expect(same, "keepOpen \(keepOpen): \(text.utf8.count) of \(whole.count) bytes")
+        }
+        #expect(files.keptOpen == 1)
+    }
+
     @Test("a file read once is not kept; a fixture tree is never kept")
     func notKept() throws {
         let files = SystemFiles(root: "/", keepingKernelFilesOpen: true)

@@ -12,7 +12,9 @@ struct ConnectionLoop {
     var backoff: ReconnectBackoff
     private var brokerIndex = 0
     private var connectedSince: Double? = nil
-    /// When the broker was last reachable (the connection lost, or the first attempt made).
+    /// Since when the broker has been out of reach: the loss of a connection that held (10 s), or the
+    /// first failure. A connection dropped soon after it was accepted does not start the count again,
+    /// so a broker that keeps dropping its clients still sees the waits grow toward the cap.
     private var unreachableSince: Double? = nil
     private var lastProblem: String? = nil
     private var retryAtOnce = false
@@ -50,7 +52,6 @@ struct ConnectionLoop {
             return
         }
         connectedSince = Monotonic.seconds()
-        unreachableSince = nil
         lastProblem = nil
         context.setConnection(connected: true, protocolVersion: ack.protocolVersion)
         context.counters.update {
@@ -82,14 +83,16 @@ struct ConnectionLoop {
         context.setConnection(connected: false, protocolVersion: client.protocolVersion)
         let now = Monotonic.seconds()
         let held = connectedSince != nil
-        if held || unreachableSince == nil { unreachableSince = now }
         if let since = connectedSince {
             connectedSince = nil
             let lived = now - since
             logger.warning(
                 "disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)", "mqtt.code": "\(ending.code)"])
             context.counters.update { $0.lastError = "disconnected: \(ending.reason)" }
-            if lived >= AgentRuntime.stableConnectionSeconds { backoff.reset() }
+            if lived >= AgentRuntime.stableConnectionSeconds {
+                backoff.reset()
+                unreachableSince = now
+            }
             // A twin reconnects within the cap: a connection that outlived that ends the episode.
             if lived > backoff.cap + AgentRuntime.stableConnectionSeconds {
                 takeovers.reset()
@@ -123,6 +126,7 @@ struct ConnectionLoop {
         if !held { brokerIndex += 1 }
         let ceiling = backoff.ceiling
         // While two clients fight over the id, wait near the cap: it stops the ping-pong.
+        if unreachableSince == nil { unreachableSince = now }
         let outage = now - (unreachableSince ?? now)
         let wait = pingPong ? Double.random(in: backoff.cap / 2...backoff.cap) : backoff.next(outage: outage)
         logger.debug(
