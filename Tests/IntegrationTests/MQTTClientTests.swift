@@ -115,3 +115,46 @@ extension MQTTClientTests {
         }
     }
 }
+
+extension MQTTClientTests {
+    /// Seconds on the monotonic clock.
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    @Test("a timer run that fell while disconnected is skipped: the first run after a reconnect comes an interval later")
+    func timerAfterReconnect() async throws {
+        try await withBroker { broker in
+            let client = try MQTTClient(options: MQTTClientOptions(clientID: "timer-test", protocolVersion: .v5, cleanSession: true))
+            defer { client.close() }
+            var events = client.events.makeAsyncIterator()
+            func next(_ what: String, _ matches: (MQTTEvent) -> Bool) async throws {
+                while let event = await events.next() {
+                    if matches(event) { return }
+                }
+                throw TestError("the client's events ended before \(what)")
+            }
+            let endpoint = MQTTEndpoint(host: "127.0.0.1", port: broker.port)
+            client.connect(to: endpoint, keepalive: 30)
+            try await next("the first CONNACK") { if case .connAck(let ack) = $0 { return ack.accepted } else { return false } }
+            let (runs, runSink) = AsyncStream.makeStream(of: Double.self)
+            client.setTimer(interval: 2) { runSink.yield(Self.now()) }
+            var times = runs.makeAsyncIterator()
+            _ = await times.next()  // the timer runs while connected
+            await broker.stop()
+            try await next("the disconnect") { if case .disconnected = $0 { return true } else { return false } }
+            // Let a due time pass while there is no connection (the behaviour under test is about time).
+            try await Task.sleep(for: .seconds(2.5))
+            try await broker.start()
+            client.connect(to: endpoint, keepalive: 30)
+            try await next("the CONNACK after the restart") { if case .connAck(let ack) = $0 { return ack.accepted } else { return false } }
+            let connected = Self.now()
+            let firstRun = try #require(await times.next())
+            // A run made up at once would come within milliseconds of the connect.
+            #expect(firstRun - connected >= 1.5, "the first run came \(firstRun - connected) s after the reconnect")
+            client.cancelTimer()
+        }
+    }
+}
