@@ -37,16 +37,11 @@ public struct FleetTimestamp: Sendable, Hashable, Comparable, Codable, CustomStr
         Double(millisecondsSinceEpoch - other.millisecondsSinceEpoch) / 1000
     }
 
-    /// RFC 3339 in UTC with milliseconds.
+    /// RFC 3339 in UTC with milliseconds (`appendRFC3339`'s bytes).
     public var description: String {
-        let millis = ((millisecondsSinceEpoch % 1000) + 1000) % 1000
-        let seconds = (millisecondsSinceEpoch - millis) / 1000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
-        return "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))T"
-            + "\(Self.pad(secondOfDay / 3600, 2)):\(Self.pad(secondOfDay / 60 % 60, 2)):\(Self.pad(secondOfDay % 60, 2))"
-            + ".\(Self.pad(millis, 3))Z"
+        var bytes: [UInt8] = []
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. Nil when it is not that.
@@ -142,10 +137,5 @@ public struct FleetTimestamp: Sendable, Hashable, Comparable, Codable, CustomStr
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

@@ -184,18 +184,24 @@ extension FleetTimestamp: JSONWritable {
         writer.bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `description`'s text (`2026-11-29T05:00:00.120Z`), digit by digit, with no String.
+    /// Appends the RFC 3339 text (`2026-11-29T05:00:00.120Z`), digit by digit, with no String.
     public func appendRFC3339(to bytes: inout [UInt8]) {
         let millis = ((millisecondsSinceEpoch % 1000) + 1000) % 1000
         let seconds = (millisecondsSinceEpoch - millis) / 1000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Self.civil(fromDays: days)
-        guard (0...9999).contains(year) else { return bytes.append(contentsOf: description.utf8) }
+        /// At least `width` digits, zero-padded (a year past 9999 gets more); a negative value keeps
+        /// its sign in front.
         func put(_ value: Int64, width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var remaining = value
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            var remaining = value.magnitude
+            var divisor: UInt64 = 1
+            var digits = 1
+            while digits < width || remaining / divisor >= 10 {
+                divisor *= 10
+                digits += 1
+            }
             while divisor > 0 {
                 bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
                 remaining %= divisor
