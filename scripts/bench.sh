@@ -19,8 +19,11 @@ with the subjects interleaved round by round so machine noise hits them alike:
   - idle RSS and PSS (after 2 s idle): the agent (`run --no-supervisor`), the C responder, and the
     agent with its supervisor (both processes' PSS summed); RSS again after the round trips;
   - CPU per heartbeat (HEARTBEAT_INTERVAL=1, gateway health URL on a closed port, 10 s; 5 s with
-    --quick), read from a cpuacct cgroup (or /proc/PID/stat when that cannot be made);
-  - one `hatchling-agent metrics` run (process start to exit);
+    --quick), read from a cpuacct cgroup (or /proc/PID/stat when that cannot be made), in all and
+    above an idle agent measured in the same window;
+  - one full metrics collection, in process (Benchmarks/collector, COLLECTOR_BIN overrides it),
+    against plain open/read/close of the same files; and one `hatchling-agent metrics` run
+    (process start to exit);
   - start to online (process start to the online status arriving, median of 5): the agent with and
     without its supervisor, and the C responder for reference;
   - time back online after the broker restarts (agent and C responder);
@@ -67,6 +70,13 @@ if [ ! -x "$AGENT" ]; then
   echo "bench.sh: $AGENT is missing; building it (swift build -c release --product hatchling-agent --static-swift-stdlib)" >&2
   swift build -c release --product hatchling-agent --static-swift-stdlib
   AGENT="$ROOT/.build/release/hatchling-agent"
+fi
+
+COLLECTOR="${COLLECTOR_BIN:-$ROOT/.build/release/collector-bench}"
+if [ ! -x "$COLLECTOR" ]; then
+  echo "bench.sh: $COLLECTOR is missing; building it (swift build -c release --product collector-bench)" >&2
+  swift build -c release --product collector-bench
+  COLLECTOR="$ROOT/.build/release/collector-bench"
 fi
 
 # ---------------------------------------------------------------- sizes of the run
@@ -312,6 +322,21 @@ done
 unset TIMEFORMAT
 fig metrics_cmd.wall_ms_median "$(median "${MET[@]}")"; fig metrics_cmd.cpu_ms_median "$(median "${MET_CPU[@]}")"
 
+# one full metrics collection, in process (Benchmarks/collector), against plain open/read/close of
+# the same files in the same run; three rounds, the medians
+COLL_N=10000; [ "$MODE" = quick ] && COLL_N=2000
+COLL_OUT=$("$COLLECTOR" "$COLL_N" 2>>"$LOG" || true)
+echo "$COLL_OUT" >> "$LOG"
+COLL=(); RAW=()
+while read -r c r; do COLL+=("$c"); RAW+=("$r"); done < <(printf '%s\n' "$COLL_OUT" \
+  | sed -n 's/.*one collection \([0-9.]*\) µs CPU; raw reads of the same [0-9]* files \([0-9.]*\) µs.*/\1 \2/p')
+if [ "${#COLL[@]}" -gt 0 ]; then
+  fig collection.us_median "$(median "${COLL[@]}")"; fig collection.raw_reads_us_median "$(median "${RAW[@]}")"
+else
+  fig collection.us_median null; fig collection.raw_reads_us_median null
+  note "collector-bench printed no figures (see the log)"
+fi
+
 # ---------------------------------------------------------------- round trips, interleaved
 note "round trips: $ROUNDS rounds of $RT_PER_ROUND (shell $SHELL_PER_ROUND), subjects interleaved"
 setsid "$ROOT/Benchmarks/shell/handler.sh" 127.0.0.1 "$PORT" bench-shell >> "$WORK/shell.log" 2>&1 &
@@ -492,6 +517,8 @@ HBA=$(g heartbeat.cpu_ms_per_heartbeat_above_idle)
 row "CPU per heartbeat, all (ms, $(g heartbeat.cpu_source))" "$HB" "shell pub" "$SHB" "$(ratio "$HB" "$SHB")" "-" "-"
 row "CPU per heartbeat above idle (ms)" "$HBA" "shell pub" "$SHB" "$(ratio "$HBA" "$SHB")" "<= 0.2" "$(verdict "$HBA" "<=" 0.2)"
 row "idle agent CPU (ms per s)" "$(g heartbeat.idle_agent_cpu_ms_per_s)" "-" "-" "-" "-" "-"
+CO=$(g collection.us_median); CR=$(g collection.raw_reads_us_median)
+row "one full metrics collection (µs CPU)" "$CO" "raw reads" "$CR" "$(ratio "$CO" "$CR")" "-" "-"
 row "metrics command, start to exit (ms)" "$(g metrics_cmd.wall_ms_median)" "-" "-" "-" "-" "-"
 row "metrics command, CPU (ms)" "$(g metrics_cmd.cpu_ms_median)" "-" "-" "-" "-" "-"
 SON=$(g start_to_online.nosup.median_ms); SOS=$(g start_to_online.sup.median_ms); SOC=$(g start_to_online.c.median_ms)

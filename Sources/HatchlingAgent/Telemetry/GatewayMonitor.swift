@@ -13,9 +13,7 @@ public final class GatewayMonitor: Sendable {
     /// Probes now (off the cooperative pool) and records the result.
     @discardableResult
     public func probe(_ url: HTTPURL) async -> ProbeResult {
-        let result = await BlockingIO.run { HTTPProbe.get(url, timeout: GatewayMonitor.timeout) }
-        last.withLock { $0 = result }
-        return result
+        await BlockingIO.run { self.probeNow(url) }
     }
 
     /// Probes now, blocking this thread for up to `timeout`, and records the result.
