@@ -85,6 +85,12 @@ public final class CommandDispatcher: Sendable {
         state.withLock { $0.commandKey = key }
     }
 
+    /// Applies the settings of a reload that the dispatcher holds: the limits and the key.
+    public func apply(_ configuration: AgentConfiguration) {
+        setRateLimit(configuration.commandRateLimit, burst: configuration.commandRateBurst)
+        setCommandKey(configuration.commandKey)
+    }
+
     /// Handles one message from the command or broadcast topic. Never throws: every failure is
     /// either a response or a counted drop.
     public func handle(_ message: MQTTMessage) async {

@@ -22,6 +22,9 @@ public final class AgentContext: Sendable {
     private let reloadContinuation: AsyncStream<AgentConfiguration>.Continuation
     /// Each configuration applied by a reload (config-reload or SIGHUP), for the runtime to re-arm timers.
     public let reloads: AsyncStream<AgentConfiguration>
+    /// Run inside `reload`, before it returns: what must be in force by the time the reload is
+    /// answered (the command limits and key), since the hub may send its next command at once.
+    private let reloadAppliers = Mutex<[@Sendable (AgentConfiguration) -> Void]>([])
 
     struct State {
         var configuration: AgentConfiguration
@@ -51,6 +54,11 @@ public final class AgentContext: Sendable {
     /// One value read from the configuration in force, without copying all of it (the hot path of
     /// a command: a copy retains and releases every string the configuration holds).
     public func configuration<T>(_ read: (AgentConfiguration) -> T) -> T { state.withLock { read($0.configuration) } }
+
+    /// Registers `apply` to run with each configuration a reload applies, before `reload` returns.
+    public func applyOnReload(_ apply: @escaping @Sendable (AgentConfiguration) -> Void) {
+        reloadAppliers.withLock { $0.append(apply) }
+    }
 
     /// Whether the bus connection is up, and with which protocol version.
     public func setConnection(connected: Bool, protocolVersion: MQTTProtocolVersion) {
@@ -111,6 +119,7 @@ public final class AgentContext: Sendable {
             $0.fileSHA256 = loaded.fileSHA256
         }
         logLevel.value = applied.logLevel
+        for apply in reloadAppliers.withLock({ $0 }) { apply(applied) }
         counters.update { $0.reloads += 1 }
         reloadContinuation.yield(applied)
         return .success(

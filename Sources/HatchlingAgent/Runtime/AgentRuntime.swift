@@ -37,6 +37,19 @@ public final class AgentRuntime: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean shutdown).
+    /// The dispatcher for `context`, with its limits and key following every reload. They are
+    /// applied inside the reload, before its answer goes out: a hub that tightens the limit and
+    /// then floods must meet the new limit, not the old one.
+    static func makeDispatcher(context: AgentContext, publisher: any BusPublisher, logger: Logger) -> CommandDispatcher {
+        let configuration = context.configuration
+        let dispatcher = CommandDispatcher(
+            topics: configuration.topics, publisher: publisher, handlers: AgentCommandHandlers(context: context),
+            counters: context.counters, rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst,
+            commandKey: configuration.commandKey, logger: logger)
+        context.applyOnReload { [dispatcher] in dispatcher.apply($0) }
+        return dispatcher
+    }
+
     public func run() async throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let configuration = context.configuration
@@ -50,10 +63,7 @@ public final class AgentRuntime: Sendable {
 
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let (commandStream, commandSink) = AsyncStream.makeStream(of: MQTTMessage.self)
-        let dispatcher = CommandDispatcher(
-            topics: topics, publisher: client, handlers: AgentCommandHandlers(context: context), counters: context.counters,
-            rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst,
-            commandKey: configuration.commandKey, logger: logger)
+        let dispatcher = Self.makeDispatcher(context: context, publisher: client, logger: logger)
 
         let forwarder = Task {
             for await event in client.events { sink.yield(.mqtt(event)) }
@@ -158,8 +168,6 @@ public final class AgentRuntime: Sendable {
                 if !stopping { loop.connectNow() }
             case .reloaded(let applied):
                 timers.restartIfChanged(interval: applied.heartbeatInterval)
-                dispatcher.setRateLimit(applied.commandRateLimit, burst: applied.commandRateBurst)
-                dispatcher.setCommandKey(applied.commandKey)
             case .signal(SIGHUP):
                 switch context.reload() {
                 case .success(let report):
