@@ -9,7 +9,7 @@ usage() {
 Usage: scripts/bench.sh [--quick] [--json FILE] [--help]
 
 Starts its own mosquitto on a free 127.0.0.1 port (set_tcp_nodelay true), compiles the C subjects
-(Benchmarks/c/responder.c, Benchmarks/c/driver.c) with cc into a temporary folder, and measures,
+(Benchmarks/c/responder.c, driver.c, heartbeat.c) with cc into a temporary folder, and measures,
 with the subjects interleaved round by round so machine noise hits them alike:
 
   - command round trip p50/p90/p99 and sequential round trips per second: the agent
@@ -20,7 +20,9 @@ with the subjects interleaved round by round so machine noise hits them alike:
     agent with its supervisor (both processes' PSS summed); RSS again after the round trips;
   - CPU per heartbeat (HEARTBEAT_INTERVAL=1, gateway health URL on a closed port, 10 s; 5 s with
     --quick), read from a cpuacct cgroup (or /proc/PID/stat when that cannot be made), in all and
-    above an idle agent measured in the same window;
+    above an idle agent measured in the same window; against the C floor (Benchmarks/c/heartbeat.c:
+    the same kernel files, probe and publish, no code of its own) and its idle self, in the same
+    window;
   - one full metrics collection, in process (Benchmarks/collector, COLLECTOR_BIN overrides it),
     against plain open/read/close of the same files; and one `hatchling-agent metrics` run
     (process start to exit);
@@ -131,7 +133,10 @@ cleanup() {
   for pg in "${!LIVE_PG[@]}"; do kill -KILL -- "-$pg" 2>/dev/null || true; done
   for pid in "${!LIVE[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   [ -n "$CGROUP" ] && [ -d "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null || true
-  [ -n "${IDLE_CGROUP:-}" ] && [ -d "$IDLE_CGROUP" ] && rmdir "$IDLE_CGROUP" 2>/dev/null || true
+  local group
+  for group in "${IDLE_CGROUP:-}" "${FLOOR_CGROUP:-}" "${FLOOR_IDLE_CGROUP:-}"; do
+    [ -n "$group" ] && [ -d "$group" ] && rmdir "$group" 2>/dev/null || true
+  done
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
   exit "$rc"
 }
@@ -172,6 +177,7 @@ ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != null ] && [ "$1" != null ] 
 CC="${CC:-cc}"
 "$CC" -O2 -Wall -o "$WORK/driver" Benchmarks/c/driver.c -lmosquitto -lpthread
 "$CC" -O2 -Wall -o "$WORK/responder" Benchmarks/c/responder.c -lmosquitto
+"$CC" -O2 -Wall -o "$WORK/heartbeat" Benchmarks/c/heartbeat.c -lmosquitto -lpthread
 DRIVER="$WORK/driver"
 RESPONDER="$WORK/responder"
 
@@ -253,54 +259,82 @@ fig memory.agent_threads "$AG_THREADS"
 fig memory.c_idle_rss_kib "$C_RSS"; fig memory.c_idle_pss_kib "$C_PSS"
 
 # ---------------------------------------------------------------- CPU per heartbeat
-note "CPU per heartbeat (${HB_WINDOW} s at HEARTBEAT_INTERVAL=1)"
+note "CPU per heartbeat (${HB_WINDOW} s at HEARTBEAT_INTERVAL=1): the agent and the C floor, each above its idle self"
 HATCHLING_NAME=bench-hb HEARTBEAT_INTERVAL=1 "$AGENT" run --no-supervisor >> "$WORK/agent-hb.log" 2>&1 &
 HB_PID=$!; LIVE[$HB_PID]=agent-heartbeat
+# The C floor (Benchmarks/c/heartbeat.c): per beat the same kernel files, descriptor count, statvfs,
+# closed-port probe on a thread of its own, and a retained QoS 1 publish as large as the agent's
+# heartbeat, with no parsing or JSON; and the same program connected but idle.
+HB_BYTES=$(timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t fleet/bench-agent/heartbeat 2>/dev/null | wc -c)
+[ "${HB_BYTES:-0}" -gt 32 ] || HB_BYTES=1000
+mapfile -t FLOOR_FILES < <("$COLLECTOR" --list-files 2>>"$LOG" || true)
+"$WORK/heartbeat" 127.0.0.1 "$PORT" bench-cfloor 1 "$HB_BYTES" "$WORK" "$CLOSED_PORT" "${FLOOR_FILES[@]}" >> "$WORK/floor.log" 2>&1 &
+CF_PID=$!; LIVE[$CF_PID]=c-floor
+"$WORK/heartbeat" 127.0.0.1 "$PORT" bench-cfloor-idle 0 "$HB_BYTES" "$WORK" "$CLOSED_PORT" "${FLOOR_FILES[@]}" >> "$WORK/floor.log" 2>&1 &
+CFI_PID=$!; LIVE[$CFI_PID]=c-floor-idle
 wait_online 1 bench-hb 10 > /dev/null
 sleep 1.5
-CPU_SRC=stat
-if [ -d /sys/fs/cgroup/cpuacct ] && mkdir "/sys/fs/cgroup/cpuacct/hatchling-bench-$$" 2>/dev/null; then
-  CGROUP="/sys/fs/cgroup/cpuacct/hatchling-bench-$$"
-  if echo "$HB_PID" > "$CGROUP/cgroup.procs" 2>/dev/null; then CPU_SRC=cpuacct; fi
-fi
-cpu_ns() { # of the heartbeat agent: cgroup (every thread, even exited ones, in ns) or /proc/PID/stat (ticks)
-  if [ "$CPU_SRC" = cpuacct ]; then cat "$CGROUP/cpuacct.usage"
+# Each subject in a cpuacct group of its own (every thread, even exited ones, in ns); without
+# cgroups, /proc/PID/stat ticks (10 ms resolution) for the agent alone.
+cg_new() { # VAR NAME PID: VAR = the group's path, "" when no cpuacct group can be made
+  local dir="/sys/fs/cgroup/cpuacct/hatchling-bench-$2-$$"
+  printf -v "$1" '%s' ""
+  { [ -d /sys/fs/cgroup/cpuacct ] && mkdir "$dir" 2>/dev/null; } || return 0
+  if echo "$3" > "$dir/cgroup.procs" 2>/dev/null; then printf -v "$1" '%s' "$dir"; else rmdir "$dir" 2>/dev/null || true; fi
+}
+cg_ns() { if [ -n "$1" ]; then cat "$1/cpuacct.usage"; else echo 0; fi; }
+cg_release() { # PID GROUP: the process back to the top group (if it still runs), the group removed
+  [ -n "$2" ] || return 0
+  local task
+  for task in /proc/"$1"/task/*; do echo "${task##*/}" > /sys/fs/cgroup/cpuacct/tasks 2>/dev/null || true; done
+  rmdir "$2" 2>/dev/null || true
+}
+cg_new CGROUP hb "$HB_PID"; cg_new IDLE_CGROUP idle "$AG_PID"; cg_new FLOOR_CGROUP floor "$CF_PID"; cg_new FLOOR_IDLE_CGROUP floor-idle "$CFI_PID"
+CPU_SRC=stat; [ -n "$CGROUP" ] && CPU_SRC=cpuacct
+cpu_ns() { # of the heartbeat agent
+  if [ "$CPU_SRC" = cpuacct ]; then cg_ns "$CGROUP"
   else awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /,""); print ($12+$13)*1e9/hz}' "/proc/$HB_PID/stat"; fi
 }
-hb_seq() { timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t fleet/bench-hb/heartbeat 2>/dev/null | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
+seq_of() { timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t "fleet/$1/heartbeat" 2>/dev/null | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
 stat_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /,""); print ($12+$13)*1000/hz}' "/proc/$HB_PID/stat"; }
 # The idle agent (bench-agent: HEARTBEAT_INTERVAL 30, nothing sent to it in this window) over the
-# same window, in a cpuacct group of its own: what an agent costs with no heartbeat due (Dispatch's
-# once-a-second worker monitor, the MQTT loop's wake-up). Subtracted, it leaves what the heartbeats
-# themselves cost (collection, JSON, publish, the gateway probe, and their wake-ups).
-IDLE_CGROUP=""
-if [ "$CPU_SRC" = cpuacct ] && mkdir "/sys/fs/cgroup/cpuacct/hatchling-bench-idle-$$" 2>/dev/null; then
-  IDLE_CGROUP="/sys/fs/cgroup/cpuacct/hatchling-bench-idle-$$"
-  echo "$AG_PID" > "$IDLE_CGROUP/cgroup.procs" 2>/dev/null || { rmdir "$IDLE_CGROUP"; IDLE_CGROUP=""; }
-fi
-idle_ns() { if [ -n "$IDLE_CGROUP" ]; then cat "$IDLE_CGROUP/cpuacct.usage"; else echo 0; fi; }
-S0=$(hb_seq); U0=$(cpu_ns); K0=$(stat_ms); I0=$(idle_ns); T0=$(date +%s%N)
+# same window: what an agent costs with no heartbeat due (Dispatch's once-a-second worker monitor,
+# the MQTT loop's wake-up). Subtracted, it leaves what the heartbeats themselves cost (collection,
+# JSON, publish, the gateway probe, and their wake-ups). The C floor likewise, against its idle self.
+S0=$(seq_of bench-hb); F0=$(seq_of bench-cfloor); U0=$(cpu_ns); K0=$(stat_ms); I0=$(cg_ns "$IDLE_CGROUP")
+FU0=$(cg_ns "$FLOOR_CGROUP"); FI0=$(cg_ns "$FLOOR_IDLE_CGROUP"); T0=$(date +%s%N)
 sleep "$HB_WINDOW"
-U1=$(cpu_ns); K1=$(stat_ms); I1=$(idle_ns); T1=$(date +%s%N); S1=$(hb_seq)
-if [ -n "$IDLE_CGROUP" ]; then # back to the top group, so that the group can go
-  for task in /proc/"$AG_PID"/task/*; do echo "${task##*/}" > /sys/fs/cgroup/cpuacct/tasks 2>/dev/null || true; done
-  rmdir "$IDLE_CGROUP" 2>/dev/null || true
-fi
-HB_COUNT=$(( ${S1:-0} - ${S0:-0} ))
+U1=$(cpu_ns); K1=$(stat_ms); I1=$(cg_ns "$IDLE_CGROUP"); FU1=$(cg_ns "$FLOOR_CGROUP"); FI1=$(cg_ns "$FLOOR_IDLE_CGROUP")
+T1=$(date +%s%N); S1=$(seq_of bench-hb); F1=$(seq_of bench-cfloor)
+cg_release "$AG_PID" "$IDLE_CGROUP"; IDLE_CGROUP=""
+HB_COUNT=$(( ${S1:-0} - ${S0:-0} )); FLOOR_COUNT=$(( ${F1:-0} - ${F0:-0} ))
+WINDOW_S=$(calc "($T1-$T0)/1e9" 3)
 HB_CPU_MS=null; HB_ABOVE_IDLE_MS=null; IDLE_MS_PER_S=null
+FLOOR_MS=null; FLOOR_ABOVE_IDLE_MS=null; FLOOR_IDLE_MS_PER_S=null
 if [ "$HB_COUNT" -gt 0 ]; then HB_CPU_MS=$(calc "($U1-$U0)/1e6/$HB_COUNT" 3); fi
-if [ "$HB_COUNT" -gt 0 ] && [ -n "$IDLE_CGROUP" ]; then
+if [ "$CPU_SRC" = cpuacct ] && [ "$HB_COUNT" -gt 0 ] && [ "$I1" != 0 ]; then
   HB_ABOVE_IDLE_MS=$(calc "(($U1-$U0)-($I1-$I0))/1e6/$HB_COUNT" 3)
-  IDLE_MS_PER_S=$(calc "($I1-$I0)/1e6/(($T1-$T0)/1e9)" 3)
+  IDLE_MS_PER_S=$(calc "($I1-$I0)/1e6/$WINDOW_S" 3)
+fi
+if [ "$FLOOR_COUNT" -gt 0 ] && [ "$FU1" != 0 ] && [ "$FI1" != 0 ]; then
+  FLOOR_MS=$(calc "($FU1-$FU0)/1e6/$FLOOR_COUNT" 3)
+  FLOOR_ABOVE_IDLE_MS=$(calc "(($FU1-$FU0)-($FI1-$FI0))/1e6/$FLOOR_COUNT" 3)
+  FLOOR_IDLE_MS_PER_S=$(calc "($FI1-$FI0)/1e6/$WINDOW_S" 3)
 fi
 fig heartbeat.idle_agent_cpu_ms_per_s "$IDLE_MS_PER_S"
 fig heartbeat.cpu_ms_per_heartbeat_above_idle "$HB_ABOVE_IDLE_MS"
-fig heartbeat.window_s "$(calc "($T1-$T0)/1e9" 2)"; fig heartbeat.count "$HB_COUNT"
+fig heartbeat.window_s "$(calc "$WINDOW_S" 2)"; fig heartbeat.count "$HB_COUNT"
 fig heartbeat.cpu_ms_total_stat_ticks "$(calc "$K1-$K0" 0)"
 fig heartbeat.cpu_ms_total "$(calc "($U1-$U0)/1e6" 3)"; fig heartbeat.cpu_ms_per_heartbeat "$HB_CPU_MS"; fig heartbeat.cpu_source "$CPU_SRC"
-[ "$CPU_SRC" = cpuacct ] || note "no cpuacct cgroup: CPU per heartbeat from /proc/PID/stat ticks (10 ms resolution)"
-stop_pid "$HB_PID" 10
-[ -n "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null && CGROUP=""
+fig heartbeat.c_floor_count "$FLOOR_COUNT"; fig heartbeat.c_floor_files "${#FLOOR_FILES[@]}"; fig heartbeat.payload_bytes "$HB_BYTES"
+fig heartbeat.c_floor_cpu_ms_per_heartbeat "$FLOOR_MS"
+fig heartbeat.c_floor_cpu_ms_per_heartbeat_above_idle "$FLOOR_ABOVE_IDLE_MS"
+fig heartbeat.c_floor_idle_cpu_ms_per_s "$FLOOR_IDLE_MS_PER_S"
+[ "$CPU_SRC" = cpuacct ] || note "no cpuacct cgroup: CPU per heartbeat from /proc/PID/stat ticks (10 ms resolution), no C floor"
+stop_pid "$HB_PID" 10; stop_pid "$CF_PID" 5; stop_pid "$CFI_PID" 5
+for group in "$CGROUP" "$FLOOR_CGROUP" "$FLOOR_IDLE_CGROUP"; do [ -n "$group" ] && rmdir "$group" 2>/dev/null; done
+CGROUP=""; FLOOR_CGROUP=""; FLOOR_IDLE_CGROUP=""
+mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -t fleet/bench-cfloor/heartbeat -n 2>/dev/null || true
 
 # the shell heartbeat it replaces, at its cheapest: one mosquitto_pub of a heartbeat-sized retained
 # message per beat (the old script also ran cat/awk/df for the figures: not counted here)
@@ -514,9 +548,11 @@ row "RSS after the round trips (MiB)" "$(mib "$(g memory.agent_after_rtt_rss_kib
 HB=$(g heartbeat.cpu_ms_per_heartbeat)
 SHB=$(g heartbeat.shell_mosquitto_pub_cpu_ms)
 HBA=$(g heartbeat.cpu_ms_per_heartbeat_above_idle)
-row "CPU per heartbeat, all (ms, $(g heartbeat.cpu_source))" "$HB" "shell pub" "$SHB" "$(ratio "$HB" "$SHB")" "-" "-"
-row "CPU per heartbeat above idle (ms)" "$HBA" "shell pub" "$SHB" "$(ratio "$HBA" "$SHB")" "<= 0.2" "$(verdict "$HBA" "<=" 0.2)"
-row "idle agent CPU (ms per s)" "$(g heartbeat.idle_agent_cpu_ms_per_s)" "-" "-" "-" "-" "-"
+FL=$(g heartbeat.c_floor_cpu_ms_per_heartbeat); FLA=$(g heartbeat.c_floor_cpu_ms_per_heartbeat_above_idle)
+row "CPU per heartbeat, all (ms, $(g heartbeat.cpu_source))" "$HB" "C floor" "$FL" "$(ratio "$HB" "$FL")" "-" "-"
+row "CPU per heartbeat above idle (ms)" "$HBA" "C floor" "$FLA" "$(ratio "$HBA" "$FLA")" "<= 0.2" "$(verdict "$HBA" "<=" 0.2)"
+row "CPU per heartbeat, all (ms)" "$HB" "shell pub" "$SHB" "$(ratio "$HB" "$SHB")" "-" "-"
+row "idle CPU (ms per s)" "$(g heartbeat.idle_agent_cpu_ms_per_s)" "C floor idle" "$(g heartbeat.c_floor_idle_cpu_ms_per_s)" "$(ratio "$(g heartbeat.idle_agent_cpu_ms_per_s)" "$(g heartbeat.c_floor_idle_cpu_ms_per_s)")" "-" "-"
 CO=$(g collection.us_median); CR=$(g collection.raw_reads_us_median)
 row "one full metrics collection (µs CPU)" "$CO" "raw reads" "$CR" "$(ratio "$CO" "$CR")" "-" "-"
 row "metrics command, start to exit (ms)" "$(g metrics_cmd.wall_ms_median)" "-" "-" "-" "-" "-"
@@ -547,6 +583,7 @@ row "fleet $FN: broker CPU per broadcast (ms)" "$(g fleet.broker_cpu_ms_per_broa
   done
   echo
   echo "shell subject: $(g rtt.shell.n) round trips (capped: it is slow); 'shell pub' = CPU of one mosquitto_pub of a heartbeat (lower bound of the old script)."
+  echo "'C floor' = Benchmarks/c/heartbeat.c: the same $(g heartbeat.c_floor_files) kernel files, fd count, statvfs, probe and a $(g heartbeat.payload_bytes)-byte publish per beat, no parsing or JSON ($(g heartbeat.c_floor_count) beats)."
   echo "C start to online includes up to 10 ms that libmosquitto's loop thread sleeps when its loop thread starts before connect_async (see docs/benchmarks.md)."
   echo "broker restart: runs (s) agent $(g broker_restart.agent_runs_s) | C $(g broker_restart.c_runs_s); broadcast runs (s): $(g fleet.broadcast_all_runs_s), missing $(g fleet.broadcast_missing)"
   echo "fleet stop: $(g fleet.stop_s) s, $(g fleet.needed_sigkill) needed SIGKILL; fleet alive after start: $(g fleet.alive)/$FLEET_N"

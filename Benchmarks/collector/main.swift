@@ -1,6 +1,8 @@
 // Benchmark (not a test): the CPU cost of one full metrics collection, against a baseline measured
 // in the same run: reading the same kernel files with plain open/read/close and no parsing.
 // Usage: swift run -c release collector-bench [ITERATIONS]
+//        collector-bench --list-files   (the kernel files one collection reads again each time, a
+//                                        line each: scripts/bench.sh hands them to Benchmarks/c/heartbeat.c)
 import HatchlingMetrics
 
 #if canImport(Glibc)
@@ -13,7 +15,7 @@ func cpuMicroseconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
 }
 
-let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
+let iterations = CommandLine.arguments.count > 1 && CommandLine.arguments[1] != "--list-files" ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
 let collector = MetricsCollector(root: "/", dataDirectory: "/tmp")
 let first = collector.collect()
 // The files one collection reads, for the baseline: the same syscalls without any parsing.
@@ -31,6 +33,11 @@ if let membership = system.read("/proc/self/cgroup").flatMap({ try? ProcParsers.
         guard let directory else { continue }
         files += names.map { "\(directory)/\($0)" }.filter { access($0, R_OK) == 0 }
     }
+}
+if CommandLine.arguments.dropFirst().first == "--list-files" {
+    // /proc/1/stat is read once per process, not per collection.
+    for file in files where file != "/proc/1/stat" { print(file) }
+    exit(0)
 }
 nonisolated(unsafe) let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 8)
 func readRaw(_ path: String) {
