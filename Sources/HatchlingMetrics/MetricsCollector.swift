@@ -83,7 +83,7 @@ public final class MetricsCollector: Sendable {
         } else {
             problems.append("/proc/self/status: cannot be read")
         }
-        // The count includes the descriptor opendir itself holds while reading.
+        // The listing includes the descriptor of the directory being listed: not counted.
         snapshot.processOpenFileDescriptors = files.countEntries("/proc/self/fd").map { $0 > 0 ? $0 - 1 : 0 }
         if let net = attempt("/proc/net/dev", { t throws(MetricsParseError) in try ProcParsers.networkBytes(t) }) {
             snapshot.networkReceivedBytes = net.received

@@ -14,7 +14,9 @@ import Synchronization
 /// one system call per file and collection instead of four (open, read, read to see the end,
 /// close), and no path lookup. A heartbeat's figures then cost about a dozen descriptors, kept for the life
 /// of the collector (closed with it). A read that fails on a kept descriptor (a process gone, a
-/// cgroup removed) closes it and opens the file again.
+/// cgroup removed) closes it and opens the file again. A file that does not exist (a cgroup v2
+/// file on a host whose controller lives in v1) is not looked up again for a minute, and a
+/// counted directory (`/proc/self/fd`) stays open and is rewound.
 public struct SystemFiles: Sendable {
     /// The directory that stands for `/`.
     public var root: String
@@ -86,8 +88,15 @@ public struct SystemFiles: Sendable {
 
     /// How many entries a directory has besides `.` and `..` (for `/proc/self/fd`); nil if unreadable.
     public func countEntries(_ absolute: String) -> UInt64? {
+        if let openFiles, absolute.hasPrefix("/proc/") || absolute.hasPrefix("/sys/") {
+            return openFiles.withDirectory(path(absolute)) { Self.count(directory: $0) }
+        }
         guard let directory = path(absolute).withCString({ opendir($0) }) else { return nil }
         defer { closedir(directory) }
+        return Self.count(directory: directory)
+    }
+
+    private static func count(directory: OpaquePointer) -> UInt64 {
         var count: UInt64 = 0
         while let entry = readdir(directory) {
             let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
@@ -114,32 +123,81 @@ public struct SystemFiles: Sendable {
 /// `SystemFiles` that made them. Reads happen under the lock: a descriptor that fails is closed,
 /// and no other thread may be reading it then (its number could be reused at once).
 final class OpenFiles: Sendable {
-    private let descriptors = Mutex<[String: Int32]>([:])
+    /// How long a file found missing is taken as missing before it is looked up again.
+    static let absenceSeconds = 60.0
 
-    var count: Int { descriptors.withLock { $0.count } }
+    private struct Kept: ~Copyable {
+        var descriptors: [String: Int32] = [:]
+        /// Directories being counted, kept open and rewound (`DIR *`, as an address).
+        var directories: [String: UInt] = [:]
+        /// Files found missing (ENOENT), with when to look again (monotonic seconds).
+        var absentUntil: [String: Double] = [:]
+    }
+
+    private let kept = Mutex(Kept())
+    private let clock: @Sendable () -> Double
+
+    init(clock: @escaping @Sendable () -> Double = OpenFiles.monotonicSeconds) {
+        self.clock = clock
+    }
+
+    var count: Int { kept.withLock { $0.descriptors.count + $0.directories.count } }
+
+    /// How many paths are taken as missing now.
+    var absent: Int { kept.withLock { $0.absentUntil.count } }
 
     /// Reads `path` through its kept descriptor; a descriptor that fails is closed and the file
     /// opened again once; a file that cannot be read is not kept.
     func read(_ path: String, _ body: (Int32) -> String?) -> String? {
-        descriptors.withLock { kept -> String? in
-            if let fd = kept[path] {
+        kept.withLock { kept -> String? in
+            if let fd = kept.descriptors[path] {
                 if let text = body(fd) { return text }
-                kept[path] = nil
+                kept.descriptors[path] = nil
                 close(fd)
             }
-            guard let fd = SystemFiles.open(path) else { return nil }
+            if let until = kept.absentUntil[path] {
+                if clock() < until { return nil }
+                kept.absentUntil[path] = nil
+            }
+            guard let fd = SystemFiles.open(path) else {
+                if errno == ENOENT { kept.absentUntil[path] = clock() + Self.absenceSeconds }
+                return nil
+            }
             guard let text = body(fd) else {
                 close(fd)
                 return nil
             }
-            kept[path] = fd
+            kept.descriptors[path] = fd
             return text
         }
     }
 
+    /// Runs `body` on the directory, opened on first use and rewound on every later one (a
+    /// rewind makes the kernel list a /proc directory afresh); nil when it cannot be opened.
+    func withDirectory<T>(_ path: String, _ body: (OpaquePointer) -> T) -> T? {
+        kept.withLock { kept -> T? in
+            if let address = kept.directories[path], let directory = OpaquePointer(bitPattern: address) {
+                rewinddir(directory)
+                return body(directory)
+            }
+            guard let directory = path.withCString({ opendir($0) }) else { return nil }
+            kept.directories[path] = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(directory)))
+            return body(directory)
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
     deinit {
-        descriptors.withLock { d in
-            for fd in d.values { close(fd) }
+        kept.withLock { kept in
+            for fd in kept.descriptors.values { close(fd) }
+            for address in kept.directories.values {
+                if let directory = OpaquePointer(bitPattern: address) { closedir(directory) }
+            }
         }
     }
 }
