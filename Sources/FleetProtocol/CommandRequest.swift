@@ -116,19 +116,24 @@ public enum CommandParser {
                 CommandRejection(code: .unknownCommand, message: unknownMessage(echo), id: id, commandWord: echo))
         }
         var request = CommandRequest(command: command, id: id, form: .json)
-        for (key, field) in [("ts", envelope.ts), ("expires_at", envelope.expiresAt)] {
-            if case .absent = field { continue }
+        /// The time in a `ts` or `expires_at` field: nil when absent, a rejection when not RFC 3339.
+        func time(_ key: StaticString, _ field: Envelope.Field) -> Result<(FleetTimestamp, String)?, CommandRejection> {
+            if case .absent = field { return .success(nil) }
             guard case .string(let text) = field, let time = FleetTimestamp(rfc3339: text) else {
                 return .failure(
                     CommandRejection(
                         code: .malformed, message: "\"\(key)\" must be an RFC 3339 time such as 2026-11-29T05:00:00Z",
                         id: id, commandWord: word))
             }
-            if key == "ts" {
-                (request.sentAt, request.sentAtText) = (time, text)
-            } else {
-                (request.expiresAt, request.expiresAtText) = (time, text)
-            }
+            return .success((time, text))
+        }
+        switch time("ts", envelope.ts) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let sent): if let sent { (request.sentAt, request.sentAtText) = sent }
+        }
+        switch time("expires_at", envelope.expiresAt) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let expires): if let expires { (request.expiresAt, request.expiresAtText) = expires }
         }
         switch envelope.sig {
         case .absent: break

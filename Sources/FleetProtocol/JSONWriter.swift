@@ -8,76 +8,126 @@
 /// with the golden values and with generated ones (escapes, non-ASCII text, extreme numbers).
 ///
 /// Commas are implied: a key or an array element that does not follow `{` or `[` gets one.
-public struct JSONWriter: Sendable {
-    public internal(set) var bytes: [UInt8]
+public struct JSONWriter: ~Copyable {
+    // A buffer of its own rather than an `[UInt8]`: under `-Osize` every `Array.append` is a call
+    // that checks uniqueness and capacity, and a response is a few hundred of them.
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
 
     public init(capacity: Int = 512) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The bytes written so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    @inline(__always)
+    mutating func reserve(_ extra: Int) {
+        if count &+ extra > capacity { grow(to: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(to needed: Int) {
+        let larger = max(capacity * 2, needed)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.update(from: storage, count: count)
+        storage.deallocate()
+        storage = moved
+        capacity = larger
+    }
+
+    @inline(__always)
+    mutating func put(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count &+= 1
+    }
+
+    @inline(__always)
+    mutating func put(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        reserve(buffer.count)
+        (storage + count).update(from: base, count: buffer.count)
+        count &+= buffer.count
+    }
+
+    @inline(__always)
+    mutating func put(_ text: StaticString) {
+        text.withUTF8Buffer { put($0) }
     }
 
     @inline(__always)
     mutating func separate() {
-        if let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "["), last != UInt8(ascii: ":") {
-            bytes.append(UInt8(ascii: ","))
+        guard count > 0 else { return }
+        let last = storage[count - 1]
+        if last != UInt8(ascii: "{"), last != UInt8(ascii: "["), last != UInt8(ascii: ":") {
+            put(UInt8(ascii: ","))
         }
     }
 
     @inline(__always)
     public mutating func beginObject() {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        put(UInt8(ascii: "{"))
     }
 
     @inline(__always)
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
+    public mutating func endObject() { put(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        put(UInt8(ascii: "["))
     }
 
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")) }
+    public mutating func endArray() { put(UInt8(ascii: "]")) }
 
     /// Writes `"key":`. The key is a literal that needs no escaping (the payloads' snake_case keys).
     @inline(__always)
     public mutating func key(_ key: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        key.withUTF8Buffer { name in
+            reserve(name.count + 3)
+            storage[count] = UInt8(ascii: "\"")
+            if let base = name.baseAddress { (storage + count + 1).update(from: base, count: name.count) }
+            storage[count + 1 + name.count] = UInt8(ascii: "\"")
+            storage[count + 2 + name.count] = UInt8(ascii: ":")
+            count &+= name.count + 3
+        }
     }
 
     /// Writes a string value, escaped as `JSONEncoder` escapes it with `.withoutEscapingSlashes`.
     public mutating func string(_ value: String) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             var runStart = 0
             for index in 0..<utf8.count {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                put(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
-                bytes.append(UInt8(ascii: "\\"))
+                put(UInt8(ascii: "\\"))
                 switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(UInt8(ascii: "f"))
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(byte)
+                case 0x08: put(UInt8(ascii: "b"))
+                case 0x0C: put(UInt8(ascii: "f"))
+                case 0x0A: put(UInt8(ascii: "n"))
+                case 0x0D: put(UInt8(ascii: "r"))
+                case 0x09: put(UInt8(ascii: "t"))
                 default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    bytes.append(Self.hexDigits[Int(byte >> 4)])
-                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+                    put("u00")
+                    put(Self.hexDigits[Int(byte >> 4)])
+                    put(Self.hexDigits[Int(byte & 0x0F)])
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+            put(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -90,23 +140,23 @@ public struct JSONWriter: Sendable {
     public mutating func bool(_ value: Bool) {
         separate()
         if value {
-            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
+            put("true")
         } else {
-            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
+            put("false")
         }
     }
 
     @inline(__always)
     public mutating func null() {
         separate()
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+        put("null")
     }
 
     @inline(__always)
     public mutating func number(_ value: Int) {
         if value < 0 {
             separate()
-            bytes.append(UInt8(ascii: "-"))
+            put(UInt8(ascii: "-"))
             appendDigits(value.magnitude)
         } else {
             number(UInt64(value))
@@ -130,7 +180,7 @@ public struct JSONWriter: Sendable {
                 buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10
             } while remaining != 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<20]))
+            put(UnsafeBufferPointer(rebasing: buffer[start..<20]))
         }
     }
 
@@ -144,7 +194,7 @@ public struct JSONWriter: Sendable {
         text.withUTF8 { utf8 in
             var count = utf8.count
             if count >= 2, utf8[count - 2] == UInt8(ascii: "."), utf8[count - 1] == UInt8(ascii: "0") { count -= 2 }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[0..<count]))
+            put(UnsafeBufferPointer(rebasing: utf8[0..<count]))
         }
     }
 
@@ -179,48 +229,63 @@ public protocol JSONWritable {
 extension FleetTimestamp: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.separate()
-        writer.bytes.append(UInt8(ascii: "\""))
-        appendRFC3339(to: &writer.bytes)
-        writer.bytes.append(UInt8(ascii: "\""))
+        writer.put(UInt8(ascii: "\""))
+        withRFC3339 { writer.put($0) }
+        writer.put(UInt8(ascii: "\""))
     }
 
     /// Appends the RFC 3339 text (`2026-11-29T05:00:00.120Z`), digit by digit, with no String.
     public func appendRFC3339(to bytes: inout [UInt8]) {
+        withRFC3339 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Runs `body` with the RFC 3339 text, written into a buffer on the stack: the year with at
+    /// least four digits (more past 9999, a sign before year 0), then fixed two-digit fields.
+    func withRFC3339<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let millis = ((millisecondsSinceEpoch % 1000) + 1000) % 1000
         let seconds = (millisecondsSinceEpoch - millis) / 1000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = Self.civil(fromDays: days)
-        /// At least `width` digits, zero-padded (a year past 9999 gets more); a negative value keeps
-        /// its sign in front.
-        func put(_ value: Int64, width: Int) {
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
-            var remaining = value.magnitude
-            var divisor: UInt64 = 1
-            var digits = 1
-            while digits < width || remaining / divisor >= 10 {
-                divisor *= 10
-                digits += 1
+        // An Int64 of milliseconds reaches about year 292 million: 9 digits, a sign, 20 more bytes.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var end = 0
+            @inline(__always) func put(_ byte: UInt8) {
+                buffer[end] = byte
+                end += 1
             }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
-                remaining %= divisor
-                divisor /= 10
+            @inline(__always) func two(_ value: Int) {
+                put(UInt8(ascii: "0") &+ UInt8(value / 10))
+                put(UInt8(ascii: "0") &+ UInt8(value % 10))
             }
+            if year < 0 { put(UInt8(ascii: "-")) }
+            var magnitude = year.magnitude
+            var digits: [UInt8] = []
+            if magnitude < 10_000 {
+                two(Int(magnitude / 100))
+                two(Int(magnitude % 100))
+            } else {
+                while magnitude > 0 {
+                    digits.append(UInt8(ascii: "0") &+ UInt8(magnitude % 10))
+                    magnitude /= 10
+                }
+                for digit in digits.reversed() { put(digit) }
+            }
+            put(UInt8(ascii: "-"))
+            two(Int(month))
+            put(UInt8(ascii: "-"))
+            two(Int(day))
+            put(UInt8(ascii: "T"))
+            two(secondOfDay / 3600)
+            put(UInt8(ascii: ":"))
+            two(secondOfDay / 60 % 60)
+            put(UInt8(ascii: ":"))
+            two(secondOfDay % 60)
+            put(UInt8(ascii: "."))
+            put(UInt8(ascii: "0") &+ UInt8(millis / 100))
+            two(Int(millis % 100))
+            put(UInt8(ascii: "Z"))
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<end]))
         }
-        put(year, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        put(month, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        put(day, width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        put(secondOfDay / 3600, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay / 60 % 60, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 60, width: 2)
-        bytes.append(UInt8(ascii: "."))
-        put(millis, width: 3)
-        bytes.append(UInt8(ascii: "Z"))
     }
 }

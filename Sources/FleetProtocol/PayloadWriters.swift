@@ -331,6 +331,6 @@ extension JSONWriter {
     /// A key that is data (a counter's outcome name), escaped like any string.
     mutating func dynamicKey(_ key: String) {
         string(key)
-        bytes.append(UInt8(ascii: ":"))
+        put(UInt8(ascii: ":"))
     }
 }
