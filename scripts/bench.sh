@@ -379,6 +379,7 @@ sleep 0.5
 SUBJECTS=(agent c shell)
 declare -A SUBJ_NAME=([agent]=bench-agent [c]=bench-c [shell]=bench-shell)
 declare -A FAILS=([agent]=0 [c]=0 [shell]=0)
+declare -A ROUND_P50=()
 NEXT_ID=0
 for ((r = 0; r < ROUNDS; r++)); do
   for ((j = 0; j < 3; j++)); do
@@ -390,8 +391,21 @@ for ((r = 0; r < ROUNDS; r++)); do
     NEXT_ID=$((NEXT_ID + n))
     echo "round $r $OUT" >> "$LOG"
     f=$(jget "$OUT" failures); FAILS[$s]=$((FAILS[$s] + ${f:-$n}))
+    ROUND_P50["$s,$r"]=$(jget "$OUT" p50_us)
   done
 done
+# The agent's p50 over C's within each round (the two run back to back), and their median: slow
+# drift of the machine's speed over the run cancels out of it.
+ROUND_RATIOS=()
+for ((r = 0; r < ROUNDS; r++)); do
+  a=${ROUND_P50["agent,$r"]:-}; c=${ROUND_P50["c,$r"]:-}
+  [ -n "$a" ] && [ -n "$c" ] && [ "$a" != null ] && [ "$c" != null ] && ROUND_RATIOS+=("$(calc "$a/$c" 3)")
+done
+if [ "${#ROUND_RATIOS[@]}" -gt 0 ]; then
+  fig rtt.p50_ratio_per_round_median "$(median "${ROUND_RATIOS[@]}")"; fig rtt.p50_ratio_per_round "${ROUND_RATIOS[*]}"
+else
+  fig rtt.p50_ratio_per_round_median null; fig rtt.p50_ratio_per_round ""
+fi
 for s in "${SUBJECTS[@]}"; do
   OUT=$("$DRIVER" --stats --subject "$s" --failures "${FAILS[$s]}" "$WORK/rt-$s.txt" 2>>"$LOG" || true)
   for k in n p50_us p90_us p99_us max_us mean_us rate_per_s failures; do fig "rtt.$s.$k" "$(jget "$OUT" "$k")"; done
@@ -533,6 +547,7 @@ g() { echo "${FIG[$1]:-null}"; }
 A50=$(g rtt.agent.p50_us); C50=$(g rtt.c.p50_us); S50=$(g rtt.shell.p50_us)
 R50=$(ratio "$A50" "$C50")
 row "round trip p50 (µs)" "$A50" "C responder" "$C50" "$R50" "<= 1.15x C" "$(verdict "$R50" "<=" 1.15)"
+row "round trip p50, median of per-round ratios" "-" "C responder" "-" "$(g rtt.p50_ratio_per_round_median)" "-" "-"
 row "round trip p50 (µs)" "$A50" "shell" "$S50" "$(ratio "$A50" "$S50")" "-" "-"
 row "round trip p99 (µs)" "$(g rtt.agent.p99_us)" "C responder" "$(g rtt.c.p99_us)" "$(ratio "$(g rtt.agent.p99_us)" "$(g rtt.c.p99_us)")" "-" "-"
 row "round trip p99 (µs)" "$(g rtt.agent.p99_us)" "shell" "$(g rtt.shell.p99_us)" "$(ratio "$(g rtt.agent.p99_us)" "$(g rtt.shell.p99_us)")" "-" "-"
@@ -585,6 +600,7 @@ row "fleet $FN: broker CPU per broadcast (ms)" "$(g fleet.broker_cpu_ms_per_broa
   echo "shell subject: $(g rtt.shell.n) round trips (capped: it is slow); 'shell pub' = CPU of one mosquitto_pub of a heartbeat (lower bound of the old script)."
   echo "'C floor' = Benchmarks/c/heartbeat.c: the same $(g heartbeat.c_floor_files) kernel files, fd count, statvfs, probe and a $(g heartbeat.payload_bytes)-byte publish per beat, no parsing or JSON ($(g heartbeat.c_floor_count) beats)."
   echo "C start to online includes up to 10 ms that libmosquitto's loop thread sleeps when its loop thread starts before connect_async (see docs/benchmarks.md)."
+  echo "round trip p50 ratio to C, round by round: $(g rtt.p50_ratio_per_round)"
   echo "broker restart: runs (s) agent $(g broker_restart.agent_runs_s) | C $(g broker_restart.c_runs_s); broadcast runs (s): $(g fleet.broadcast_all_runs_s), missing $(g fleet.broadcast_missing)"
   echo "fleet stop: $(g fleet.stop_s) s, $(g fleet.needed_sigkill) needed SIGKILL; fleet alive after start: $(g fleet.alive)/$FLEET_N"
   echo "agent log warnings/errors: $(g agent_log.warnings_errors); start-to-online runs (ms): agent $(g start_to_online.nosup.runs_ms) | supervised $(g start_to_online.sup.runs_ms) | C $(g start_to_online.c.runs_ms)"
