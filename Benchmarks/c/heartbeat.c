@@ -2,10 +2,10 @@
 //
 // Does per beat the kernel work a heartbeat of the agent needs, and nothing else: on the network
 // thread, pread of the same kernel files (kept open, as the agent keeps them), a count of
-// /proc/self/fd, statvfs of the data directory, and one retained QoS 1 publish of a payload as
-// large as the agent's heartbeat; on a probe thread of its own, one TCP connect to the gateway port
-// (the agent's probe, against a closed port in the bench). No parsing and no JSON: what is left of
-// the agent's cost above this is the agent's own code.
+// /proc/self/fd (kept open and rewound), statvfs of the data directory, and one retained QoS 1
+// publish of a payload as large as the agent's heartbeat; on a probe thread of its own, one TCP
+// connect to the gateway port (the agent's probe, against a closed port in the bench). No parsing
+// and no JSON: what is left of the agent's cost above this is the agent's own code.
 //
 // usage: heartbeat HOST PORT NAME INTERVAL_S PAYLOAD_BYTES DATA_DIR PROBE_PORT [FILE...]
 //   INTERVAL_S 0: connect and stay idle (the loop wakes once a second, like the agent's).
@@ -61,8 +61,9 @@ int main(int argc, char **argv) {
     int file_count = argc - 8;
     int *fds = calloc(file_count + 1, sizeof(int));
     for (int i = 0; i < file_count; i++) fds[i] = open(argv[8 + i], O_RDONLY | O_CLOEXEC);
+    DIR *fd_directory = opendir("/proc/self/fd");
     static char buffer[256 * 1024];
-    if (payload_bytes < 32) payload_bytes = 32;
+    if (payload_bytes < 128) payload_bytes = 128; /* room for the seq and the figures */
     char *payload = malloc(payload_bytes + 1);
     char topic[256];
     snprintf(topic, sizeof topic, "fleet/%s/heartbeat", name);
@@ -88,16 +89,18 @@ int main(int argc, char **argv) {
             long total = 0;
             for (int i = 0; i < file_count; i++)
                 if (fds[i] >= 0) total += pread(fds[i], buffer, sizeof buffer, 0);
-            DIR *directory = opendir("/proc/self/fd");
+            /* kept open and rewound, as the agent keeps it */
             int entries = 0;
-            if (directory) {
-                while (readdir(directory)) entries++;
-                closedir(directory);
+            if (fd_directory) {
+                rewinddir(fd_directory);
+                while (readdir(fd_directory)) entries++;
             }
-            struct statvfs space;
+            struct statvfs space = {0};
             statvfs(data_dir, &space);
             int n = snprintf(payload, payload_bytes + 1, "{\"seq\":%lu,\"pad\":\"%ld %d %lu", ++seq, total, entries,
                              (unsigned long)space.f_bavail);
+            if (n < 0) n = 0;
+            if (n > payload_bytes - 2) n = payload_bytes - 2; /* truncated: the closing bytes still fit */
             memset(payload + n, 'x', payload_bytes - n - 2);
             memcpy(payload + payload_bytes - 2, "\"}", 2);
             mosquitto_publish(m, NULL, topic, payload_bytes, payload, 1, true);

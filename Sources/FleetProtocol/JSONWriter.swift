@@ -242,10 +242,12 @@ extension FleetTimestamp: JSONWritable {
     /// Runs `body` with the RFC 3339 text, written into a buffer on the stack: the year with at
     /// least four digits (more past 9999, a sign before year 0), then fixed two-digit fields.
     func withRFC3339<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let millis = ((millisecondsSinceEpoch % 1000) + 1000) % 1000
-        let seconds = (millisecondsSinceEpoch - millis) / 1000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
+        // Floor division throughout (no subtraction that could overflow at Int64.min).
+        var (seconds, millis) = millisecondsSinceEpoch.quotientAndRemainder(dividingBy: 1000)
+        if millis < 0 { (seconds, millis) = (seconds - 1, millis + 1000) }
+        var (days, secondOfDay64) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if secondOfDay64 < 0 { (days, secondOfDay64) = (days - 1, secondOfDay64 + 86_400) }
+        let secondOfDay = Int(secondOfDay64)
         let (year, month, day) = Self.civil(fromDays: days)
         // An Int64 of milliseconds reaches about year 292 million: 9 digits, a sign, 20 more bytes.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in

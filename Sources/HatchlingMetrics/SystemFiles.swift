@@ -58,8 +58,15 @@ public struct SystemFiles: Sendable {
     }
 
     static func open(_ path: String) -> Int32? {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
-        return fd >= 0 ? fd : nil
+        openReportingError(path).fd
+    }
+
+    /// The descriptor, or nil with the `errno` of the failed `open` (read at once, inside the call).
+    static func openReportingError(_ path: String) -> (fd: Int32?, error: Int32) {
+        path.withCString { name in
+            let fd = Glibc.open(name, O_RDONLY | O_CLOEXEC)
+            return fd >= 0 ? (fd, 0) : (nil, errno)
+        }
     }
 
     /// Reads from offset 0 to the end, with `pread` (so a kept descriptor needs no seek). The first
@@ -96,15 +103,20 @@ public struct SystemFiles: Sendable {
         return Self.count(directory: directory)
     }
 
-    private static func count(directory: OpaquePointer) -> UInt64 {
+    /// The entries besides `.` and `..`; nil when the listing fails, or lists nothing at all: a
+    /// directory removed while open (or a /proc directory of a process gone) lists not even `.`.
+    static func count(directory: OpaquePointer) -> UInt64? {
         var count: UInt64 = 0
-        while let entry = readdir(directory) {
+        var listedAny = false
+        while true {
+            errno = 0
+            guard let entry = readdir(directory) else { return errno == 0 && listedAny ? count : nil }
+            listedAny = true
             let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
                 name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
             }
             if !isDot { count += 1 }
         }
-        return count
     }
 
     /// Total and available bytes of the file system holding `absolute` (`statvfs`).
@@ -159,8 +171,9 @@ final class OpenFiles: Sendable {
                 if clock() < until { return nil }
                 kept.absentUntil[path] = nil
             }
-            guard let fd = SystemFiles.open(path) else {
-                if errno == ENOENT { kept.absentUntil[path] = clock() + Self.absenceSeconds }
+            let opened = SystemFiles.openReportingError(path)
+            guard let fd = opened.fd else {
+                if opened.error == ENOENT { kept.absentUntil[path] = clock() + Self.absenceSeconds }
                 return nil
             }
             guard let text = body(fd) else {
@@ -173,16 +186,23 @@ final class OpenFiles: Sendable {
     }
 
     /// Runs `body` on the directory, opened on first use and rewound on every later one (a
-    /// rewind makes the kernel list a /proc directory afresh); nil when it cannot be opened.
-    func withDirectory<T>(_ path: String, _ body: (OpaquePointer) -> T) -> T? {
+    /// rewind makes the kernel list a /proc directory afresh); nil when it cannot be opened. A
+    /// kept directory whose listing fails (`body` gives nil) is closed and opened again once.
+    func withDirectory<T>(_ path: String, _ body: (OpaquePointer) -> T?) -> T? {
         kept.withLock { kept -> T? in
             if let address = kept.directories[path], let directory = OpaquePointer(bitPattern: address) {
                 rewinddir(directory)
-                return body(directory)
+                if let result = body(directory) { return result }
+                kept.directories[path] = nil
+                closedir(directory)
             }
             guard let directory = path.withCString({ opendir($0) }) else { return nil }
+            guard let result = body(directory) else {
+                closedir(directory)
+                return nil
+            }
             kept.directories[path] = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(directory)))
-            return body(directory)
+            return result
         }
     }
 

@@ -105,7 +105,7 @@ struct FleetTimestampTests {
 
 @Suite("FleetTimestamp bytes")
 struct FleetTimestampBytesTests {
-    @Test("appendRFC3339 writes description's text, zero-padded, with more digits past year 9999", arguments: [
+    @Test("appendRFC3339 writes description's text, zero-padded, with more digits past year 9999 and a sign before year 0", arguments: [
         (Int64(0), "1970-01-01T00:00:00.000Z"),
         (1_795_928_400_120, "2026-11-29T05:00:00.120Z"),
         (951_782_400_000, "2000-02-29T00:00:00.000Z"),
@@ -113,6 +113,10 @@ struct FleetTimestampBytesTests {
         (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
         (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
         (253_402_300_800_000, "10000-01-01T00:00:00.000Z"),
+        (-62_167_219_200_000, "0000-01-01T00:00:00.000Z"),
+        (-62_167_219_200_001, "-0001-12-31T23:59:59.999Z"),
+        (Int64.max, "292278994-08-17T07:12:55.807Z"),
+        (Int64.min, "-292275055-05-16T16:47:04.192Z"),
     ])
     func text(milliseconds: Int64, expected: String) {
         let instant = FleetTimestamp(millisecondsSinceEpoch: milliseconds)

@@ -63,15 +63,8 @@ struct OpenFilesMemoTests {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = OpenFiles()
-        func names() -> Int? {
-            files.withDirectory(directory.path) { handle in
-                var count = 0
-                while let entry = readdir(handle) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if name != "." && name != ".." { count += 1 }
-                }
-                return count
-            }
+        func names() -> UInt64? {
+            files.withDirectory(directory.path) { SystemFiles.count(directory: $0) }
         }
         #expect(names() == 0)
         for index in 0..<3 { try "x".write(toFile: directory.appendingPathComponent("f\(index)").path, atomically: false, encoding: .utf8) }
@@ -80,6 +73,12 @@ struct OpenFilesMemoTests {
         #expect(names() == 2)
         #expect(files.count == 1, "one directory kept, nothing else")
         #expect(files.withDirectory(directory.path + "/no-such") { _ in 0 } == nil)
+
+        // Removed while kept: the kernel lists nothing, not even `.`; that reads as nil, not as an
+        // empty directory, and the directory is no longer kept.
+        try FileManager.default.removeItem(at: directory)
+        #expect(names() == nil)
+        #expect(files.count == 0)
     }
 
     @Test("the descriptor count of /proc/self/fd follows descriptors opened and closed")

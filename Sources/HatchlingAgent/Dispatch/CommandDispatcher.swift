@@ -86,9 +86,14 @@ public final class CommandDispatcher: Sendable {
     }
 
     /// Applies the settings of a reload that the dispatcher holds: the limits and the key.
+    /// Both at once, so that no command sees the new limit with the old key.
     public func apply(_ configuration: AgentConfiguration) {
-        setRateLimit(configuration.commandRateLimit, burst: configuration.commandRateBurst)
-        setCommandKey(configuration.commandKey)
+        let (rate, burst, key) = (configuration.commandRateLimit, configuration.commandRateBurst, configuration.commandKey)
+        state.withLock {
+            $0.commandLimit.reconfigure(rate: rate, burst: burst)
+            $0.errorLimit.reconfigure(rate: Self.errorRate(for: rate), burst: Self.errorResponseBurst)
+            $0.commandKey = key
+        }
     }
 
     /// Handles one message from the command or broadcast topic. Never throws: every failure is

@@ -25,6 +25,10 @@ public final class AgentContext: Sendable {
     /// Run inside `reload`, before it returns: what must be in force by the time the reload is
     /// answered (the command limits and key), since the hub may send its next command at once.
     private let reloadAppliers = Mutex<[@Sendable (AgentConfiguration) -> Void]>([])
+    /// Held through a whole reload (read, store, apply): a `config-reload` on libmosquitto's
+    /// thread and a SIGHUP on the runtime's cannot interleave, so what the appliers saw last is
+    /// what the context holds.
+    private let reloading = Mutex<Void>(())
 
     struct State {
         var configuration: AgentConfiguration
@@ -97,6 +101,10 @@ public final class AgentContext: Sendable {
     /// Re-reads the configuration file and applies what may change while running. An invalid file
     /// changes nothing. Settings that need a restart are reported and left as they were.
     public func reload() -> Result<ReloadReport, FleetErrorBody> {
+        reloading.withLock { _ in reloadHoldingLock() }
+    }
+
+    private func reloadHoldingLock() -> Result<ReloadReport, FleetErrorBody> {
         let current = configuration
         guard current.configFile != nil else {
             counters.update { $0.reloadFailures += 1 }

@@ -36,7 +36,6 @@ public final class AgentRuntime: Sendable {
         case shutdownDeadline
     }
 
-    /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean shutdown).
     /// The dispatcher for `context`, with its limits and key following every reload. They are
     /// applied inside the reload, before its answer goes out: a hub that tightens the limit and
     /// then floods must meet the new limit, not the old one.
@@ -46,10 +45,13 @@ public final class AgentRuntime: Sendable {
             topics: configuration.topics, publisher: publisher, handlers: AgentCommandHandlers(context: context),
             counters: context.counters, rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst,
             commandKey: configuration.commandKey, logger: logger)
-        context.applyOnReload { [dispatcher] in dispatcher.apply($0) }
+        // Weak: a strong capture would make a cycle (context → applier → dispatcher → handlers →
+        // context), and no context made this way would ever be freed.
+        context.applyOnReload { [weak dispatcher] in dispatcher?.apply($0) }
         return dispatcher
     }
 
+    /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean shutdown).
     public func run() async throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let configuration = context.configuration
