@@ -184,11 +184,12 @@ public final class MQTTClient: @unchecked Sendable {
         state.withLock { $0.messageHandler = handler }
     }
 
-    /// Runs `work` on the network thread after the loop's next pass, by which time every packet
-    /// queued before the call has been handed to the socket; or, at the latest, when the connection
-    /// ends. For the message handler: what need not delay an answer (its log line) runs once the
-    /// answer is on its way. libmosquitto writes a packet queued in a callback only on the loop's
-    /// next pass, so work done in the callback after `publish` would still hold the answer back.
+    /// Runs `work` on the network thread once every packet queued before the call has been handed
+    /// to the socket: after the current pass of the loop when that pass wrote everything, else
+    /// after the next one; at the latest, when the connection ends. For the message handler: what
+    /// need not delay an answer (its log line) runs once the answer is on its way. libmosquitto
+    /// writes a packet queued in a callback only after the callback returns, so work done in the
+    /// callback after `publish` would still hold the answer back.
     public func afterPendingWrites(_ work: @escaping @Sendable () -> Void) {
         state.withLock { $0.afterWrites.append(work) }
     }
@@ -333,8 +334,21 @@ public final class MQTTClient: @unchecked Sendable {
                 var timeout: Int32 = 1000
                 if let timerDue { timeout = Int32(max(0, min(1000, ((timerDue - Self.monotonicSeconds()) * 1000).rounded(.up)))) }
                 code = mosquitto_loop(handle, timeout, 1)
-                if queuedBefore > 0 { runAfterWrites(queuedBefore) }
-                if code == MOSQ_ERR_SUCCESS.rawValue { runTimerIfDue() }
+                // What the pass queued (an answer published from the message handler, a PUBACK) would
+                // wait for the next pass, after another `pselect`: libmosquitto writes only what was
+                // queued before it looked at the socket. Written now, it leaves a pass earlier.
+                if code == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) {
+                    code = mosquitto_loop_write(handle, 1)
+                }
+                // With nothing left to write, everything queued so far is on the socket.
+                if code == MOSQ_ERR_SUCCESS.rawValue, !mosquitto_want_write(handle) {
+                    runAfterWrites(nil)
+                } else if queuedBefore > 0 {
+                    runAfterWrites(queuedBefore)
+                }
+                if code == MOSQ_ERR_SUCCESS.rawValue, runTimerIfDue(), mosquitto_want_write(handle) {
+                    code = mosquitto_loop_write(handle, 1)
+                }
             }
             runAfterWrites(nil)
             let loopError = MQTTError(operation: "mosquitto_loop", code: code)
@@ -350,8 +364,10 @@ public final class MQTTClient: @unchecked Sendable {
         continuation.finish()
     }
 
-    /// Runs the timer's work when it is due, and sets its next due time (skipping runs already missed).
-    private func runTimerIfDue() {
+    /// Runs the timer's work when it is due, and sets its next due time (skipping runs already
+    /// missed); true when it ran.
+    @discardableResult
+    private func runTimerIfDue() -> Bool {
         let now = Self.monotonicSeconds()
         let work = state.withLock { s -> (@Sendable () -> Void)? in
             guard var timer = s.timer, now >= timer.due else { return nil }
@@ -360,7 +376,9 @@ public final class MQTTClient: @unchecked Sendable {
             s.timer = timer
             return timer.work
         }
-        work?()
+        guard let work else { return false }
+        work()
+        return true
     }
 
     static func monotonicSeconds() -> Double {
