@@ -328,8 +328,8 @@ public final class MQTTClient: @unchecked Sendable {
             }
             var code = MOSQ_ERR_SUCCESS.rawValue
             while code == MOSQ_ERR_SUCCESS.rawValue {
-                // Work queued before this pass runs after it; work queued during it (in a
-                // callback, after a publish) waits for the next pass, which writes that publish.
+                // Work queued before this pass runs after it; work queued during it (in a callback,
+                // after a publish) runs after it too when everything got written, else after the next.
                 let (queuedBefore, timerDue) = state.withLock { ($0.afterWrites.count, $0.timer?.due) }
                 var timeout: Int32 = 1000
                 if let timerDue { timeout = Int32(max(0, min(1000, ((timerDue - Self.monotonicSeconds()) * 1000).rounded(.up)))) }
