@@ -1,9 +1,11 @@
 /// What one command answered: the `result` of its command, or an `error`.
 public enum CommandOutcome: Sendable, Equatable {
-    case health(HealthReport)
+    // The two large reports are boxed: inline, a status report made every outcome (and every
+    // response) 560 bytes, copied at each step of answering even a `version-report`.
+    indirect case health(HealthReport)
     case version(VersionReport)
     case reload(ReloadReport)
-    case status(StatusReport)
+    indirect case status(StatusReport)
     case failure(FleetErrorBody)
 }
 
