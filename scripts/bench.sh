@@ -385,6 +385,8 @@ declare -A SUBJ_NAME=([agent]=bench-agent [c]=bench-c [shell]=bench-shell)
 declare -A FAILS=([agent]=0 [c]=0 [shell]=0)
 declare -A ROUND_P50=()
 NEXT_ID=0
+cpu_ticks() { awk '/^cpu /{t=0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat; } # total, steal
+read -r TICKS0 STEAL0 < <(cpu_ticks)
 for ((r = 0; r < ROUNDS; r++)); do
   for ((j = 0; j < 3; j++)); do
     s=${SUBJECTS[$(((r + j) % 3))]}
@@ -398,6 +400,10 @@ for ((r = 0; r < ROUNDS; r++)); do
     ROUND_P50["$s,$r"]=$(jget "$OUT" p50_us)
   done
 done
+# Time the hypervisor gave to others while the round trips ran (the VM's steal): a run with much
+# of it measured the neighbours, not the subjects.
+read -r TICKS1 STEAL1 < <(cpu_ticks)
+fig machine.steal_pct_during_rtt "$(calc "100*($STEAL1-$STEAL0)/(($TICKS1-$TICKS0)>0?($TICKS1-$TICKS0):1)" 1)"
 # The agent's p50 over C's within each round (the two run back to back), and their median: slow
 # drift of the machine's speed over the run cancels out of it.
 ROUND_RATIOS=()
@@ -604,7 +610,7 @@ row "fleet $FN: broker CPU per broadcast (ms)" "$(g fleet.broker_cpu_ms_per_broa
   echo "shell subject: $(g rtt.shell.n) round trips (capped: it is slow); 'shell pub' = CPU of one mosquitto_pub of a heartbeat (lower bound of the old script)."
   echo "'C floor' = Benchmarks/c/heartbeat.c: the same $(g heartbeat.c_floor_files) kernel files, fd count, statvfs, probe and a $(g heartbeat.payload_bytes)-byte publish per beat, no parsing or JSON ($(g heartbeat.c_floor_count) beats)."
   echo "C start to online includes up to 10 ms that libmosquitto's loop thread sleeps when its loop thread starts before connect_async (see docs/benchmarks.md)."
-  echo "round trip p50 ratio to C, round by round: $(g rtt.p50_ratio_per_round)"
+  echo "round trip p50 ratio to C, round by round: $(g rtt.p50_ratio_per_round); CPU steal meanwhile: $(g machine.steal_pct_during_rtt) %"
   echo "broker restart: runs (s) agent $(g broker_restart.agent_runs_s) | C $(g broker_restart.c_runs_s); broadcast runs (s): $(g fleet.broadcast_all_runs_s), missing $(g fleet.broadcast_missing)"
   echo "fleet stop: $(g fleet.stop_s) s, $(g fleet.needed_sigkill) needed SIGKILL; fleet alive after start: $(g fleet.alive)/$FLEET_N"
   echo "agent log warnings/errors: $(g agent_log.warnings_errors); start-to-online runs (ms): agent $(g start_to_online.nosup.runs_ms) | supervised $(g start_to_online.sup.runs_ms) | C $(g start_to_online.c.runs_ms)"
