@@ -207,8 +207,8 @@ public final class CommandDispatcher: Sendable {
             logger.info(
                 "command handled",
                 metadata: [
-                    "command.id": "\(id ?? "-")", "command.name": "\(word ?? "-")", "command.outcome": "\(outcomeName)",
-                    "command.duration_ms": "\(durationMs)", "mqtt.topic": "\(topic)",
+                    "command.id": .string(id ?? "-"), "command.name": .string(word ?? "-"), "command.outcome": .string(outcomeName),
+                    "command.duration_ms": .string(String(durationMs)), "mqtt.topic": .string(topic),
                 ])
         }
         if onNetworkThread { publisher.afterPendingWrites(log) } else { log() }

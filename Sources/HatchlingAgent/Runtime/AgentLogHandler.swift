@@ -94,7 +94,10 @@ public struct AgentLogHandler: LogHandler {
     /// Appends a value, in double quotes (with `"` escaped) when it is empty or holds a space, `"` or `=`.
     static func appendValue(_ value: String, to line: inout [UInt8]) {
         let utf8 = value.utf8
-        let needsQuotes = utf8.isEmpty || utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }
+        let needsQuotes =
+            utf8.isEmpty
+            || (utf8.withContiguousStorageIfAvailable { bytes in bytes.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D } }
+                ?? utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D })
         guard needsQuotes else {
             line.append(contentsOf: utf8)
             return
