@@ -385,7 +385,9 @@ declare -A SUBJ_NAME=([agent]=bench-agent [c]=bench-c [shell]=bench-shell)
 declare -A FAILS=([agent]=0 [c]=0 [shell]=0)
 declare -A ROUND_P50=()
 NEXT_ID=0
-cpu_ticks() { awk '/^cpu /{t=0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat; } # total, steal
+# total (user to steal; guest time is already in user and nice), steal; %.0f: mawk prints large
+# integers in %g form otherwise
+cpu_ticks() { awk '/^cpu /{t=0; for (i = 2; i <= 9; i++) t += $i; printf "%.0f %.0f\n", t, $9; exit}' /proc/stat; }
 read -r TICKS0 STEAL0 < <(cpu_ticks)
 for ((r = 0; r < ROUNDS; r++)); do
   for ((j = 0; j < 3; j++)); do
@@ -409,7 +411,9 @@ fig machine.steal_pct_during_rtt "$(calc "100*($STEAL1-$STEAL0)/(($TICKS1-$TICKS
 ROUND_RATIOS=()
 for ((r = 0; r < ROUNDS; r++)); do
   a=${ROUND_P50["agent,$r"]:-}; c=${ROUND_P50["c,$r"]:-}
-  [ -n "$a" ] && [ -n "$c" ] && [ "$a" != null ] && [ "$c" != null ] && ROUND_RATIOS+=("$(calc "$a/$c" 3)")
+  # A round with no answer reports a p50 of 0: no ratio for it.
+  [ -n "$a" ] && [ -n "$c" ] && [ "$a" != null ] && [ "$c" != null ] && awk "BEGIN{exit !($a > 0 && $c > 0)}" \
+    && ROUND_RATIOS+=("$(calc "$a/$c" 3)")
 done
 if [ "${#ROUND_RATIOS[@]}" -gt 0 ]; then
   fig rtt.p50_ratio_per_round_median "$(median "${ROUND_RATIOS[@]}")"; fig rtt.p50_ratio_per_round "${ROUND_RATIOS[*]}"

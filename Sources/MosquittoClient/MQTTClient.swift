@@ -333,12 +333,12 @@ public final class MQTTClient: @unchecked Sendable {
                 let (queuedBefore, timerDue) = state.withLock { ($0.afterWrites.count, $0.timer?.due) }
                 var timeout: Int32 = 1000
                 if let timerDue { timeout = Int32(max(0, min(1000, ((timerDue - Self.monotonicSeconds()) * 1000).rounded(.up)))) }
-                code = mosquitto_loop(handle, timeout, 1)
+                code = ended(mosquitto_loop(handle, timeout, 1))
                 // What the pass queued (an answer published from the message handler, a PUBACK) would
                 // wait for the next pass, after another `pselect`: libmosquitto writes only what was
                 // queued before it looked at the socket. Written now, it leaves a pass earlier.
                 if code == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) {
-                    code = mosquitto_loop_write(handle, 1)
+                    code = ended(mosquitto_loop_write(handle, 1))
                 }
                 // With nothing left to write, everything queued so far is on the socket.
                 if code == MOSQ_ERR_SUCCESS.rawValue, !mosquitto_want_write(handle) {
@@ -347,7 +347,7 @@ public final class MQTTClient: @unchecked Sendable {
                     runAfterWrites(queuedBefore)
                 }
                 if code == MOSQ_ERR_SUCCESS.rawValue, runTimerIfDue(), mosquitto_want_write(handle) {
-                    code = mosquitto_loop_write(handle, 1)
+                    code = ended(mosquitto_loop_write(handle, 1))
                 }
             }
             runAfterWrites(nil)
@@ -362,6 +362,15 @@ public final class MQTTClient: @unchecked Sendable {
             continuation.yield(.disconnected(ending))
         }
         continuation.finish()
+    }
+
+    /// `code`, or "no connection" when libmosquitto reported success with the socket already
+    /// closed (after the broker's DISCONNECT, or our own once written), as `mosquitto_loop` itself
+    /// checks after a read or a write. Going on would write to a closed connection, which makes
+    /// libmosquitto call the disconnect callback again (overwriting the broker's reason) and would
+    /// run the timer with no connection.
+    private func ended(_ code: Int32) -> Int32 {
+        code == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(handle) < 0 ? MOSQ_ERR_NO_CONN.rawValue : code
     }
 
     /// Runs the timer's work when it is due, and sets its next due time (skipping runs already

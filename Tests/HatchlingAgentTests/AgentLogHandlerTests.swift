@@ -28,6 +28,16 @@ struct AgentLogHandlerTests {
                 == #"2026-11-29T05:00:00.120Z error hatchling-agent: x a="two words" b="" c="k=v" d="say \"hi\"" e=plain"# + "\n")
     }
 
+    @Test("a newline or other control character in a value or the message cannot start a new line")
+    func controlCharacters() {
+        let written = line(.info, "first\nsecond", ["id": "x\n2026-11-29T05:00:00.000Z error hatchling-agent: forged", "p": #"C:\dir"#, "t": "a\tb\u{01}"])
+        #expect(written.filter { $0 == "\n" }.count == 1, "one line: \(written)")
+        #expect(
+            written
+                == #"2026-11-29T05:00:00.120Z info hatchling-agent: first\nsecond id="x\n2026-11-29T05:00:00.000Z error hatchling-agent: forged" p="C:\\dir" t="a\tb\u0001""#
+                + "\n")
+    }
+
     @Test("the handler's metadata and the event's are merged; the event's wins")
     func merging() {
         #expect(

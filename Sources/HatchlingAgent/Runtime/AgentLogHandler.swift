@@ -72,7 +72,7 @@ public struct AgentLogHandler: LogHandler {
         line.append(0x20)
         line.append(contentsOf: label.utf8)
         line.append(contentsOf: [UInt8(ascii: ":"), 0x20])
-        line.append(contentsOf: event.message.description.utf8)
+        Self.appendMessage(event.message.description, to: &line)
         var fields = metadata
         if let extra = event.metadata {
             if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
@@ -91,22 +91,51 @@ public struct AgentLogHandler: LogHandler {
         return line
     }
 
-    /// Appends a value, in double quotes (with `"` escaped) when it is empty or holds a space, `"` or `=`.
+    /// Appends the message as it is, but for control characters, escaped: a newline in it must
+    /// not start what looks like another line.
+    static func appendMessage(_ message: String, to line: inout [UInt8]) {
+        for byte in message.utf8 {
+            if byte < 0x20 || byte == 0x7F { appendEscaped(byte, to: &line) } else { line.append(byte) }
+        }
+    }
+
+    /// Appends a value, in double quotes when it is empty or holds a space, `"`, `=`, `\` or a
+    /// control character; inside the quotes `"` and `\` are escaped, and control characters written
+    /// as `\n`, `\r`, `\t` or `\u00XX` (a value taken from a request can never forge a line).
     static func appendValue(_ value: String, to line: inout [UInt8]) {
         let utf8 = value.utf8
-        let needsQuotes =
-            utf8.isEmpty
-            || (utf8.withContiguousStorageIfAvailable { bytes in bytes.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D } }
-                ?? utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D })
+        @inline(__always) func special(_ byte: UInt8) -> Bool {
+            byte <= 0x20 || byte == 0x22 || byte == 0x3D || byte == 0x5C || byte == 0x7F
+        }
+        let needsQuotes = utf8.isEmpty || (utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? utf8.contains(where: special))
         guard needsQuotes else {
             line.append(contentsOf: utf8)
             return
         }
         line.append(0x22)
         for byte in utf8 {
-            if byte == 0x22 { line.append(0x5C) }
-            line.append(byte)
+            switch byte {
+            case 0x22, 0x5C:
+                line.append(0x5C)
+                line.append(byte)
+            case 0x20: line.append(byte)
+            case ..<0x20, 0x7F: appendEscaped(byte, to: &line)
+            default: line.append(byte)
+            }
         }
         line.append(0x22)
+    }
+
+    /// A control character as `\n`, `\r`, `\t` or `\u00XX`.
+    static func appendEscaped(_ byte: UInt8, to line: inout [UInt8]) {
+        line.append(0x5C)
+        switch byte {
+        case 0x0A: line.append(UInt8(ascii: "n"))
+        case 0x0D: line.append(UInt8(ascii: "r"))
+        case 0x09: line.append(UInt8(ascii: "t"))
+        default:
+            let hex = Array("0123456789abcdef".utf8)
+            line.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+        }
     }
 }
