@@ -44,6 +44,11 @@ public final class CommandDispatcher: Sendable {
         var recent = RecentResponses()
         /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
         var commandKey: CommandKey?
+
+        mutating func setRateLimit(_ rate: Double, burst: Int) {
+            commandLimit.reconfigure(rate: rate, burst: burst)
+            errorLimit.reconfigure(rate: CommandDispatcher.errorRate(for: rate), burst: CommandDispatcher.errorResponseBurst)
+        }
     }
 
     /// Error responses allowed per second beyond the command rate (a flood gets this many answers).
@@ -70,14 +75,11 @@ public final class CommandDispatcher: Sendable {
                 commandKey: commandKey))
     }
 
-    private static func errorRate(for rateLimit: Double) -> Double { rateLimit == 0 ? 0 : errorResponseRate }
+    fileprivate static func errorRate(for rateLimit: Double) -> Double { rateLimit == 0 ? 0 : errorResponseRate }
 
     /// Applies new limits from a reload.
     public func setRateLimit(_ rate: Double, burst: Int) {
-        state.withLock {
-            $0.commandLimit.reconfigure(rate: rate, burst: burst)
-            $0.errorLimit.reconfigure(rate: Self.errorRate(for: rate), burst: Self.errorResponseBurst)
-        }
+        state.withLock { $0.setRateLimit(rate, burst: burst) }
     }
 
     /// Applies a new (or no) command key from a reload.
@@ -90,8 +92,7 @@ public final class CommandDispatcher: Sendable {
     public func apply(_ configuration: AgentConfiguration) {
         let (rate, burst, key) = (configuration.commandRateLimit, configuration.commandRateBurst, configuration.commandKey)
         state.withLock {
-            $0.commandLimit.reconfigure(rate: rate, burst: burst)
-            $0.errorLimit.reconfigure(rate: Self.errorRate(for: rate), burst: Self.errorResponseBurst)
+            $0.setRateLimit(rate, burst: burst)
             $0.commandKey = key
         }
     }
