@@ -54,6 +54,12 @@ public final class MQTTClient: @unchecked Sendable {
         var afterWrites: [@Sendable () -> Void] = []
         /// Periodic work on the network thread (`setTimer`).
         var timer: Timer? = nil
+        /// Whether the current attempt got its CONNACK, and whether it gave up waiting for one.
+        var connAckReceived = false
+        var connAckTimedOut = false
+        /// The broker's maximum QoS from its CONNACK (MQTT 5); publishes and subscriptions above
+        /// it are sent at it (libmosquitto refuses them otherwise).
+        var maximumQoS = 2
     }
 
     private struct Timer {
@@ -130,14 +136,19 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_connect_v5_callback_set(handle) { mosq, userdata, code, flags, props in
             guard let client = MQTTClient.client(userdata) else { return }
             if code == 0 { mosquitto_log_callback_set(mosq, nil) }
-            let version = client.state.withLock { $0.protocolVersion }
+            let maximumQoS = readMaximumQoS(props)
+            let version = client.state.withLock { s in
+                s.connAckReceived = true
+                s.maximumQoS = maximumQoS ?? 2
+                return s.protocolVersion
+            }
             var reason = mqttReasonString(Int(code), protocolVersion: version)
             if let extra = readReasonString(props) { reason += ": \(extra)" }
             client.continuation.yield(
                 .connAck(
                     MQTTConnAck(
                         reasonCode: Int(code), sessionPresent: (flags & 1) != 0, reason: reason,
-                        protocolVersion: version)))
+                        protocolVersion: version, maximumQoS: maximumQoS)))
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
             guard let client = MQTTClient.client(userdata) else { return }
@@ -235,6 +246,7 @@ public final class MQTTClient: @unchecked Sendable {
     @discardableResult
     public func subscribe(_ topics: [String], qos: Int = 1) throws(MQTTError) -> [Int32] {
         var ids: [Int32] = []
+        let qos = min(qos, state.withLock { $0.maximumQoS })
         for topic in topics {
             var mid: Int32 = 0
             try MQTTError.check(mosquitto_subscribe(handle, &mid, topic, Int32(qos)), "mosquitto_subscribe(\(topic))")
@@ -251,7 +263,9 @@ public final class MQTTClient: @unchecked Sendable {
         properties: MQTTPublishProperties = MQTTPublishProperties()
     ) throws(MQTTError) -> Int32 {
         var mid: Int32 = 0
-        let useProperties = !properties.isEmpty && protocolVersion == .v5
+        let (version, maximumQoS) = state.withLock { ($0.protocolVersion, $0.maximumQoS) }
+        let qos = min(qos, maximumQoS)
+        let useProperties = !properties.isEmpty && version == .v5
         let code = try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
             if useProperties { try addPublishProperties(properties, to: &list) }
         } _: { list in
@@ -310,6 +324,9 @@ public final class MQTTClient: @unchecked Sendable {
                 s.lastDisconnectCode = nil
                 s.lastDisconnectReason = nil
                 s.lastLibraryError = nil
+                s.connAckReceived = false
+                s.connAckTimedOut = false
+                s.maximumQoS = 2
                 return s.protocolVersion
             }
             mosquitto_log_callback_set(handle, Self.logCallback)
@@ -320,6 +337,7 @@ public final class MQTTClient: @unchecked Sendable {
             }
             // A timer run that fell while there was no connection is skipped, not made up at once.
             let connectedAt = Self.monotonicSeconds()
+            let connAckDeadline = connectedAt + options.connectTimeout
             state.withLock { s in
                 if var timer = s.timer, timer.due < connectedAt {
                     timer.due = connectedAt + timer.interval
@@ -330,9 +348,20 @@ public final class MQTTClient: @unchecked Sendable {
             while code == MOSQ_ERR_SUCCESS.rawValue {
                 // Work queued before this pass runs after it; work queued during it (in a callback,
                 // after a publish) runs after it too when everything got written, else after the next.
-                let (queuedBefore, timerDue) = state.withLock { ($0.afterWrites.count, $0.timer?.due) }
+                let (queuedBefore, timerDue, acked) = state.withLock { ($0.afterWrites.count, $0.timer?.due, $0.connAckReceived) }
                 var timeout: Int32 = 1000
                 if let timerDue { timeout = Int32(max(0, min(1000, ((timerDue - Self.monotonicSeconds()) * 1000).rounded(.up)))) }
+                if !acked {
+                    // No CONNACK yet: a broker that never answers (some answer no MQTT 5 CONNECT at
+                    // all) is given up on at the connect timeout, not after a whole keepalive.
+                    let left = connAckDeadline - Self.monotonicSeconds()
+                    if left <= 0 {
+                        state.withLock { $0.connAckTimedOut = true }
+                        code = MOSQ_ERR_TIMEOUT.rawValue
+                        break
+                    }
+                    timeout = min(timeout, Int32(max(1, (left * 1000).rounded(.up))))
+                }
                 code = ended(mosquitto_loop(handle, timeout, 1))
                 // What the pass queued (an answer published from the message handler, a PUBACK) would
                 // wait for the next pass, after another `pselect`: libmosquitto writes only what was
@@ -350,18 +379,38 @@ public final class MQTTClient: @unchecked Sendable {
                     code = ended(mosquitto_loop_write(handle, 1))
                 }
             }
+            if state.withLock({ $0.connAckTimedOut }) { dropSocket() }
             runAfterWrites(nil)
             let loopError = MQTTError(operation: "mosquitto_loop", code: code)
             let ending = state.withLock { s in
                 MQTTDisconnect(
                     code: s.lastDisconnectCode ?? code,
-                    reason: (s.lastDisconnectReason ?? loopError.message) + (s.lastLibraryError.map { " (\($0))" } ?? ""),
+                    reason: s.connAckTimedOut
+                        ? "no CONNACK within \(MQTTClient.format(options.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
+                        : (s.lastDisconnectReason ?? loopError.message) + (s.lastLibraryError.map { " (\($0))" } ?? ""),
                     wasConnected: true,
-                    requested: s.disconnectRequested)
+                    requested: s.disconnectRequested,
+                    connAckReceived: s.connAckReceived,
+                    connAckTimedOut: s.connAckTimedOut)
             }
             continuation.yield(.disconnected(ending))
         }
         continuation.finish()
+    }
+
+    /// Closes a connection that never got its CONNACK. libmosquitto has no call to drop a
+    /// connection without sending DISCONNECT (which a broker that has not accepted CONNECT should
+    /// not get); shutting the socket down makes its next read fail, and the loop then closes it.
+    private func dropSocket() {
+        let fd = mosquitto_socket(handle)
+        guard fd >= 0 else { return }
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+        // One pass reads the end of the stream and closes the socket (and calls the callbacks).
+        _ = mosquitto_loop(handle, 0, 1)
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 
     /// `code`, or "no connection" when libmosquitto reported success with the socket already
@@ -415,6 +464,11 @@ public final class MQTTClient: @unchecked Sendable {
         let sessionExpiry: UInt32? = (version == .v5 && !options.cleanSession) ? options.sessionExpiryInterval : nil
         let result: Result<Void, MQTTError> = Result { () throws(MQTTError) in
             try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
+                if version == .v5, let maximum = options.maximumPacketSize {
+                    try MQTTError.check(
+                        mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MAXIMUM_PACKET_SIZE.rawValue), maximum),
+                        "mosquitto_property_add_int32(maximum-packet-size)")
+                }
                 if let sessionExpiry {
                     try MQTTError.check(
                         mosquitto_property_add_int32(

@@ -6,6 +6,32 @@ public enum MQTTProtocolVersion: String, Sendable, Equatable, CustomStringConver
     public var description: String { rawValue }
 }
 
+/// Which protocol to speak: `MQTT_PROTOCOL` (agent and fleetctl read it the same way).
+public enum MQTTProtocolChoice: String, Sendable, Equatable, CustomStringConvertible {
+    /// MQTT 5 first; 3.1.1 with a broker that refuses 5, closes the connection before its CONNACK,
+    /// or sends no CONNACK within the connect timeout (RabbitMQ 3.10, amqtt). The default.
+    case auto
+    /// Only MQTT 5.
+    case v5 = "5"
+    /// Only MQTT 3.1.1.
+    case v311 = "3.1.1"
+
+    public var description: String { rawValue }
+
+    /// The rule a bad value breaks, for the error message.
+    public static let rule = "must be auto, 5 or 3.1.1"
+
+    /// Parses a setting: `auto`, `5` (`5.0`), `3.1.1` (`311`, or `4`, its protocol level); nil otherwise.
+    public init?(setting text: String) {
+        switch text.lowercased() {
+        case "auto": self = .auto
+        case "5", "5.0": self = .v5
+        case "3.1.1", "311", "4": self = .v311
+        default: return nil
+        }
+    }
+}
+
 /// A delivered message, copied out of libmosquitto's callback (its memory is freed when it returns).
 public struct MQTTMessage: Sendable, Equatable {
     /// Topic the message was published on.
@@ -45,6 +71,18 @@ public struct MQTTConnAck: Sendable, Equatable {
     public var reason: String
     /// Protocol version the CONNECT used.
     public var protocolVersion: MQTTProtocolVersion
+    /// The highest QoS the broker accepts (MQTT 5 CONNACK property); nil means 2, no limit.
+    public var maximumQoS: Int?
+
+    public init(
+        reasonCode: Int, sessionPresent: Bool, reason: String, protocolVersion: MQTTProtocolVersion, maximumQoS: Int? = nil
+    ) {
+        self.reasonCode = reasonCode
+        self.sessionPresent = sessionPresent
+        self.reason = reason
+        self.protocolVersion = protocolVersion
+        self.maximumQoS = maximumQoS
+    }
 
     public var accepted: Bool { reasonCode == 0 }
 
@@ -64,6 +102,28 @@ public struct MQTTDisconnect: Sendable, Equatable {
     public var wasConnected: Bool
     /// True when this end asked for the disconnect.
     public var requested: Bool
+    /// Whether the broker answered CONNECT with a CONNACK during this attempt (accepted or not).
+    /// False with `wasConnected` true: the broker closed the connection before answering, or
+    /// never answered (`connAckTimedOut`). Brokers that speak only 3.1.1 do either to an MQTT 5
+    /// CONNECT.
+    public var connAckReceived: Bool
+    /// True when no CONNACK came within the client's `connectTimeout` and the client gave up.
+    public var connAckTimedOut: Bool
+
+    public init(
+        code: Int32, reason: String, wasConnected: Bool, requested: Bool, connAckReceived: Bool = false,
+        connAckTimedOut: Bool = false
+    ) {
+        self.code = code
+        self.reason = reason
+        self.wasConnected = wasConnected
+        self.requested = requested
+        self.connAckReceived = connAckReceived
+        self.connAckTimedOut = connAckTimedOut
+    }
+
+    /// True when the broker took the TCP connection but never accepted or refused the CONNECT.
+    public var endedBeforeConnAck: Bool { wasConnected && !connAckReceived }
 }
 
 /// Everything the client reports, in order, on its `events` stream.
@@ -137,6 +197,12 @@ public struct MQTTClientOptions: Sendable {
     /// Off adds Nagle's delay (about 44 ms) to every small request and reply.
     public var tcpNoDelay: Bool
     public var will: MQTTWill?
+    /// Seconds to wait for the CONNACK after the TCP connection is made (`MQTT_CONNECT_TIMEOUT`),
+    /// separately from the keepalive: a broker that never answers a CONNECT is given up on then.
+    public var connectTimeout: Double
+    /// MQTT 5 maximum packet size sent in CONNECT: the broker must not deliver anything larger
+    /// (it drops such a message for this client instead). Nil sends none.
+    public var maximumPacketSize: UInt32?
 
     public init(
         clientID: String,
@@ -147,8 +213,12 @@ public struct MQTTClientOptions: Sendable {
         password: String? = nil,
         tls: MQTTTLSOptions? = nil,
         tcpNoDelay: Bool = true,
-        will: MQTTWill? = nil
+        will: MQTTWill? = nil,
+        connectTimeout: Double = 10,
+        maximumPacketSize: UInt32? = nil
     ) {
+        self.connectTimeout = connectTimeout
+        self.maximumPacketSize = maximumPacketSize
         self.clientID = clientID
         self.protocolVersion = protocolVersion
         self.cleanSession = cleanSession
@@ -162,7 +232,7 @@ public struct MQTTClientOptions: Sendable {
 }
 
 /// A broker address.
-public struct MQTTEndpoint: Sendable, Equatable, CustomStringConvertible {
+public struct MQTTEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
 
@@ -172,4 +242,46 @@ public struct MQTTEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension MQTTEndpoint {
+    /// Why a broker list does not parse: the rule it breaks, for a message that names the setting.
+    public struct ListError: Error, Sendable, Equatable {
+        public var problem: String
+    }
+
+    /// Parses `host[:port],host[:port]` (`[v6]:port` for IPv6 addresses); hosts listed without a
+    /// port get `defaultPort`. The one parser of `MQTT_HOST`, for the agent and fleetctl alike.
+    public static func parseList(_ text: String, defaultPort: Int) throws(ListError) -> [MQTTEndpoint] {
+        var endpoints: [MQTTEndpoint] = []
+        func fail(_ problem: String) -> ListError { ListError(problem: problem) }
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let entry = item.filter { $0 != " " && $0 != "\t" }
+            var host = Substring(entry)
+            var port = defaultPort
+            if entry.hasPrefix("[") {
+                guard let close = entry.firstIndex(of: "]") else { throw fail("has an unclosed '[' in an IPv6 address") }
+                host = entry[entry.index(after: entry.startIndex)..<close]
+                let after = entry[entry.index(after: close)...]
+                if !after.isEmpty {
+                    guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65535).contains(value) else {
+                        throw fail("has a port that is not a number from 1 to 65535")
+                    }
+                    port = value
+                }
+            } else if let colon = entry.firstIndex(of: ":") {
+                guard entry.lastIndex(of: ":") == colon else { throw fail("must write IPv6 addresses as [address]:port") }
+                host = entry[..<colon]
+                guard let value = Int(entry[entry.index(after: colon)...]), (1...65535).contains(value) else {
+                    throw fail("has a port that is not a number from 1 to 65535")
+                }
+                port = value
+            }
+            guard !host.isEmpty, host.utf8.count <= 253, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+                throw fail("must list host names or addresses as host[:port],host[:port]")
+            }
+            endpoints.append(MQTTEndpoint(host: String(host), port: port))
+        }
+        return endpoints
+    }
 }

@@ -68,3 +68,11 @@ func readReasonString(_ props: OpaquePointer?) -> String? {
     defer { free(value) }
     return String(cString: value)
 }
+
+/// Reads the maximum QoS of a CONNACK (MQTT 5), if the broker sent one.
+func readMaximumQoS(_ props: OpaquePointer?) -> Int? {
+    guard let props else { return nil }
+    var value: UInt8 = 0
+    guard mosquitto_property_read_byte(props, Int32(MQTT_PROP_MAXIMUM_QOS.rawValue), &value, false) != nil else { return nil }
+    return Int(value)
+}

@@ -4,7 +4,7 @@ import FleetControl
 
 /// The broker flags every subcommand shares; each overrides the agent's variable of the same meaning.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Broker host, or host:port (default: the first entry of MQTT_HOST, else mosquitto).")
+    @Option(help: "Broker host, host:port, or a list host:port,host:port tried in turn (default: MQTT_HOST, else mosquitto).")
     var host: String?
 
     @Option(help: "Broker port (default: MQTT_PORT, else 1883, or 8883 with TLS).")
@@ -31,7 +31,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("broadcast-topic"), help: "Broadcast command topic (default: MQTT_BROADCAST_TOPIC, else zephyr/broadcast).")
     var broadcastTopic: String?
 
-    @Option(name: .customLong("protocol"), help: "MQTT version, 5 or 3.1.1 (default: MQTT_PROTOCOL, else 5).")
+    @Option(name: .customLong("protocol"), help: "MQTT version: auto (5, else 3.1.1), 5 or 3.1.1 (default: MQTT_PROTOCOL, else auto).")
     var mqttProtocol: String?
 
     var overrides: ConnectionOverrides {

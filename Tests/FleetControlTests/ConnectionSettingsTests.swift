@@ -14,12 +14,13 @@ struct ConnectionSettingsTests {
         let settings = try resolve([:])
         #expect(settings.endpoint == MQTTEndpoint(host: "mosquitto", port: 1883))
         #expect(settings.topicRoot == "fleet" && settings.broadcastTopic == "zephyr/broadcast")
-        #expect(settings.protocolVersion == .v5 && settings.username == nil && settings.password == nil && settings.tls == nil)
+        #expect(settings.protocolChoice == .auto && settings.username == nil && settings.password == nil && settings.tls == nil)
     }
 
     @Test("MQTT_HOST's first broker is used, with its port; MQTT_PORT and --port in their order")
     func hosts() throws {
         #expect(try resolve(["MQTT_HOST": "a:1884,b:1885"]).endpoint == MQTTEndpoint(host: "a", port: 1884))
+        #expect(try resolve(["MQTT_HOST": "a:1884, b"]).endpoints == [MQTTEndpoint(host: "a", port: 1884), MQTTEndpoint(host: "b", port: 1883)])
         #expect(try resolve(["MQTT_HOST": "a,b", "MQTT_PORT": "1999"]).endpoint == MQTTEndpoint(host: "a", port: 1999))
         #expect(try resolve(["MQTT_HOST": "a:1884"], ConnectionOverrides(port: 2000)).endpoint.port == 2000)
         #expect(try resolve(["MQTT_HOST": "a:1884"], ConnectionOverrides(host: "hub")).endpoint == MQTTEndpoint(host: "hub", port: 1883))
@@ -53,7 +54,7 @@ struct ConnectionSettingsTests {
     @Test("topics and protocol: flags over variables; bad values are errors that name the setting")
     func topicsAndProtocol() throws {
         let settings = try resolve(["MQTT_TOPIC_ROOT": "herd", "MQTT_PROTOCOL": "3.1.1"], ConnectionOverrides(broadcastTopic: "all/cmd"))
-        #expect(settings.topicRoot == "herd" && settings.broadcastTopic == "all/cmd" && settings.protocolVersion == .v311)
+        #expect(settings.topicRoot == "herd" && settings.broadcastTopic == "all/cmd" && settings.protocolChoice == .v311)
         #expect(try resolve(["MQTT_TOPIC_ROOT": "herd"], ConnectionOverrides(topicRoot: "flock")).topicRoot == "flock")
         do {
             _ = try ConnectionSettings.resolve(environment: ["MQTT_TOPIC_ROOT": "fleet/#"], overrides: ConnectionOverrides())
@@ -62,12 +63,16 @@ struct ConnectionSettingsTests {
             #expect(error.description.hasPrefix("MQTT_TOPIC_ROOT "))
             #expect(error.exitStatus == 2)
         }
-        #expect(throws: FleetctlError.self) { try resolve(["MQTT_PROTOCOL": "4"]) }
+        // The agent's parser: 3.1 is another protocol (level 3), 4 is 3.1.1's level.
+        #expect(throws: FleetctlError.self) { try resolve(["MQTT_PROTOCOL": "3.1"]) }
+        #expect(try resolve(["MQTT_PROTOCOL": "4"]).protocolChoice == .v311)
+        #expect(try resolve(["MQTT_CONNECT_TIMEOUT": "2.5"]).connectTimeout == 2.5)
+        #expect(throws: FleetctlError.self) { try resolve(["MQTT_CONNECT_TIMEOUT": "0"]) }
     }
 
     @Test("each run gets a fresh client id fleetctl-<8 hex> and a clean session")
     func clientID() throws {
-        let options = try resolve([:]).clientOptions()
+        let options = try resolve([:]).clientOptions(protocolVersion: .v5)
         #expect(options.clientID.hasPrefix("fleetctl-") && options.clientID.count == 17)
         #expect(options.cleanSession)
         #expect(ConnectionSettings.freshClientID() != ConnectionSettings.freshClientID())

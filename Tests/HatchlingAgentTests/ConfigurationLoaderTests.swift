@@ -12,9 +12,10 @@ struct ConfigurationLoaderTests {
     func defaults() throws {
         let c = try load(name)
         #expect(c.name.rawValue == "mason")
-        #expect(c.clientID == "fleet-handler-mason")
+        #expect(c.clientID == "mason")
         #expect(c.brokers == [MQTTEndpoint(host: "mosquitto", port: 1883)])
-        #expect(c.protocolVersion == .v5)
+        #expect(c.protocolChoice == .auto)
+        #expect(c.connectTimeout == 10)
         #expect(c.keepalive == 30)
         #expect(c.topicRoot == "fleet")
         #expect(c.broadcastTopic == "zephyr/broadcast")
@@ -88,17 +89,17 @@ struct ConfigurationLoaderTests {
     }
 
     @Test("MQTT_PROTOCOL values", arguments: [
-        ("5", MQTTProtocolVersion.v5), ("5.0", .v5), ("3.1.1", .v311), ("311", .v311), ("4", .v311),
+        ("5", MQTTProtocolChoice.v5), ("5.0", .v5), ("3.1.1", .v311), ("311", .v311), ("4", .v311), ("auto", .auto), ("AUTO", .auto),
     ])
-    func protocolValues(_ text: String, _ expected: MQTTProtocolVersion) throws {
-        #expect(try load(name.merging(["MQTT_PROTOCOL": text]) { $1 }).protocolVersion == expected)
+    func protocolValues(_ text: String, _ expected: MQTTProtocolChoice) throws {
+        #expect(try load(name.merging(["MQTT_PROTOCOL": text]) { $1 }).protocolChoice == expected)
     }
 
     @Test("an unknown MQTT_PROTOCOL is refused", arguments: ["6", "3", "v5", "3.1"])
     func badProtocol(_ text: String) throws {
         let error = try loadError(name.merging(["MQTT_PROTOCOL": text]) { $1 })
         #expect(error.key == "MQTT_PROTOCOL")
-        #expect(error.rule == "must be 5 or 3.1.1")
+        #expect(error.rule == "must be auto, 5 or 3.1.1")
     }
 
     @Test("LOG_LEVEL: case-insensitive, warn means warning")

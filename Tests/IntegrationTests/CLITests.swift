@@ -57,7 +57,7 @@ struct CLITests {
         #expect(table.stdout.contains("MQTT_PASSWORD           ***"))
         #expect(table.stdout.contains("HEARTBEAT_INTERVAL      15  [\(configFile.path):2]"))
         #expect(table.stdout.contains("MQTT_HOST               broker-a:1884,broker-b:1883"))
-        #expect(table.stdout.contains("MQTT_CLIENT_ID          fleet-handler-mason  [default]"))
+        #expect(table.stdout.contains("MQTT_CLIENT_ID          mason  [default]"), "\(table.stdout)")
         #expect(table.stdout.contains("config_sha256"))
 
         environment["MQTT_PASSWORD_FILE"] = nil

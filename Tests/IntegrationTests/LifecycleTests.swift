@@ -214,31 +214,78 @@ struct LifecycleTests {
         #expect(cannot == 1, "a failing broker is logged once per change, not once per attempt:\n\(log)")
     }
 
-    @Test("a broker that refuses MQTT 5 gets MQTT 3.1.1 instead")
-    func fallbackTo311() async throws {
+    /// A 3.1.1-only stand-in broker (Fixtures/mqtt311_only_broker.py) answering MQTT 5 as `mode` says.
+    func withFake311Broker(mode: String, _ body: (Int, URL) async throws -> Void) async throws {
         let port = try freePort()
         let directory = try makeTemporaryDirectory(prefix: "fake-broker")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mqtt311_only_broker.py")
         let fake = try ChildProcess(
-            executable: try which("python3"), arguments: [script.path, String(port), directory.appendingPathComponent("events.log").path],
+            executable: try which("python3"),
+            arguments: [script.path, String(port), directory.appendingPathComponent("events.log").path, mode],
             environment: ["PATH": "/usr/bin:/bin"], outputPath: directory.appendingPathComponent("fake.log").path)
         defer { fake.signal(SIGKILL) }
         try await waitForPort(port, deadline: 15)
-        let agent = try TestAgent(name: "birch", broker: nil, environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port)])
-        try agent.start()
-        do {
-            let events = directory.appendingPathComponent("events.log")
-            try await waitFor("the agent to publish its status under 3.1.1") {
-                let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
-                return text.contains("refused level 5") && text.contains("accepted level 4") && text.contains("PUBLISH fleet/birch/status")
-            }
-            #expect(agent.log().contains("broker refused MQTT 5"))
-        } catch {
-            await agent.stop()
-            throw error
-        }
-        await agent.stop()
+        try await body(port, directory.appendingPathComponent("events.log"))
         await fake.terminate(signal: SIGTERM, grace: 5)
+    }
+
+    @Test(
+        "with the default MQTT_PROTOCOL (auto), a 3.1.1-only broker that refuses, closes on or ignores MQTT 5 gets 3.1.1; the fallback is logged once",
+        arguments: ["refuse", "close", "silent"])
+    func fallbackTo311(_ mode: String) async throws {
+        try await withFake311Broker(mode: mode) { port, events in
+            // No MQTT_PROTOCOL and no MQTT_CONNECT_TIMEOUT: the defaults must do (a silent broker costs 10 s).
+            let agent = try TestAgent(name: "birch", broker: nil, environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port)])
+            try agent.start()
+            do {
+                try await waitFor("the agent to publish its status under 3.1.1", timeout: 40) {
+                    let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+                    return text.contains("refused level 5") && text.contains("accepted level 4") && text.contains("PUBLISH fleet/birch/status")
+                }
+                let log = agent.log()
+                #expect(log.components(separatedBy: "using MQTT 3.1.1 with it from now on").count - 1 == 1, "\(log)")
+                if mode == "silent" { #expect(log.contains("sent no answer to an MQTT 5 CONNECT"), "\(log)") }
+                if mode == "close" { #expect(log.contains("closed the connection on an MQTT 5 CONNECT"), "\(log)") }
+            } catch {
+                await agent.stop()
+                throw error
+            }
+            await agent.stop()
+        }
+    }
+
+    @Test("MQTT_PROTOCOL=5 means MQTT 5 only: no fall back to 3.1.1")
+    func onlyV5() async throws {
+        try await withFake311Broker(mode: "refuse") { port, events in
+            let agent = try TestAgent(
+                name: "birch", broker: nil, environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "MQTT_PROTOCOL": "5"])
+            try agent.start()
+            do {
+                try await waitFor("two refused MQTT 5 attempts", timeout: 30) {
+                    let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+                    return text.components(separatedBy: "refused level 5").count - 1 >= 2
+                }
+                let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+                #expect(!text.contains("accepted level 4"))
+            } catch {
+                await agent.stop()
+                throw error
+            }
+            await agent.stop()
+        }
+    }
+
+    @Test("fleetctl negotiates like the agent: auto reaches a broker that closes on MQTT 5, and tries the next broker of a list")
+    func fleetctlFallback() async throws {
+        try await withFake311Broker(mode: "close") { port, events in
+            let closed = try freePort()  // nothing listens here: the first broker of the list is down
+            let result = try await Fleetctl.run(
+                ["status", "--json"],
+                environment: ["MQTT_HOST": "127.0.0.1:\(closed),127.0.0.1:\(port)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+            #expect(text.contains("refused level 5") && text.contains("accepted level 4"), "\(text)")
+        }
     }
 }
 

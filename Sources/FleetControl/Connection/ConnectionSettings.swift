@@ -37,30 +37,48 @@ public struct ConnectionOverrides: Sendable, Equatable {
 
 /// Where and how the hub connects: the agent's variable names, with flags over them.
 public struct ConnectionSettings: Sendable, Equatable {
-    /// The broker (the first of `MQTT_HOST`'s list).
-    public var endpoint: MQTTEndpoint
+    /// The brokers of `MQTT_HOST`'s list, tried in turn.
+    public var endpoints: [MQTTEndpoint]
+    /// The first broker of the list (for messages about where the hub connects).
+    public var endpoint: MQTTEndpoint { endpoints[0] }
     public var username: String?
     public var password: String?
     public var tls: MQTTTLSOptions?
     public var topicRoot: String
     public var broadcastTopic: String
-    public var protocolVersion: MQTTProtocolVersion
+    /// `MQTT_PROTOCOL`: auto (MQTT 5, else 3.1.1), 5 or 3.1.1.
+    public var protocolChoice: MQTTProtocolChoice
+    /// `MQTT_CONNECT_TIMEOUT`: seconds to wait for a CONNACK after connecting.
+    public var connectTimeout: Double = 10
     /// Seconds between pings; short runs never need them, live views do.
     public var keepalive = 30
 
     /// Settings given in full (tests, and `resolve`).
     public init(
-        endpoint: MQTTEndpoint, username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil,
+        endpoints: [MQTTEndpoint], username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil,
         topicRoot: String = FleetTopics.defaultRoot, broadcastTopic: String = FleetTopics.defaultBroadcast,
-        protocolVersion: MQTTProtocolVersion = .v5
+        protocolChoice: MQTTProtocolChoice = .auto, connectTimeout: Double = 10
     ) {
-        self.endpoint = endpoint
+        precondition(!endpoints.isEmpty, "at least one broker")
+        self.endpoints = endpoints
+        self.connectTimeout = connectTimeout
         self.username = username
         self.password = password
         self.tls = tls
         self.topicRoot = topicRoot
         self.broadcastTopic = broadcastTopic
-        self.protocolVersion = protocolVersion
+        self.protocolChoice = protocolChoice
+    }
+
+    /// Settings for one broker (tests).
+    public init(
+        endpoint: MQTTEndpoint, username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil,
+        topicRoot: String = FleetTopics.defaultRoot, broadcastTopic: String = FleetTopics.defaultBroadcast,
+        protocolChoice: MQTTProtocolChoice = .auto
+    ) {
+        self.init(
+            endpoints: [endpoint], username: username, password: password, tls: tls, topicRoot: topicRoot,
+            broadcastTopic: broadcastTopic, protocolChoice: protocolChoice)
     }
 
     /// The topics of one hatchling under these settings.
@@ -70,10 +88,12 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// Options for one run: a fresh client id (`fleetctl-<random>`) and a clean session, so no
     /// broker keeps a session for a tool that comes and goes.
-    public func clientOptions(clientID: String = ConnectionSettings.freshClientID()) -> MQTTClientOptions {
+    public func clientOptions(
+        protocolVersion: MQTTProtocolVersion, clientID: String = ConnectionSettings.freshClientID()
+    ) -> MQTTClientOptions {
         MQTTClientOptions(
             clientID: clientID, protocolVersion: protocolVersion, cleanSession: true, username: username,
-            password: password, tls: tls)
+            password: password, tls: tls, connectTimeout: connectTimeout)
     }
 
     /// `fleetctl-` and 8 random hex digits.
@@ -82,7 +102,7 @@ public struct ConnectionSettings: Sendable, Equatable {
     }
 
     /// Resolves the settings: a flag wins over its variable, the variable over the default.
-    /// `MQTT_HOST` may list brokers (`host[:port],host[:port]`): fleetctl uses the first.
+    /// `MQTT_HOST` may list brokers (`host[:port],host[:port]`): fleetctl tries them in turn.
     public static func resolve(
         environment: [String: String], overrides: ConnectionOverrides,
         readSecret: (String) -> String? = Files.readSecret, isReadable: (String) -> Bool = Files.isReadable
@@ -107,7 +127,6 @@ public struct ConnectionSettings: Sendable, Equatable {
         let tls = tlsCA.map { MQTTTLSOptions(caFile: $0.0, certFile: tlsCert?.0, keyFile: tlsKey?.0) }
 
         let hostEntry = value(overrides.host, "MQTT_HOST") ?? ("mosquitto", "MQTT_HOST")
-        var (host, hostPort) = try parseHost(hostEntry.0, source: hostEntry.1)
         var port = tls == nil ? 1883 : 8883
         if let given = value(overrides.port.map(String.init), "MQTT_PORT") {
             guard let number = Int(given.0), (1...65535).contains(number) else {
@@ -116,8 +135,13 @@ public struct ConnectionSettings: Sendable, Equatable {
             port = number
         }
         // A port written with the host counts over MQTT_PORT, but not over --port.
-        if let hostPort, overrides.port == nil { port = hostPort }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var endpoints: [MQTTEndpoint]
+        do {
+            endpoints = try MQTTEndpoint.parseList(hostEntry.0, defaultPort: port)
+        } catch {
+            throw .setting(name: hostEntry.1, problem: error.problem)
+        }
+        if let forced = overrides.port { endpoints = endpoints.map { MQTTEndpoint(host: $0.host, port: forced) } }
 
         let username = value(overrides.username, "MQTT_USERNAME")?.0
         var password: String? = nil
@@ -141,48 +165,23 @@ public struct ConnectionSettings: Sendable, Equatable {
         for (topic, name) in [root, broadcast] {
             if let problem = FleetTopics.validateTopic(topic) { throw .setting(name: name, problem: problem) }
         }
-        var version = MQTTProtocolVersion.v5
+        var choice = MQTTProtocolChoice.auto
         if let given = value(overrides.protocolVersion, "MQTT_PROTOCOL") {
-            guard let parsed = MQTTProtocolVersion(rawValue: given.0 == "3.1" ? "3.1.1" : given.0) else {
-                throw .setting(name: given.1, problem: "must be 5 or 3.1.1")
+            guard let parsed = MQTTProtocolChoice(setting: given.0) else {
+                throw .setting(name: given.1, problem: MQTTProtocolChoice.rule)
             }
-            version = parsed
+            choice = parsed
+        }
+        var connectTimeout = 10.0
+        if let given = value(nil, "MQTT_CONNECT_TIMEOUT") {
+            guard let seconds = Double(given.0), seconds.isFinite, (1...300).contains(seconds) else {
+                throw .setting(name: given.1, problem: "must be a number of seconds from 1 to 300")
+            }
+            connectTimeout = seconds
         }
         return ConnectionSettings(
-            endpoint: MQTTEndpoint(host: host, port: port), username: username, password: password, tls: tls,
-            topicRoot: root.0, broadcastTopic: broadcast.0, protocolVersion: version)
-    }
-
-    /// The first entry of `host[:port],host[:port]` (`[v6]:port` for IPv6 addresses).
-    static func parseHost(_ text: String, source: String) throws(FleetctlError) -> (String, Int?) {
-        let first = String(text.split(separator: ",", omittingEmptySubsequences: false).first ?? "")
-            .filter { $0 != " " }
-        func badPort() -> FleetctlError { .setting(name: source, problem: "has a port that is not a number from 1 to 65535") }
-        var host = first
-        var port: Int? = nil
-        if first.hasPrefix("[") {
-            guard let close = first.firstIndex(of: "]") else {
-                throw .setting(name: source, problem: "has an unclosed '[' in an IPv6 address")
-            }
-            host = String(first[first.index(after: first.startIndex)..<close])
-            let rest = first[first.index(after: close)...]
-            if rest.hasPrefix(":") {
-                guard let number = Int(rest.dropFirst()), (1...65535).contains(number) else { throw badPort() }
-                port = number
-            }
-        } else if let colon = first.firstIndex(of: ":") {
-            guard first.lastIndex(of: ":") == colon else {
-                throw .setting(name: source, problem: "must write IPv6 addresses as [address]:port")
-            }
-            host = String(first[..<colon])
-            guard let number = Int(first[first.index(after: colon)...]), (1...65535).contains(number) else { throw badPort() }
-            port = number
-        }
-        guard !host.isEmpty, host.utf8.count <= 253, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") })
-        else {
-            throw .setting(name: source, problem: "must name a broker as host[:port] (the first of a list is used)")
-        }
-        return (host, port)
+            endpoints: endpoints, username: username, password: password, tls: tls,
+            topicRoot: root.0, broadcastTopic: broadcast.0, protocolChoice: choice, connectTimeout: connectTimeout)
     }
 
     /// `MQTT_TLS_CA` → `tls-ca`, for messages about a flag.

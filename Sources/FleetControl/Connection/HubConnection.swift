@@ -26,6 +26,8 @@ public final class HubConnection: Sendable {
     struct State {
         var connAck: MQTTConnAck?
         var ended: String?
+        /// How the connection (or its attempt) ended, when it has.
+        var ending: MQTTDisconnect?
         var subAcks: [Int32: [Int]] = [:]
         var pubAcks: [Int32: Int] = [:]
         var inbox: [MQTTMessage] = []
@@ -40,9 +42,13 @@ public final class HubConnection: Sendable {
         var continuation: CheckedContinuation<Bool, Never>
     }
 
-    private init(settings: ConnectionSettings, client: MQTTClient) {
+    /// The broker this connection reached.
+    public let broker: MQTTEndpoint
+
+    private init(settings: ConnectionSettings, client: MQTTClient, broker: MQTTEndpoint) {
         self.settings = settings
         self.client = client
+        self.broker = broker
         // The pump ends when the client's event stream finishes (after close()).
         Task.detached { [shared] in
             for await event in client.events { shared.handle(event) }
@@ -50,41 +56,44 @@ public final class HubConnection: Sendable {
         }
     }
 
-    /// Connects with a fresh client id and a clean session; fails after `timeout` seconds.
+    /// Connects with a fresh client id and a clean session to the first broker of the list that
+    /// accepts, negotiating the protocol as the agent does (`MQTT_PROTOCOL`); each attempt waits
+    /// at most `timeout` seconds, or the connect timeout when that is longer.
     public static func connect(_ settings: ConnectionSettings, timeout: Double = 5) async throws(FleetctlError) -> HubConnection {
-        let client: MQTTClient
-        do {
-            client = try MQTTClient(options: settings.clientOptions())
-        } catch {
-            throw .connection(error.message)
-        }
-        let hub = HubConnection(settings: settings, client: client)
-        try await hub.connect(timeout: timeout, allowFallback: settings.protocolVersion == .v5)
-        return hub
-    }
-
-    private func connect(timeout: Double, allowFallback: Bool) async throws(FleetctlError) {
-        client.connect(to: settings.endpoint, keepalive: settings.keepalive)
-        let answered = await wait(timeout) { $0.connAck != nil || $0.ended != nil }
-        let (ack, ended) = shared.state.withLock { ($0.connAck, $0.ended) }
-        guard answered else {
-            close()
-            throw .connection("no answer from \(settings.endpoint) within \(Int(timeout)) s")
-        }
-        if let ack, ack.accepted { return }
-        if let ack, ack.refusedProtocolVersion, allowFallback {
-            // The refused attempt ends with its own `.disconnected`; start over once it has.
-            _ = await wait(timeout) { $0.ended != nil }
-            shared.state.withLock { state in
-                state.connAck = nil
-                state.ended = nil
+        var negotiator = ProtocolNegotiator(choice: settings.protocolChoice)
+        var problems: [String] = []
+        for endpoint in settings.endpoints {
+            // Two attempts at most per broker: the second after a fall back to 3.1.1.
+            attempts: for _ in 0..<2 {
+                let client: MQTTClient
+                do {
+                    client = try MQTTClient(options: settings.clientOptions(protocolVersion: negotiator.version(for: endpoint)))
+                } catch {
+                    throw .connection(error.message)
+                }
+                let hub = HubConnection(settings: settings, client: client, broker: endpoint)
+                client.connect(to: endpoint, keepalive: settings.keepalive)
+                let answered = await hub.wait(max(timeout, settings.connectTimeout + 1)) { $0.connAck != nil || $0.ended != nil }
+                let (ack, ending) = hub.shared.state.withLock { ($0.connAck, $0.ending) }
+                if answered, let ack, ack.accepted { return hub }
+                if let ack, !ack.accepted {
+                    // The refused attempt ends with its own `.disconnected`; close it before the next.
+                    hub.close()
+                    if negotiator.refused(endpoint, ack) != nil { continue attempts }
+                    problems.append("\(endpoint) refused the connection: \(ack.reason)")
+                    break attempts
+                }
+                hub.close()
+                if let ending {
+                    if negotiator.ended(endpoint, ending, version: client.protocolVersion) != nil { continue attempts }
+                    problems.append("\(endpoint): \(ending.reason)")
+                } else {
+                    problems.append("no answer from \(endpoint) within \(Int(max(timeout, settings.connectTimeout + 1))) s")
+                }
+                break attempts
             }
-            client.protocolVersion = .v311
-            return try await connect(timeout: timeout, allowFallback: false)
         }
-        close()
-        if let ack { throw .connection("\(settings.endpoint) refused the connection: \(ack.reason)") }
-        throw .connection("\(settings.endpoint): \(ended ?? "the connection ended")")
+        throw .connection(problems.joined(separator: "; "))
     }
 
     /// The protocol version the connection speaks (3.1.1 has no correlation data).
@@ -230,7 +239,9 @@ extension HubConnection.Shared {
         let resumed = state.withLock { state -> [(CheckedContinuation<Bool, Never>, Bool)] in
             switch event {
             case .connAck(let ack): state.connAck = ack
-            case .disconnected(let ending): state.ended = ending.reason
+            case .disconnected(let ending):
+                state.ended = ending.reason
+                state.ending = ending
             case .subscribed(let mid, let granted): state.subAcks[mid] = granted
             case .published(let mid, let code): state.pubAcks[mid] = code
             case .message(let message):

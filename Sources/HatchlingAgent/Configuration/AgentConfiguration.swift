@@ -7,7 +7,8 @@ import MosquittoClient
 public struct AgentConfiguration: Sendable, Equatable {
     public var name: HatchlingName
     public var brokers: [MQTTEndpoint]
-    public var protocolVersion: MQTTProtocolVersion
+    public var protocolChoice: MQTTProtocolChoice
+    public var connectTimeout: Double
     public var clientID: String
     public var keepalive: Int
     public var topicRoot: String
@@ -50,7 +51,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         case .hatchlingName: name.rawValue
         case .mqttHost: brokers.map(\.description).joined(separator: ",")
         case .mqttPort: brokers.first.map { String($0.port) }
-        case .mqttProtocol: protocolVersion.rawValue
+        case .mqttProtocol: protocolChoice.rawValue
+        case .mqttConnectTimeout: Self.format(connectTimeout)
         case .mqttClientID: clientID
         case .mqttKeepalive: String(keepalive)
         case .mqttTopicRoot: topicRoot

@@ -99,16 +99,20 @@ public struct ConfigurationLoader: Sendable {
         let tls = caFile.map { MQTTTLSOptions(caFile: $0, certFile: certFile, keyFile: keyFile) }
 
         let port = try integer(.mqttPort, default: tls == nil ? 1883 : 8883, in: 1...65535)
-        let brokers = try parseBrokers(text(.mqttHost) ?? "mosquitto", defaultPort: port, fail: fail)
-
-        let protocolVersion: MQTTProtocolVersion
-        switch text(.mqttProtocol) ?? "5" {
-        case "5", "5.0": protocolVersion = .v5
-        case "3.1.1", "311", "4": protocolVersion = .v311
-        default: throw fail(.mqttProtocol, "must be 5 or 3.1.1")
+        let brokers: [MQTTEndpoint]
+        do {
+            brokers = try MQTTEndpoint.parseList(text(.mqttHost) ?? "mosquitto", defaultPort: port)
+        } catch {
+            throw fail(.mqttHost, error.problem)
         }
 
-        let clientID = text(.mqttClientID) ?? "fleet-handler-\(name.rawValue)"
+        guard let protocolChoice = MQTTProtocolChoice(setting: text(.mqttProtocol) ?? "auto") else {
+            throw fail(.mqttProtocol, MQTTProtocolChoice.rule)
+        }
+
+        // The name is the broker username add-hatchling.sh makes: the id a broker that binds
+        // client ids to usernames (the template's, `use_username_as_clientid`) gives it anyway.
+        let clientID = text(.mqttClientID) ?? name.rawValue
         guard clientID.utf8.count <= 256, clientID.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             throw fail(.mqttClientID, "must be 1 to 256 bytes without spaces or control characters")
         }
@@ -189,7 +193,8 @@ public struct ConfigurationLoader: Sendable {
         }
 
         var configuration = AgentConfiguration(
-            name: name, brokers: brokers, protocolVersion: protocolVersion, clientID: clientID,
+            name: name, brokers: brokers, protocolChoice: protocolChoice,
+            connectTimeout: try number(.mqttConnectTimeout, default: 10, in: 1...300), clientID: clientID,
             keepalive: try integer(.mqttKeepalive, default: 30, in: 5...65535),
             topicRoot: topicRoot, broadcastTopic: broadcast, username: username, password: effectivePassword,
             passwordFile: passwordFile, tls: tls,
@@ -211,41 +216,6 @@ public struct ConfigurationLoader: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return UInt32(info.st_mode) & 0o7777
-    }
-
-    /// `host[:port],host[:port]`, with `[v6]:port` for IPv6 addresses.
-    private func parseBrokers(
-        _ text: String, defaultPort: Int, fail: (SettingKey, String) -> ConfigurationError
-    ) throws(ConfigurationError) -> [MQTTEndpoint] {
-        var endpoints: [MQTTEndpoint] = []
-        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let entry = item.trimmingWhitespace()
-            var host = Substring(entry)
-            var port = defaultPort
-            if entry.hasPrefix("[") {
-                guard let close = entry.firstIndex(of: "]") else { throw fail(.mqttHost, "has an unclosed '[' in an IPv6 address") }
-                host = entry[entry.index(after: entry.startIndex)..<close]
-                let after = entry[entry.index(after: close)...]
-                if !after.isEmpty {
-                    guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65535).contains(value) else {
-                        throw fail(.mqttHost, "has a port that is not a number from 1 to 65535")
-                    }
-                    port = value
-                }
-            } else if let colon = entry.firstIndex(of: ":") {
-                guard entry.lastIndex(of: ":") == colon else { throw fail(.mqttHost, "must write IPv6 addresses as [address]:port") }
-                host = entry[..<colon]
-                guard let value = Int(entry[entry.index(after: colon)...]), (1...65535).contains(value) else {
-                    throw fail(.mqttHost, "has a port that is not a number from 1 to 65535")
-                }
-                port = value
-            }
-            guard !host.isEmpty, host.utf8.count <= 253, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
-                throw fail(.mqttHost, "must list host names or addresses as host[:port],host[:port]")
-            }
-            endpoints.append(MQTTEndpoint(host: String(host), port: port))
-        }
-        return endpoints
     }
 
     /// Reads a whole file (at most 1 MiB) with plain POSIX calls.

@@ -49,7 +49,9 @@ public final class AgentContext: Sendable {
         self.versionFinder = versionFinder
         self.collector = MetricsCollector(root: systemRoot, dataDirectory: loaded.configuration.dataDirectory)
         self.state = Mutex(
-            State(configuration: loaded.configuration, fileSHA256: loaded.fileSHA256, protocolVersion: loaded.configuration.protocolVersion))
+            State(
+                configuration: loaded.configuration, fileSHA256: loaded.fileSHA256,
+                protocolVersion: loaded.configuration.protocolChoice == .v311 ? .v311 : .v5))
         (reloads, reloadContinuation) = AsyncStream.makeStream(of: AgentConfiguration.self)
     }
 

@@ -21,6 +21,9 @@ public final class AgentRuntime: Sendable {
     /// How long shutdown waits for the command in flight, then for the broker's PUBACK of `shutdown`.
     static let commandDrainSeconds = 2.0
     static let shutdownAckSeconds = 1.5
+    /// The largest packet the broker may deliver (MQTT 5): a command at the 4096-byte cap with its
+    /// topic and properties fits; anything far larger is dropped by the broker, never buffered here.
+    static let maximumPacketSize: UInt32 = UInt32(CommandParser.maximumPayloadBytes) + 4096
 
     public init(context: AgentContext, logger: Logger) {
         self.context = context
@@ -59,9 +62,10 @@ public final class AgentRuntime: Sendable {
         let will = FleetJSON.encode(StatusPayload.lost(bootId: context.bootId))
         let client = try MQTTClient(
             options: MQTTClientOptions(
-                clientID: configuration.clientID, protocolVersion: configuration.protocolVersion, cleanSession: false,
+                clientID: configuration.clientID, protocolVersion: context.connection.protocolVersion, cleanSession: false,
                 username: configuration.username, password: configuration.password, tls: configuration.tls,
-                will: MQTTWill(topic: topics.status, payload: will, qos: 1, retain: true)))
+                will: MQTTWill(topic: topics.status, payload: will, qos: 1, retain: true),
+                connectTimeout: configuration.connectTimeout, maximumPacketSize: Self.maximumPacketSize))
 
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let (commandStream, commandSink) = AsyncStream.makeStream(of: MQTTMessage.self)
@@ -120,7 +124,7 @@ public final class AgentRuntime: Sendable {
             metadata: [
                 "hatchling": "\(configuration.name)", "boot_id": "\(context.bootId)", "mqtt.client_id": "\(configuration.clientID)",
                 "mqtt.brokers": "\(configuration.brokers.map(\.description).joined(separator: ","))",
-                "mqtt.protocol": "\(configuration.protocolVersion)", "commands.signed": "\(configuration.commandKey != nil)",
+                "mqtt.protocol": "\(configuration.protocolChoice)", "commands.signed": "\(configuration.commandKey != nil)",
             ])
         for warning in configuration.warnings { logger.warning("\(warning)") }
         loop.connectNow()

@@ -21,6 +21,7 @@ struct ConnectionLoop {
     private var refusedByBroker = false
     private var takeovers = TakeoverDetector()
     private var pingPong = false
+    private var negotiator: ProtocolNegotiator
 
     init(client: MQTTClient, context: AgentContext, topics: FleetTopics, logger: Logger, backoff: ReconnectBackoff) {
         self.client = client
@@ -28,22 +29,22 @@ struct ConnectionLoop {
         self.topics = topics
         self.logger = logger
         self.backoff = backoff
+        self.negotiator = ProtocolNegotiator(choice: context.configuration.protocolChoice)
     }
 
     private var configuration: AgentConfiguration { context.configuration }
     private var broker: MQTTEndpoint { configuration.brokers[brokerIndex % configuration.brokers.count] }
 
     func connectNow() {
+        client.protocolVersion = negotiator.version(for: broker)
         logger.debug("connecting", metadata: ["mqtt.broker": "\(broker)", "mqtt.protocol": "\(client.protocolVersion)"])
         client.connect(to: broker, keepalive: configuration.keepalive)
     }
 
     mutating func handle(_ ack: MQTTConnAck) {
         guard ack.accepted else {
-            if ack.refusedProtocolVersion, client.protocolVersion == .v5 {
-                logger.warning("broker refused MQTT 5; retrying with MQTT 3.1.1", metadata: ["mqtt.broker": "\(broker)"])
-                client.protocolVersion = .v311
-                retryAtOnce = true
+            if let fallback = negotiator.refused(broker, ack) {
+                noteFallback(fallback)
             } else {
                 refusedByBroker = true
                 report(problem: "broker refused the connection: \(ack.reason)", level: .error)
@@ -51,6 +52,7 @@ struct ConnectionLoop {
             }
             return
         }
+        negotiator.accepted(broker, version: ack.protocolVersion)
         connectedSince = Monotonic.seconds()
         lastProblem = nil
         context.setConnection(connected: true, protocolVersion: ack.protocolVersion)
@@ -81,6 +83,7 @@ struct ConnectionLoop {
     /// Records the end of a connection or attempt; returns how long to wait before the next one.
     mutating func handle(_ ending: MQTTDisconnect) -> Double? {
         context.setConnection(connected: false, protocolVersion: client.protocolVersion)
+        if let fallback = negotiator.ended(broker, ending, version: client.protocolVersion) { noteFallback(fallback) }
         let now = Monotonic.seconds()
         let held = connectedSince != nil
         if let since = connectedSince {
@@ -136,6 +139,15 @@ struct ConnectionLoop {
                 "outage_s": "\(round2(outage))",
             ])
         return wait
+    }
+
+    /// Logs a fall back to 3.1.1 (once per broker) and retries at once.
+    private mutating func noteFallback(_ fallback: ProtocolNegotiator.Fallback) {
+        retryAtOnce = true
+        let level: Logger.Level = fallback.firstTime ? .warning : .debug
+        logger.log(
+            level: level, "broker \(broker) \(fallback.reason): using MQTT 3.1.1 with it from now on (MQTT_PROTOCOL=auto)",
+            metadata: ["mqtt.broker": "\(broker)"])
     }
 
     private mutating func report(problem: String, level: Logger.Level) {

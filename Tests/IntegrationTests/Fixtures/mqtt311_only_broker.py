@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""A stand-in for an MQTT 3.1.1-only broker: refuses protocol level 5 the way such brokers do
-(CONNACK return code 1, then close), accepts level 4, acknowledges SUBSCRIBE and QoS 1 PUBLISH,
-answers PINGREQ, and writes what it saw to the events file. Test fixture only."""
+"""A stand-in for an MQTT 3.1.1-only broker. It answers protocol level 5 the way one of the real
+ones does, by the mode given as the third argument:
+  refuse  CONNACK return code 1, then close (mosquitto in 3.1.1 mode; the default);
+  close   close the connection without a CONNACK (RabbitMQ 3.10);
+  silent  never answer, keep the connection open (amqtt).
+It accepts level 4, acknowledges SUBSCRIBE and QoS 1 PUBLISH, answers PINGREQ, and writes what it
+saw to the events file. Test fixture only."""
 import socket
 import sys
 import threading
 
 port, events_path = int(sys.argv[1]), sys.argv[2]
+mode = sys.argv[3] if len(sys.argv) > 3 else "refuse"
 events = open(events_path, "a", buffering=1)
 
 
@@ -41,7 +46,12 @@ def serve(conn):
         level = body[2 + name_length]
         if level != 4:
             events.write(f"refused level {level}\n")
-            conn.sendall(bytes([0x20, 0x02, 0x00, 0x01]))
+            if mode == "refuse":
+                conn.sendall(bytes([0x20, 0x02, 0x00, 0x01]))
+            elif mode == "silent":
+                # Holds the connection until the client gives up on it.
+                while conn.recv(1024):
+                    pass
             return
         events.write("accepted level 4\n")
         conn.sendall(bytes([0x20, 0x02, 0x00, 0x00]))
