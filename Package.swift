@@ -44,6 +44,8 @@ let package = Package(
             name: "FleetProtocol",
             swiftSettings: swiftSettings
         ),
+        // prctl(PR_SET_PDEATHSIG): Linux calls Swift cannot import (variadic); header only.
+        .systemLibrary(name: "CSystem"),
         .systemLibrary(
             name: "CCrypto",
             pkgConfig: "libcrypto",
@@ -61,6 +63,7 @@ let package = Package(
         .target(
             name: "HatchlingAgent",
             dependencies: [
+                "CSystem",
                 "MosquittoClient",
                 "FleetProtocol",
                 "FleetSigning",

@@ -112,6 +112,10 @@ struct Run: AsyncParsableCommand {
         }
 
         let logger = Logger(label: "hatchling-agent")
+        if ProcessSupervisor.isWorker(environment), !noSupervisor, !ProcessSupervisor.bindWorkerToSupervisor(environment) {
+            logger.error("the supervisor that started this worker is gone; exiting rather than running unsupervised")
+            throw ExitCode(1)
+        }
         let context = AgentContext(loaded: loaded, loader: loader, logLevel: level)
         do {
             let status = try await AgentRuntime(context: context, logger: logger).run()

@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Logging
 import Synchronization
@@ -18,6 +19,8 @@ public final class ProcessSupervisor: Sendable {
     /// Set in the worker's environment; the worker runs the agent itself.
     public static let workerEnvironmentKey = "HATCHLING_AGENT_ROLE"
     public static let workerRole = "worker"
+    /// Set in the worker's environment: the supervisor's pid, which the worker checks is its parent.
+    public static let supervisorPIDKey = "HATCHLING_AGENT_SUPERVISOR_PID"
 
     /// Restart delays: doubling from `firstRestartDelay` up to `maxRestartDelay`; a worker that
     /// lived `stableSeconds` starts the sequence over.
@@ -31,6 +34,7 @@ public final class ProcessSupervisor: Sendable {
     private let arguments: [String]
     private let environment: [String: String]
     private let logger: Logger
+    private let spawner = SpawnerThread()
 
     public init(executable: String, arguments: [String], environment: [String: String], logger: Logger) {
         self.executable = executable
@@ -81,7 +85,7 @@ public final class ProcessSupervisor: Sendable {
 
         func start() {
             do {
-                let pid = try spawnWorker()
+                let pid = try spawner.run { Result { () throws(SupervisorError) in try self.spawnWorker() } }.get()
                 worker = (pid, Monotonic.seconds())
                 logger.info("worker started", metadata: ["worker.pid": "\(pid)", "worker.restarts": "\(restarts)"])
                 ChildWaiter.wait(for: pid) { sink.yield(.exited(pid: pid, status: ExitStatus(waitStatus: $0))) }
@@ -154,6 +158,16 @@ public final class ProcessSupervisor: Sendable {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Ties a worker's life to its supervisor's: SIGTERM (a clean shutdown, `offline`/`shutdown`
+    /// announced) when the supervisor dies, even of SIGKILL. Then checks that the supervisor is
+    /// still the parent: one that died between the fork and the `prctl` would otherwise leave
+    /// this worker running with nothing to stop it. Returns false when the worker must exit.
+    public static func bindWorkerToSupervisor(_ environment: [String: String]) -> Bool {
+        guard hatchling_set_parent_death_signal(SIGTERM) == 0 else { return false }
+        guard let expected = environment[supervisorPIDKey].flatMap({ pid_t($0) }) else { return false }
+        return getppid() == expected
+    }
+
     /// Whether this process is a worker started by a supervisor.
     public static func isWorker(_ environment: [String: String]) -> Bool {
         environment[workerEnvironmentKey] == workerRole
@@ -179,6 +193,7 @@ public final class ProcessSupervisor: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var childEnvironment = environment
         childEnvironment[Self.workerEnvironmentKey] = Self.workerRole
+        childEnvironment[Self.supervisorPIDKey] = String(getpid())
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = childEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

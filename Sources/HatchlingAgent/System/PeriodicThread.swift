@@ -50,13 +50,7 @@ final class PeriodicThread: Sendable {
         }
 
         func run() {
-            // Through /proc: `pthread_setname_np` is not in Swift's view of glibc.
-            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-            if fd >= 0 {
-                let bytes = Array(name.utf8.prefix(15))
-                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
-            }
+            nameCurrentThread(name)
             while !owner.stopped.load(ordering: .acquiring) {
                 work()
                 _ = owner.wake.wait(timeout: .now() + interval)

@@ -1,0 +1,89 @@
+import FleetProtocol
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker dies with its supervisor (PR_SET_PDEATHSIG, and a parent check after the fork):
+/// a SIGKILLed `hatchling-agent run` leaves no orphan online to fight a restarted agent.
+@Suite("Worker and supervisor")
+struct SupervisorDeathTests {
+    /// Whether `pid` has ended (gone, or a zombie waiting for whoever it was reparented to).
+    static func ended(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+        else { return true }
+        return stat[stat.index(close, offsetBy: 2)] == "Z"
+    }
+
+    @Test("SIGKILL of the supervisor: its worker announces shutdown and ends within 10 s; a restart finds no twin")
+    func supervisorKilled() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/wren/status", "fleet/wren/response"])
+            defer { hub.close() }
+            let agent = try TestAgent(name: "wren", broker: broker)
+            try agent.start()
+            do {
+                let first = try await hub.waitOnline("wren")
+                let worker = try #require(agent.workerPID(), "the supervisor runs a worker")
+                await agent.kill9()
+                let offline = try await hub.waitForMessage("wren offline after its supervisor died", timeout: 10) { message in
+                    guard message.topic == "fleet/wren/status", let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+                    else { return false }
+                    return status.state == .offline && status.bootId == first.bootId
+                }
+                #expect(try FleetJSON.decode(StatusPayload.self, from: offline.payload).reason == .shutdown)
+                try await waitFor("the orphaned worker to end", timeout: 10) { Self.ended(worker) }
+
+                try agent.start()
+                let second = try await hub.waitForMessage("wren online again", timeout: 15) { message in
+                    guard message.topic == "fleet/wren/status", let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+                    else { return false }
+                    return status.state == .online && status.bootId != first.bootId
+                }
+                _ = second
+                // With no twin, the new run's connection is its only one: one connect, no takeover.
+                try hub.publish("fleet/wren/command", #"{"command": "status-report", "id": "twin-check"}"#)
+                let answer = try await hub.waitForResponse(on: "fleet/wren/response", "status-report") { $0.id == "twin-check" }
+                guard case .status(let report) = answer.outcome else { throw TestError("status-report failed: \(answer)") }
+                #expect(report.counters.connects == 1)
+                #expect(!agent.log().contains("is in use by another connection"), "\(agent.log())")
+            } catch {
+                print(agent.log())
+                await agent.stop()
+                throw error
+            }
+            await agent.stop()
+        }
+    }
+
+    @Test("a worker whose supervisor is not its parent exits at once instead of running unsupervised")
+    func orphanAtStart() async throws {
+        let agent = try TestAgent(
+            name: "wren", broker: nil,
+            environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": "9", "HATCHLING_AGENT_ROLE": "worker", "HATCHLING_AGENT_SUPERVISOR_PID": "1"])
+        try agent.start()
+        let status = await agent.process?.waitForExit(seconds: 10)
+        #expect(status == 1)
+        #expect(agent.log().contains("the supervisor that started this worker is gone"), "\(agent.log())")
+        await agent.stop()
+    }
+
+    @Test("the worker outlives the supervisor's idle pool threads (the death signal follows the spawning thread)")
+    func workerSurvivesIdleSupervisor() async throws {
+        try await withBroker { broker in
+            try await withAgent("wren", broker: broker) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/wren/status"])
+                defer { hub.close() }
+                _ = try await hub.waitOnline("wren")
+                let worker = try #require(agent.workerPID())
+                // libdispatch retires idle pool threads after a few seconds; a worker spawned from
+                // one would get its death signal then, with the supervisor alive.
+                try await Task.sleep(for: .seconds(12))
+                #expect(!Self.ended(worker), "the worker is still running:\n\(agent.log())")
+                #expect(agent.workerPID() == worker)
+            }
+        }
+    }
+}
