@@ -82,13 +82,24 @@ struct ConfigurationFileTests {
         #expect(noEquals.source == "\(Self.path):3")
         #expect(!noEquals.description.contains("secret-xyz"))
         let unprintable = try loadError(environment, files: [Self.path: "BAD\u{1}KEY=1\n"])
-        #expect(unprintable.key == "(unprintable)")
+        #expect(unprintable.key == "(not a setting name)")
+    }
+
+    @Test("a pasted secret on a line is never echoed: not to standard error, not to the bus")
+    func secretLine() throws {
+        let line = "c2stbGl2ZS1TRUNSRVQtdG9rZW4xMjM0NTY3ODkw=="
+        let error = try loadError(environment, files: [Self.path: "HEARTBEAT_INTERVAL=30\n\(line)\n"])
+        #expect(!error.description.contains("c2stbGl2"))
+        #expect(!error.publicDescription.contains("c2stbGl2"))
+        #expect(!error.publicDescription.contains(Self.path))
+        #expect(!error.publicDescription.contains("/etc"))
+        #expect(error.publicDescription.contains("line 2"), "\(error.publicDescription)")
     }
 
     @Test("a file that cannot be read, or is not UTF-8, is an error naming HATCHLING_AGENT_CONFIG")
     func unreadable() throws {
         #expect(try loadError(environment).key == "HATCHLING_AGENT_CONFIG")
-        let loader = ConfigurationLoader(environment: environment, readFile: { _ in [0xFF, 0xFE] })
+        let loader = ConfigurationLoader(environment: environment, readFile: { _ in .success([0xFF, 0xFE]) })
         #expect(throws: ConfigurationError.self) { try loader.load() }
     }
 

@@ -1,12 +1,14 @@
 @testable import HatchlingAgent
 
-/// A readable file that exists on every Linux machine: `access()` is checked for TLS and
+/// A readable file that exists on every Linux machine: `SafeFile.regularFileProblem` is checked for TLS and
 /// password file paths, while their content comes from the injected `readFile`.
 let readablePath = "/etc/hostname"
 
 /// A loader over a fixed environment and in-memory files.
 func makeLoader(_ environment: [String: String], files: [String: String] = [:]) -> ConfigurationLoader {
-    ConfigurationLoader(environment: environment, readFile: { path in files[path].map { Array($0.utf8) } })
+    ConfigurationLoader(
+        environment: environment,
+        readFile: { path in files[path].map { .success(Array($0.utf8)) } ?? .failure(.cannotOpen(errno: 2)) })
 }
 
 func load(_ environment: [String: String], files: [String: String] = [:]) throws(ConfigurationError) -> AgentConfiguration {

@@ -26,7 +26,9 @@ public enum ConfigFile {
             }
             let name = String(line[..<equals].trimmingWhitespace())
             guard let key = SettingKey(rawValue: name), key != .configFile else {
-                let shown = name.utf8.count <= 64 && name.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) ? name : "(unprintable)"
+                // Shown (on standard error and in logs, never on the bus) only when it looks like a
+                // setting name, a typo such as MQTT_HSOT: a line holding a pasted secret is not echoed.
+                let shown = Self.looksLikeSettingName(name) ? name : "(not a setting name)"
                 throw ConfigurationError(key: shown, rule: "is not a setting of hatchling-agent", source: "\(path):\(number)", keyFromFile: true)
             }
             var value = line[line.index(after: equals)...].trimmingWhitespace()
@@ -36,5 +38,12 @@ public enum ConfigFile {
             entries[key] = Entry(value: String(value), line: number)
         }
         return entries
+    }
+
+    /// `[A-Z][A-Z0-9_]*`, at most 64 bytes.
+    static func looksLikeSettingName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 64, first >= 0x41, first <= 0x5A else { return false }
+        return bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_") }
     }
 }

@@ -14,12 +14,20 @@ import Musl
 public struct ConfigurationLoader: Sendable {
     /// The environment as the process got it (kept, so a reload re-applies it under the new file).
     public var environment: [String: String]
-    /// Reads a file's bytes; nil when it cannot be read. Replaceable in tests.
-    public var readFile: @Sendable (String) -> [UInt8]?
+    /// Reads a file's bytes, or says why not (`SafeFile.read`: regular files only, size-capped,
+    /// never blocking on a FIFO). Replaceable in tests.
+    public var readFile: @Sendable (String) -> Result<[UInt8], FileReadError>
+    /// Examines a file that another library reads later (TLS files); nil when it is a readable
+    /// regular file. Replaceable in tests.
+    public var checkFile: @Sendable (String) -> FileReadError?
 
-    public init(environment: [String: String], readFile: @escaping @Sendable (String) -> [UInt8]? = ConfigurationLoader.readWholeFile) {
+    public init(
+        environment: [String: String], readFile: @escaping @Sendable (String) -> Result<[UInt8], FileReadError> = { SafeFile.read($0) },
+        checkFile: @escaping @Sendable (String) -> FileReadError? = { SafeFile.regularFileProblem($0) }
+    ) {
         self.environment = environment
         self.readFile = readFile
+        self.checkFile = checkFile
     }
 
     /// The result of a load: the settings and the SHA-256 of the configuration file, if there is one.
@@ -36,8 +44,10 @@ public struct ConfigurationLoader: Sendable {
         }
         var digest: String? = nil
         if let path = raw[.configFile]?.value, !path.isEmpty {
-            guard let bytes = readFile(path) else {
-                throw ConfigurationError(.configFile, "names a file that cannot be read", source: path)
+            let bytes: [UInt8]
+            switch readFile(path) {
+            case .success(let read): bytes = read
+            case .failure(let problem): throw ConfigurationError(.configFile, "names a file that \(problem)", source: path)
             }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw ConfigurationError(.configFile, "names a file that is not UTF-8 text", source: path)
@@ -77,8 +87,19 @@ public struct ConfigurationLoader: Sendable {
         }
         func readableFile(_ key: SettingKey) throws(ConfigurationError) -> String? {
             guard let path = text(key) else { return nil }
-            guard access(path, R_OK) == 0 else { throw fail(key, "names a file that cannot be read") }
+            if let problem = checkFile(path) { throw fail(key, "names a file that \(problem)") }
             return path
+        }
+        /// The text of a secret file, without its trailing newline.
+        func secret(_ key: SettingKey, at path: String) throws(ConfigurationError) -> String {
+            let bytes: [UInt8]
+            switch readFile(path) {
+            case .success(let read): bytes = read
+            case .failure(let problem): throw fail(key, "names a file that \(problem)")
+            }
+            guard var text = String(validating: bytes, as: UTF8.self) else { throw fail(key, "names a file that is not UTF-8 text") }
+            while let last = text.last, last.isNewline { text.removeLast() }  // "\r\n" is one Character
+            return text
         }
 
         guard let nameText = text(.hatchlingName) else { throw fail(.hatchlingName, "is required") }
@@ -134,13 +155,7 @@ public struct ConfigurationLoader: Sendable {
             throw fail(.mqttPasswordFile, "cannot be set together with MQTT_PASSWORD; keep one")
         }
         var effectivePassword = password
-        if let passwordFile {
-            guard let bytes = readFile(passwordFile), var secret = String(validating: bytes, as: UTF8.self) else {
-                throw fail(.mqttPasswordFile, "names a file that cannot be read as text")
-            }
-            while let last = secret.last, last.isNewline { secret.removeLast() }  // "\r\n" is one Character
-            effectivePassword = secret
-        }
+        if let passwordFile { effectivePassword = try secret(.mqttPasswordFile, at: passwordFile) }
         let username = text(.mqttUsername)
         if effectivePassword != nil, username == nil {
             throw fail(.mqttUsername, "is required when a password is set")
@@ -150,13 +165,7 @@ public struct ConfigurationLoader: Sendable {
         if keyText != nil, commandKeyPath != nil {
             throw fail(.commandKeyFile, "cannot be set together with FLEET_COMMAND_KEY; keep one")
         }
-        if let commandKeyPath {
-            guard let bytes = readFile(commandKeyPath), var secret = String(validating: bytes, as: UTF8.self) else {
-                throw fail(.commandKeyFile, "names a file that cannot be read as text")
-            }
-            while let last = secret.last, last.isNewline { secret.removeLast() }
-            keyText = secret
-        }
+        if let commandKeyPath { keyText = try secret(.commandKeyFile, at: commandKeyPath) }
         var commandKey: CommandKey? = nil
         if let keyText {
             guard let key = CommandKey(keyText) else {
@@ -218,24 +227,6 @@ public struct ConfigurationLoader: Sendable {
         return UInt32(info.st_mode) & 0o7777
     }
 
-    /// Reads a whole file (at most 1 MiB) with plain POSIX calls.
-    public static let readWholeFile: @Sendable (String) -> [UInt8]? = { path in
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while bytes.count <= 1 << 20 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return nil
-    }
 }
 
 /// Version strings that may go on the bus: short, and only characters that versions use.

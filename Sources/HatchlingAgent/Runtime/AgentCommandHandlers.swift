@@ -16,12 +16,14 @@ public struct AgentCommandHandlers: CommandHandling {
         }
     }
 
-    /// Everything but `health-check` (a probe) and a first `version-report` (may run a program).
+    /// Everything but `health-check` (a probe), a first `version-report` (may run a program) and
+    /// `config-reload` (reads files: whatever is at their paths must never hold up the network
+    /// thread, its heartbeats and other commands).
     public func canRunImmediately(_ command: FleetCommand) -> Bool {
         switch command {
-        case .healthCheck: false
+        case .healthCheck, .configReload: false
         case .versionReport: context.versionFinder.cachedVersion(override: context.configuration(\.openclawVersion)) != nil
-        case .configReload, .statusReport: true
+        case .statusReport: true
         }
     }
 

@@ -116,11 +116,25 @@ public final class AgentContext: Sendable {
         do {
             loaded = try loader.load()
         } catch {
+            // The bus (status-report's last_error, the answer) gets the public description: the
+            // variable, the rule and the line number, never the file's path or text.
             counters.update {
                 $0.reloadFailures += 1
-                $0.lastError = "reload failed: \(error)"
+                $0.lastError = "reload failed: \(error.publicDescription)"
             }
             return .failure(FleetErrorBody(code: .reloadFailed, message: "\(error.publicDescription); the previous settings stay in force"))
+        }
+        // Signing, once on, stays on until a restart: a reload may rotate the key, never remove it
+        // (a configuration file that someone emptied must not open the agent to unsigned commands).
+        if current.commandKey != nil, loaded.configuration.commandKey == nil {
+            let message =
+                "FLEET_COMMAND_KEY_FILE is unset by the new configuration: signing cannot be turned off by a reload "
+                + "(rotate the key instead, or restart the agent); the previous settings stay in force"
+            counters.update {
+                $0.reloadFailures += 1
+                $0.lastError = "reload failed: signing cannot be turned off by a reload"
+            }
+            return .failure(FleetErrorBody(code: .reloadFailed, message: message))
         }
         let changed = loaded.configuration.changedSettings(comparedTo: current)
         let applied = current.applyingLiveSettings(from: loaded.configuration)

@@ -14,7 +14,7 @@ public final class GatewayVersionFinder: Sendable {
 
     private let packageJSONPaths: [String]
     private let program: String
-    private let readFile: @Sendable (String) -> [UInt8]?
+    private let readFile: @Sendable (String) -> Result<[UInt8], FileReadError>
     private let cache = Mutex<Cached?>(nil)
 
     private struct Cached {
@@ -24,7 +24,7 @@ public final class GatewayVersionFinder: Sendable {
 
     public init(
         packageJSONPaths: [String] = GatewayVersionFinder.defaultPackageJSONPaths, program: String = "openclaw",
-        readFile: @escaping @Sendable (String) -> [UInt8]? = ConfigurationLoader.readWholeFile
+        readFile: @escaping @Sendable (String) -> Result<[UInt8], FileReadError> = { SafeFile.read($0, limit: 1 << 20) }
     ) {
         self.packageJSONPaths = packageJSONPaths
         self.program = program
@@ -62,7 +62,7 @@ public final class GatewayVersionFinder: Sendable {
     }
 
     func versionFromPackageJSON(_ path: String) -> String? {
-        guard let bytes = readFile(path), let package = try? JSONDecoder().decode(PackageJSON.self, from: Data(bytes)),
+        guard let bytes = try? readFile(path).get(), let package = try? JSONDecoder().decode(PackageJSON.self, from: Data(bytes)),
             VersionText.isVersionLike(package.version)
         else { return nil }
         return package.version
