@@ -44,6 +44,8 @@ public final class CommandDispatcher: Sendable {
         var recent = RecentResponses()
         /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
         var commandKey: CommandKey?
+        /// Refusals logged at a bounded rate: a flood writes summary lines, not a line per command.
+        var refusalLog = RefusalLog()
 
         mutating func setRateLimit(_ rate: Double, burst: Int) {
             commandLimit.reconfigure(rate: rate, burst: burst)
@@ -174,7 +176,9 @@ public final class CommandDispatcher: Sendable {
         switch decision {
         case .resend(let earlier):
             counters.update { $0.duplicates += 1 }
-            logger.info("duplicate command answered again", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
+            if shouldLogRefusal("duplicate") {
+                logger.info("duplicate command answered again", metadata: ["command.id": "\(id ?? "-")", "mqtt.topic": "\(message.topic)"])
+            }
             send(earlier, correlation: message.correlationData, isError: false, id: id)
             return .done
         case .refuse(let body, let word):
@@ -200,26 +204,51 @@ public final class CommandDispatcher: Sendable {
         if let id, response.ok || response.error?.code == .reloadFailed {
             state.withLock { $0.recent.remember(payload, for: id, now: started) }
         }
-        send(payload, correlation: message.correlationData, isError: !response.ok, id: id)
+        let published = send(payload, correlation: message.correlationData, isError: !response.ok, id: id)
         // The log line is written once the answer is on its way (on libmosquitto's thread, it
         // would otherwise hold the answer back: about a tenth of a round trip).
+        if !response.ok, !shouldLogRefusal(outcomeName) { return }
         let (logger, topic, durationMs) = (logger, message.topic, response.durationMs)
         let log: @Sendable () -> Void = {
             logger.info(
                 "command handled",
                 metadata: [
-                    "command.id": .string(id ?? "-"), "command.name": .string(word ?? "-"), "command.outcome": .string(outcomeName),
+                    "command.id": .string(id ?? "-"), "command.name": .string(word ?? "-"),
+                    // Never "ok" for an answer that did not go out.
+                    "command.outcome": .string(published ? outcomeName : "\(outcomeName)-unpublished"),
                     "command.duration_ms": .string(String(durationMs)), "mqtt.topic": .string(topic),
                 ])
         }
         if onNetworkThread { publisher.afterPendingWrites(log) } else { log() }
     }
 
-    private func send(_ payload: [UInt8], correlation: [UInt8]?, isError: Bool, id: String?) {
+    /// Whether this refusal gets a log line of its own; writes the summary of a window that ended,
+    /// and schedules the summary of the current one.
+    private func shouldLogRefusal(_ code: String) -> Bool {
+        let decision = state.withLock { $0.refusalLog.record(code: code, now: monotonic()) }
+        if let summary = decision.summary { logger.warning("\(RefusalLog.summaryLine(summary))") }
+        if let delay = decision.flushAfter {
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(delay))
+                self?.flushRefusalLog()
+            }
+        }
+        return decision.logIt
+    }
+
+    /// Writes the count of refusals held back since the last summary, if any.
+    func flushRefusalLog() {
+        if let summary = state.withLock({ $0.refusalLog.flush() }) { logger.warning("\(RefusalLog.summaryLine(summary))") }
+    }
+
+    /// Publishes a response; false when it was not handed to the broker (over the error cap, or
+    /// refused by the client library).
+    @discardableResult
+    private func send(_ payload: [UInt8], correlation: [UInt8]?, isError: Bool, id: String?) -> Bool {
         if isError, !state.withLock({ $0.errorLimit.take(now: monotonic()) }) {
             counters.update { $0.dropped += 1 }
             logger.debug("error response not sent: error responses are over their cap", metadata: ["command.id": "\(id ?? "-")"])
-            return
+            return false
         }
         do {
             try publisher.publish(
@@ -232,7 +261,9 @@ public final class CommandDispatcher: Sendable {
                 $0.lastError = "response not published: \(error)"
             }
             logger.warning("response not published", metadata: ["command.id": "\(id ?? "-")", "error": "\(error)"])
+            return false
         }
+        return true
     }
 }
 

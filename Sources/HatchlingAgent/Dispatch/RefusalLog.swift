@@ -1,0 +1,60 @@
+/// Keeps a flood of refused commands from flooding the log. In each window of `window` seconds,
+/// the first `perWindow` refusals are logged one by one; the others are only counted, by error
+/// code, and summed up in one line when the window is over. The agent's counters (status-report)
+/// count every refusal regardless.
+struct RefusalLog: Sendable {
+    static let window = 10.0
+    static let perWindow = 20
+
+    private var windowStart = -Double.infinity
+    private var loggedInWindow = 0
+    private(set) var suppressed: [String: Int] = [:]
+    private var flushPending = false
+
+    /// What to do with one refusal.
+    struct Decision: Equatable {
+        /// Log this refusal on its own line.
+        var logIt: Bool
+        /// Counts of refusals held back in the window that just ended: log them as one line first.
+        var summary: [String: Int]?
+        /// Seconds from now after which `flush` must run (the window's end), when a flush is to be
+        /// scheduled; the counts held back are written then even if no refusal follows.
+        var flushAfter: Double?
+    }
+
+    mutating func record(code: String, now: Double) -> Decision {
+        var decision = Decision(logIt: false, summary: nil, flushAfter: nil)
+        if now - windowStart >= Self.window {
+            if !suppressed.isEmpty { decision.summary = suppressed }
+            suppressed = [:]
+            windowStart = now
+            loggedInWindow = 0
+        }
+        if loggedInWindow < Self.perWindow {
+            loggedInWindow += 1
+            decision.logIt = true
+        } else {
+            suppressed[code, default: 0] += 1
+            if !flushPending {
+                flushPending = true
+                decision.flushAfter = max(0, windowStart + Self.window - now)
+            }
+        }
+        return decision
+    }
+
+    /// The counts held back so far (nil when none), which the caller logs as one line.
+    mutating func flush() -> [String: Int]? {
+        flushPending = false
+        guard !suppressed.isEmpty else { return nil }
+        defer { suppressed = [:] }
+        return suppressed
+    }
+
+    /// "19990 commands refused in 10 s (malformed 19980, rate-limited 10); each one is counted in status-report".
+    static func summaryLine(_ counts: [String: Int]) -> String {
+        let total = counts.values.reduce(0, +)
+        let parts = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return "\(total) more commands refused in \(Int(window)) s (\(parts)); not logged one by one, all counted in status-report"
+    }
+}

@@ -1,0 +1,61 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+import Testing
+
+@testable import HatchlingAgent
+
+@Suite("Refusals are logged at a bounded rate")
+struct RefusalLogTests {
+    @Test("the first refusals of a window get a line each; the rest are summed up when the window ends")
+    func limiter() {
+        var log = RefusalLog()
+        var lines = 0
+        var flushes: [Double] = []
+        for index in 0..<1000 {
+            let decision = log.record(code: "malformed", now: 100 + Double(index) * 0.001)
+            if decision.logIt { lines += 1 }
+            if let after = decision.flushAfter { flushes.append(after) }
+            #expect(decision.summary == nil)
+        }
+        #expect(lines == RefusalLog.perWindow)
+        #expect(flushes.count == 1, "one flush scheduled per window")
+        #expect(abs(flushes[0] - (RefusalLog.window - Double(RefusalLog.perWindow) * 0.001)) < 1e-6)
+        #expect(log.suppressed == ["malformed": 1000 - RefusalLog.perWindow])
+        #expect(log.flush() == ["malformed": 1000 - RefusalLog.perWindow])
+        #expect(log.flush() == nil)
+        // A new window: refusals are logged again.
+        #expect(log.record(code: "rate-limited", now: 111).logIt)
+    }
+
+    @Test("a window that ends with refusals held back writes their summary before the next line")
+    func summaryOnNextWindow() {
+        var log = RefusalLog()
+        for index in 0..<(RefusalLog.perWindow + 5) { _ = log.record(code: "too-large", now: Double(index) * 0.01) }
+        let next = log.record(code: "unauthorized", now: 20)
+        #expect(next.summary == ["too-large": 5])
+        #expect(next.logIt)
+    }
+
+    @Test("20,000 junk commands write a few dozen lines, and the counters count every one")
+    func flood() async {
+        let lines = LogLines()
+        let counters = CounterStore()
+        let topics = FleetTopics(name: try! HatchlingName(validating: "mason"))
+        let dispatcher = CommandDispatcher(
+            topics: topics, publisher: InMemoryPublisher(), handlers: FakeHandlers(clock: nil, workSeconds: 0), counters: counters,
+            rateLimit: 0, rateBurst: 1, logger: Logger(label: "test", factory: { _ in CapturingLogHandler(lines: lines) }))
+        for _ in 0..<20_000 {
+            await dispatcher.handle(MQTTMessage(topic: topics.command, payload: [0x7B]))
+        }
+        dispatcher.flushRefusalLog()
+        let written = lines.value.withLock { $0.filter { !$0.hasPrefix("command received") } }
+        #expect(written.count <= 100, "\(written.count) lines")
+        #expect(counters.snapshot.commands["malformed"] == 20_000)
+        let summed = written.filter { $0.contains("more commands refused") }
+        #expect(!summed.isEmpty)
+        let held = summed.compactMap { Int($0.split(separator: " ")[0]) }.reduce(0, +)
+        let individually = written.filter { $0 == "command handled" }.count
+        #expect(held + individually == 20_000, "every refusal is either logged or counted in a summary")
+    }
+}
