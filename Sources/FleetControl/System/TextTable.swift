@@ -1,8 +1,10 @@
 /// Left-aligned columns separated by two spaces, for the tables people read.
 public enum TextTable {
     /// Renders a header and rows; every line ends with a newline.
+    /// Cells are cleaned of control characters (`TerminalText.clean`): most hold what a hatchling
+    /// sent, and a terminal must not run the escape sequences a hostile one put there.
     public static func render(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map(TerminalText.clean) }
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
@@ -37,7 +39,8 @@ public enum Figures {
     public static func duration(_ seconds: Double?) -> String {
         guard let seconds, seconds.isFinite else { return "-" }
         if seconds < 10 { return decimal(max(0, seconds), places: 1) + "s" }
-        let whole = Int(seconds.rounded())
+        // Clamped before the conversion: a hatchling's 1e300 must not trap.
+        let whole = Int(min(seconds, 1e15).rounded())
         if whole < 60 { return "\(whole)s" }
         if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }
         if whole < 86_400 { return "\(whole / 3600)h\(two(whole / 60 % 60))m" }
@@ -49,6 +52,7 @@ public enum Figures {
         guard value.isFinite else { return "-" }
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
+        guard abs(value) < 1e15 else { return value < 0 ? "-inf" : "inf" }
         let scaled = Int64((abs(value) * scale).rounded())
         let sign = value < 0 && scaled != 0 ? "-" : ""
         guard places > 0 else { return sign + String(scaled) }
@@ -59,4 +63,21 @@ public enum Figures {
     }
 
     private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+}
+
+/// Text for a terminal, from strings a hatchling controls (versions, error messages, names).
+public enum TerminalText {
+    /// `text` without C0 and C1 control characters (escape sequences, carriage returns, bells) or
+    /// DEL; each is replaced by `?`, so nothing disappears silently. `--json` output is not cleaned:
+    /// JSON escapes control characters itself, and scripts get the exact text.
+    public static func clean(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { out.append(isControl(scalar) ? "?" : scalar) }
+        return String(out)
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
+    }
 }
