@@ -5,19 +5,28 @@ import Synchronization
 import Glibc
 #endif
 
-/// A very small HTTP server on POSIX sockets for `/metrics`: one thread (a serial Dispatch
-/// queue) accepts and answers one connection at a time, reads at most 8 KiB with a 2 s timeout,
-/// writes the answer and closes.
+/// A very small HTTP server on POSIX sockets for `/metrics`. One thread accepts; each connection
+/// is answered on a thread of its own (at most `maximumConnections` at once; more get 503 at
+/// once), reads at most 8 KiB within `readDeadline` seconds in all, writes the answer within
+/// `writeDeadline` seconds, and closes. A client that trickles its request one byte at a time, or
+/// never reads the answer, holds only its own connection, and only until its deadline.
 ///
 /// Why not FlyingFox or hummingbird: both pull in full Foundation (ICU data, tens of MiB; see
-/// ../shared/FACTS.md) or SwiftNIO, for a server that answers one scrape every few seconds.
+/// docs/fleetctl.md) or SwiftNIO, for a server that answers one scrape every few seconds.
 public final class MetricsHTTPServer: Sendable {
     /// The port bound (the one asked for, or the one the kernel picked for port 0).
     public let port: Int
     private let fd: Int32
     private let closed = Mutex(false)
-    private let queue = DispatchQueue(label: "fleetctl.exporter.http")
+    /// Signalled when the accept loop has returned.
+    private let acceptLoopEnded = DispatchSemaphore(value: 0)
     private let metrics: @Sendable () -> [UInt8]
+    private let active = Atomic<Int>(0)
+    /// Connections answered at once; a scraper or two is the normal load.
+    static let maximumConnections = 16
+    /// Seconds a client has to send its whole request, and to take the whole answer.
+    static let readDeadline = 2.0
+    static let writeDeadline = 10.0
 
     /// Binds and listens at once, so a taken port is an error before anything else starts.
     public init(listen address: ListenAddress, metrics: @escaping @Sendable () -> [UInt8]) throws(FleetctlError) {
@@ -64,18 +73,50 @@ public final class MetricsHTTPServer: Sendable {
         }
     }
 
-    /// Starts answering on the server's own queue; returns at once.
+    /// Starts accepting on a thread of its own; returns at once.
+    ///
+    /// Plain threads, not Dispatch queues: libdispatch traps (ud2) when it needs a descriptor and
+    /// the process has none left, which is exactly when a flood of connections hits EMFILE.
     public func start() {
-        queue.async { [self] in
+        startThread { [self] in
+            defer { acceptLoopEnded.signal() }
+            var outOfDescriptors = false
             while !closed.withLock({ $0 }) {
                 let client = accept(fd, nil, nil)
                 if client < 0 {
-                    if errno == EINTR || errno == ECONNABORTED || errno == EMFILE { continue }
-                    return  // the listening socket was shut down
+                    switch errno {
+                    case EINTR, ECONNABORTED: continue
+                    case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                        // Out of descriptors or memory: the pending connection stays queued, so
+                        // accepting again at once would spin. Wait for connections to close.
+                        if !outOfDescriptors { Terminal.error("fleetctl exporter: cannot accept a connection: \(String(cString: strerror(errno))); retrying every 0.1 s") }
+                        outOfDescriptors = true
+                        usleep(100_000)
+                        continue
+                    default: return  // the listening socket was shut down
+                    }
                 }
-                serve(client)
+                outOfDescriptors = false
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                guard active.wrappingAdd(1, ordering: .relaxed).oldValue < Self.maximumConnections else {
+                    active.wrappingSubtract(1, ordering: .relaxed)
+                    refuse(client)
+                    continue
+                }
+                // A thread per connection: each one's deadlines are its own.
+                startThread { [self] in
+                    serve(client)
+                    active.wrappingSubtract(1, ordering: .relaxed)
+                }
             }
         }
+    }
+
+    /// Answers 503 without reading: too many connections are open.
+    private func refuse(_ client: Int32) {
+        defer { close(client) }
+        let bytes = HTTPExchange.serialize(HTTPExchange.Response(status: 503, body: Array("too many connections\n".utf8)), headOnly: false)
+        _ = write(client, bytes, deadline: Monotonic.now() + 0.1)
     }
 
     /// Stops accepting and closes the listening socket.
@@ -86,22 +127,21 @@ public final class MetricsHTTPServer: Sendable {
         }
         guard first else { return }
         shutdown(fd, Int32(SHUT_RDWR))
-        queue.sync {}  // the accept loop has returned
+        acceptLoopEnded.wait()  // the accept loop has returned
         close(fd)
     }
 
     private func serve(_ client: Int32) {
         defer { close(client) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let readBy = Monotonic.now() + Self.readDeadline
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         var parsed = HTTPExchange.Parsed.incomplete
         while parsed == .incomplete {
-            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return }  // closed or timed out before a whole request
+            guard wait(client, for: Int16(POLLIN), until: readBy) else { return }  // too slow, or gone
+            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard count > 0 else { return }  // closed before a whole request
             request += buffer[0..<count]
             parsed = HTTPExchange.parse(request)
         }
@@ -116,13 +156,56 @@ public final class MetricsHTTPServer: Sendable {
         case .incomplete:
             return
         }
-        let bytes = HTTPExchange.serialize(response, headOnly: headOnly)
+        _ = write(client, HTTPExchange.serialize(response, headOnly: headOnly), deadline: Monotonic.now() + Self.writeDeadline)
+    }
+
+    /// Writes all of `bytes` before `deadline`; false when the client was too slow or went away.
+    private func write(_ client: Int32, _ bytes: [UInt8], deadline: Double) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return }
+            guard wait(client, for: Int16(POLLOUT), until: deadline) else { return false }
+            let sent = bytes.withUnsafeBytes {
+                send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if sent < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard sent > 0 else { return false }
             offset += sent
         }
+        return true
+    }
+
+    /// Waits until `client` is ready for `events` or `deadline` passes; false on the deadline or an error.
+    private func wait(_ client: Int32, for events: Int16, until deadline: Double) -> Bool {
+        while true {
+            let left = deadline - Monotonic.now()
+            guard left > 0 else { return false }
+            var entry = pollfd(fd: client, events: events, revents: 0)
+            let ready = poll(&entry, 1, Int32(max(1, (left * 1000).rounded(.up))))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return false }
+            return entry.revents & (events | Int16(POLLHUP)) != 0 && entry.revents & Int16(POLLERR | POLLNVAL) == 0
+        }
+    }
+}
+
+/// Runs `body` on a new detached POSIX thread.
+private func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let retained = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let code = pthread_create(
+        &thread, nil,
+        { argument in
+            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
+            return nil
+        }, retained)
+    if code == 0 {
+        pthread_detach(thread)
+    } else {
+        // No thread (EAGAIN): run here; the caller's loop waits meanwhile, which is the back-pressure.
+        Unmanaged<Box>.fromOpaque(retained).takeRetainedValue().body()
     }
 }
