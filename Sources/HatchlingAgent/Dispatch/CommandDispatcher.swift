@@ -99,34 +99,73 @@ public final class CommandDispatcher: Sendable {
         }
     }
 
-    /// Handles one message from the command or broadcast topic. Never throws: every failure is
-    /// either a response or a counted drop.
-    public func handle(_ message: MQTTMessage) async {
+    /// A command that passed every check (size, form, signature, duplicate, rate limit, expiry)
+    /// and waits to run: what the runtime's bounded queue holds.
+    public struct Admitted: Sendable {
+        public let message: MQTTMessage
+        public let command: FleetCommand
+        let id: String?
+        let started: Double
+    }
+
+    /// What `admit` did with a message.
+    public enum Admission: Sendable {
+        /// Answered already (refused, a duplicate answered again, or run at once): nothing to queue.
+        case answered
+        /// Passed every check; `run` it (on the worker, in order).
+        case queue(Admitted)
+    }
+
+    /// Checks a message from the command or broadcast topic at once, before anything is queued,
+    /// and answers it on the calling thread when it is refused; with `mayRunNow`, a command that
+    /// needs no I/O (`CommandHandling.canRunImmediately`) is run and answered at once too.
+    /// A flood is thus refused as it arrives: only commands that may run wait in a queue.
+    public func admit(_ message: MQTTMessage, mayRunNow: Bool, onNetworkThread: Bool = true) -> Admission {
         let started = monotonic()
         let parsed = CommandParser.parse(message.payload)
-        switch prepare(message, parsed, started: started, onNetworkThread: false) {
+        switch prepare(message, parsed, started: started, onNetworkThread: onNetworkThread) {
         case .done:
-            return
+            return .answered
         case .run(let command, let id):
-            let outcome = await handlers.run(command)
-            complete(message, id: id, word: command.rawValue, outcome: outcome, started: started, onNetworkThread: false)
+            if mayRunNow, handlers.canRunImmediately(command), let outcome = handlers.runImmediately(command) {
+                complete(message, id: id, word: command.rawValue, outcome: outcome, started: started, onNetworkThread: onNetworkThread)
+                return .answered
+            }
+            return .queue(Admitted(message: message, command: command, id: id, started: started))
         }
+    }
+
+    /// Runs an admitted command and answers it.
+    public func run(_ admitted: Admitted) async {
+        let outcome = await handlers.run(admitted.command)
+        complete(
+            admitted.message, id: admitted.id, word: admitted.command.rawValue, outcome: outcome, started: admitted.started,
+            onNetworkThread: false)
+    }
+
+    /// Answers an admitted command that cannot wait: the queue before it is full.
+    public func refuseBusy(_ admitted: Admitted) {
+        let body = FleetErrorBody(code: .rateLimited, message: "too many commands are waiting to run; try again later")
+        complete(
+            admitted.message, id: admitted.id, word: admitted.command.rawValue, outcome: .failure(body), started: admitted.started,
+            onNetworkThread: true)
+    }
+
+    /// Handles one message from start to answer (tests, the fuzzer): `admit`, then `run`.
+    public func handle(_ message: MQTTMessage) async {
+        if case .queue(let admitted) = admit(message, mayRunNow: false, onNetworkThread: false) { await run(admitted) }
     }
 
     /// Handles the message at once when no step needs to wait (everything but a probe or a
     /// program); returns false, having changed nothing, when it must go through `handle`.
     public func handleImmediately(_ message: MQTTMessage) -> Bool {
-        let started = monotonic()
-        let parsed = CommandParser.parse(message.payload)
-        if case .success(let request) = parsed, !handlers.canRunImmediately(request.command) { return false }
-        switch prepare(message, parsed, started: started, onNetworkThread: true) {
-        case .done:
-            break
-        case .run(let command, let id):
-            let outcome =
-                handlers.runImmediately(command)
-                ?? .failure(FleetErrorBody(code: .internal, message: "the command could not run at once; send it again"))
-            complete(message, id: id, word: command.rawValue, outcome: outcome, started: started, onNetworkThread: true)
+        if case .success(let request) = CommandParser.parse(message.payload), !handlers.canRunImmediately(request.command) { return false }
+        if case .queue(let admitted) = admit(message, mayRunNow: true) {
+            // canRunImmediately said yes, but the handler could not: answer rather than drop.
+            complete(
+                message, id: admitted.id, word: admitted.command.rawValue,
+                outcome: .failure(FleetErrorBody(code: .internal, message: "the command could not run at once; send it again")),
+                started: admitted.started, onNetworkThread: true)
         }
         return true
     }

@@ -21,6 +21,9 @@ public final class AgentRuntime: Sendable {
     /// How long shutdown waits for the command in flight, then for the broker's PUBACK of `shutdown`.
     static let commandDrainSeconds = 2.0
     static let shutdownAckSeconds = 1.5
+    /// Commands that passed every check and wait for the worker (a health-check probe takes up to
+    /// 2 s); more are refused as rate-limited at once.
+    static let maximumQueuedCommands = 32
     /// The largest packet the broker may deliver (MQTT 5): a command at the 4096-byte cap with its
     /// topic and properties fits; anything far larger is dropped by the broker, never buffered here.
     static let maximumPacketSize: UInt32 = UInt32(CommandParser.maximumPayloadBytes) + 4096
@@ -68,7 +71,9 @@ public final class AgentRuntime: Sendable {
                 connectTimeout: configuration.connectTimeout, maximumPacketSize: Self.maximumPacketSize))
 
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        let (commandStream, commandSink) = AsyncStream.makeStream(of: MQTTMessage.self)
+        // Bounded twice: by `queued` below, and by the stream's own buffer.
+        let (commandStream, commandSink) = AsyncStream.makeStream(
+            of: CommandDispatcher.Admitted.self, bufferingPolicy: .bufferingOldest(Self.maximumQueuedCommands))
         let dispatcher = Self.makeDispatcher(context: context, publisher: client, logger: logger)
 
         let forwarder = Task {
@@ -78,27 +83,35 @@ public final class AgentRuntime: Sendable {
         let reloadForwarder = Task { [context] in
             for await applied in context.reloads { sink.yield(.reloaded(applied)) }
         }
-        // Commands are answered on libmosquitto's thread when they need no I/O, the connection
-        // has been set up (subscriptions, counters) and nothing is queued before them, so order
-        // holds. The others go through the event loop to the worker task, in order; `queued`
-        // counts them from the moment the handler passes them on.
+        // Every command message is checked on libmosquitto's thread as it arrives (size, form,
+        // signature, duplicate, rate, expiry) and refused there, so a flood never fills a queue.
+        // One that passes is answered there too when it needs no I/O, the connection has been set
+        // up and nothing is queued before it (order holds); the others wait for the worker task,
+        // at most `maximumQueuedCommands` of them.
         let queued = Atomic<Int>(0)
         let shuttingDown = Atomic<Bool>(false)
         client.setMessageHandler { [context, topics] message in
             guard message.topic == topics.command || message.topic == topics.broadcast else { return false }
             if shuttingDown.load(ordering: .relaxed) { return true }
-            if queued.load(ordering: .acquiring) == 0, context.connection.connected, dispatcher.handleImmediately(message) {
+            let mayRunNow = queued.load(ordering: .acquiring) == 0 && context.connection.connected
+            guard case .queue(let admitted) = dispatcher.admit(message, mayRunNow: mayRunNow) else { return true }
+            if queued.load(ordering: .acquiring) >= Self.maximumQueuedCommands {
+                dispatcher.refuseBusy(admitted)
                 return true
             }
             queued.add(1, ordering: .releasing)
-            return false
+            if case .dropped = commandSink.yield(admitted) {
+                queued.subtract(1, ordering: .releasing)
+                dispatcher.refuseBusy(admitted)
+            }
+            return true
         }
         // Only refusals (reason code 128 and up, logged below) and, once stopping, the shutdown
         // status's acknowledgement are wanted; every other PUBACK would wake the event loop for nothing.
         client.setPublishAckFilter { _, reasonCode in reasonCode >= 128 || shuttingDown.load(ordering: .relaxed) }
         let commandWorker = Task {
-            for await message in commandStream {
-                await dispatcher.handle(message)
+            for await admitted in commandStream {
+                await dispatcher.run(admitted)
                 queued.subtract(1, ordering: .releasing)
             }
         }
@@ -146,13 +159,9 @@ public final class AgentRuntime: Sendable {
                         sink.yield(.reconnectDue)
                     }
                 }
-            case .mqtt(.message(let message)):
-                // Passed on by the message handler (counted in `queued`), to run in order.
-                if stopping {
-                    queued.subtract(1, ordering: .releasing)
-                } else if message.topic == topics.command || message.topic == topics.broadcast {
-                    commandSink.yield(message)
-                }
+            case .mqtt(.message):
+                // Commands never come this way (the message handler takes them); nothing else is subscribed.
+                break
             case .mqtt(.published(let messageID, let reasonCode)):
                 if reasonCode >= 128 {
                     logger.error(
