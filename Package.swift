@@ -6,7 +6,7 @@ import PackageDescription
 // The hub's tool is a second branch of the same tree: MosquittoClient, FleetProtocol, FleetSigning
 // -> FleetControl -> fleetctl; it never links HatchlingAgent (the agent's internals).
 // swift-service-lifecycle is deliberately not used: it adds about 2.3 MiB to a binary whose size
-// budget is 15 MiB (see ../shared/FACTS.md); the agent's supervisor is small enough to own.
+// budget is 15 MiB (measured; docs/benchmarks.md); the agent's supervisor is small enough to own.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]

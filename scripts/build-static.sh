@@ -82,7 +82,7 @@ if [ -n "$missing" ]; then
     status=1
 fi
 if [ "$size" -gt "$limit" ]; then
-    echo "build-static: FAIL: $mib MiB is over the 16 MiB limit ($size > $limit bytes); ../shared/FACTS.md lists what each dependency costs" >&2
+    echo "build-static: FAIL: $mib MiB is over the 16 MiB limit ($size > $limit bytes); docs/benchmarks.md says what the binary is made of" >&2
     status=1
 elif [ "$size" -gt "$target" ]; then
     echo "build-static: WARNING: $mib MiB is over the 15 MiB target ($size > $target bytes)" >&2

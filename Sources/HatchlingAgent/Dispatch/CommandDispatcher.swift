@@ -144,11 +144,11 @@ public final class CommandDispatcher: Sendable {
     }
 
     /// Answers an admitted command that cannot wait: the queue before it is full.
-    public func refuseBusy(_ admitted: Admitted) {
+    public func refuseBusy(_ admitted: Admitted, onNetworkThread: Bool = true) {
         let body = FleetErrorBody(code: .rateLimited, message: "too many commands are waiting to run; try again later")
         complete(
             admitted.message, id: admitted.id, word: admitted.command.rawValue, outcome: .failure(body), started: admitted.started,
-            onNetworkThread: true)
+            onNetworkThread: onNetworkThread)
     }
 
     /// Handles one message from start to answer (tests, the fuzzer): `admit`, then `run`.
@@ -261,18 +261,23 @@ public final class CommandDispatcher: Sendable {
         if onNetworkThread { publisher.afterPendingWrites(log) } else { log() }
     }
 
-    /// Whether this refusal gets a log line of its own; writes the summary of a window that ended,
-    /// and schedules the summary of the current one.
+    /// Whether this refusal gets a log line of its own; writes the summary of a window that ended.
+    /// The summary of the current window is written by the next refusal after it, or by
+    /// `flushRefusalLogIfDue` on the agent's timer, whichever comes first. (No task is started
+    /// per window: a task that outlives the dispatcher would hold it, and the fuzzer's leak check
+    /// counts it.)
     private func shouldLogRefusal(_ code: String) -> Bool {
         let decision = state.withLock { $0.refusalLog.record(code: code, now: monotonic()) }
         if let summary = decision.summary { logger.warning("\(RefusalLog.summaryLine(summary))") }
-        if let delay = decision.flushAfter {
-            Task { [weak self] in
-                try? await Task.sleep(for: .seconds(delay))
-                self?.flushRefusalLog()
-            }
-        }
         return decision.logIt
+    }
+
+    /// Writes the count of refusals held back in a window that has ended, if any; the agent calls
+    /// it on its heartbeat timer.
+    func flushRefusalLogIfDue() {
+        if let summary = state.withLock({ $0.refusalLog.flushIfDue(now: monotonic()) }) {
+            logger.warning("\(RefusalLog.summaryLine(summary))")
+        }
     }
 
     /// Writes the count of refusals held back since the last summary, if any.

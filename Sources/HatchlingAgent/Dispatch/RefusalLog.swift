@@ -17,8 +17,8 @@ struct RefusalLog: Sendable {
         var logIt: Bool
         /// Counts of refusals held back in the window that just ended: log them as one line first.
         var summary: [String: Int]?
-        /// Seconds from now after which `flush` must run (the window's end), when a flush is to be
-        /// scheduled; the counts held back are written then even if no refusal follows.
+        /// Seconds from now until the window ends, when this refusal is the window's first one held
+        /// back; `flushIfDue` writes their count after that even if no refusal follows.
         var flushAfter: Double?
     }
 
@@ -41,6 +41,13 @@ struct RefusalLog: Sendable {
             }
         }
         return decision
+    }
+
+    /// The counts held back in a window that has ended (nil when none, or when the window is still
+    /// open); called on a timer, so that a flood's summary is written even if no refusal follows.
+    mutating func flushIfDue(now: Double) -> [String: Int]? {
+        guard flushPending, now - windowStart >= Self.window else { return nil }
+        return flush()
     }
 
     /// The counts held back so far (nil when none), which the caller logs as one line.

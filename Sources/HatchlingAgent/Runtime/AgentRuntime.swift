@@ -90,20 +90,28 @@ public final class AgentRuntime: Sendable {
         // at most `maximumQueuedCommands` of them.
         let queued = Atomic<Int>(0)
         let shuttingDown = Atomic<Bool>(false)
-        client.setMessageHandler { [context, topics] message in
-            guard message.topic == topics.command || message.topic == topics.broadcast else { return false }
-            if shuttingDown.load(ordering: .relaxed) { return true }
-            let mayRunNow = queued.load(ordering: .acquiring) == 0 && context.connection.connected
-            guard case .queue(let admitted) = dispatcher.admit(message, mayRunNow: mayRunNow) else { return true }
-            if queued.load(ordering: .acquiring) >= Self.maximumQueuedCommands {
-                dispatcher.refuseBusy(admitted)
-                return true
+        let admitAndQueue: @Sendable (_ message: MQTTMessage, _ mayRunNow: Bool, _ onNetworkThread: Bool) -> Void = {
+            message, mayRunNow, onNetworkThread in
+            guard case .queue(let admitted) = dispatcher.admit(message, mayRunNow: mayRunNow, onNetworkThread: onNetworkThread)
+            else { return }
+            guard queued.load(ordering: .acquiring) < Self.maximumQueuedCommands else {
+                dispatcher.refuseBusy(admitted, onNetworkThread: onNetworkThread)
+                return
             }
             queued.add(1, ordering: .releasing)
             if case .dropped = commandSink.yield(admitted) {
                 queued.subtract(1, ordering: .releasing)
-                dispatcher.refuseBusy(admitted)
+                dispatcher.refuseBusy(admitted, onNetworkThread: onNetworkThread)
             }
+        }
+        client.setMessageHandler { [context, topics] message in
+            guard message.topic == topics.command || message.topic == topics.broadcast else { return false }
+            if shuttingDown.load(ordering: .relaxed) { return true }
+            // Until the event loop has set the connection up (counters, subscriptions), a command
+            // (one queued in the session, delivered right after the CONNACK) goes the event loop's
+            // way, behind the CONNACK.
+            guard context.connection.connected else { return false }
+            admitAndQueue(message, queued.load(ordering: .acquiring) == 0, true)
             return true
         }
         // Only refusals (reason code 128 and up, logged below) and, once stopping, the shutdown
@@ -118,7 +126,7 @@ public final class AgentRuntime: Sendable {
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
         var timers = Timers(
             heartbeat: HeartbeatPublisher(client: client, context: context, topics: topics, logger: logger), context: context,
-            stopping: { shuttingDown.load(ordering: .relaxed) })
+            stopping: { shuttingDown.load(ordering: .relaxed) }, onTick: { dispatcher.flushRefusalLogIfDue() })
         timers.start(interval: configuration.heartbeatInterval)
         defer {
             signals.cancel()
@@ -159,9 +167,11 @@ public final class AgentRuntime: Sendable {
                         sink.yield(.reconnectDue)
                     }
                 }
-            case .mqtt(.message):
-                // Commands never come this way (the message handler takes them); nothing else is subscribed.
-                break
+            case .mqtt(.message(let message)):
+                // A command that arrived before the connection was set up, checked and queued in order.
+                if !stopping, message.topic == topics.command || message.topic == topics.broadcast {
+                    admitAndQueue(message, false, false)
+                }
             case .mqtt(.published(let messageID, let reasonCode)):
                 if reasonCode >= 128 {
                     logger.error(
@@ -239,10 +249,16 @@ struct Timers {
     let heartbeat: HeartbeatPublisher
     let context: AgentContext
     let stopping: @Sendable () -> Bool
+    /// Runs on every beat, before the heartbeat (the refusal log's summary of a flood that ended).
+    let onTick: @Sendable () -> Void
     private var probe: PeriodicThread? = nil
     private var interval = 0
 
-    init(heartbeat: HeartbeatPublisher, context: AgentContext, stopping: @escaping @Sendable () -> Bool) {
+    init(
+        heartbeat: HeartbeatPublisher, context: AgentContext, stopping: @escaping @Sendable () -> Bool,
+        onTick: @escaping @Sendable () -> Void
+    ) {
+        self.onTick = onTick
         self.heartbeat = heartbeat
         self.context = context
         self.stopping = stopping
@@ -250,8 +266,9 @@ struct Timers {
 
     mutating func start(interval: Int) {
         self.interval = interval
-        let (heartbeat, stopping, context) = (heartbeat, stopping, context)
+        let (heartbeat, stopping, context, onTick) = (heartbeat, stopping, context, onTick)
         heartbeat.client.setTimer(interval: Double(interval)) {
+            onTick()
             if !stopping() { heartbeat.publish() }
         }
         // The probe runs on its own beat, on its own thread (it blocks for up to its timeout);
