@@ -38,4 +38,15 @@ struct TakeoverDetectorTests {
         let r10 = detector.record(code: 7, requested: false, at: 1)
         #expect(!r10)
     }
+
+    @Test("a loss before the subscription is acknowledged is the broker's doing; after it, unexplained; 142 is a takeover")
+    func classify() {
+        #expect(TakeoverDetector.classify(code: 7, requested: false, subscriptionAcknowledged: false) == .droppedAtSubscription)
+        #expect(TakeoverDetector.classify(code: 7, requested: false, subscriptionAcknowledged: true) == .unexplained)
+        #expect(
+            TakeoverDetector.classify(code: TakeoverDetector.sessionTakenOver, requested: false, subscriptionAcknowledged: false)
+                == .takenOver)
+        #expect(TakeoverDetector.classify(code: 7, requested: true, subscriptionAcknowledged: false) == .requested)
+        #expect(TakeoverDetector.classify(code: 0, requested: false, subscriptionAcknowledged: false) == .requested)
+    }
 }

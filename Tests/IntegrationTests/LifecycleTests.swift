@@ -254,6 +254,30 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a broker that accepts the connection and drops it at the subscription is not taken for another client with the id")
+    func droppedAtSubscription() async throws {
+        try await withFake311Broker(mode: "drop-at-subscribe") { port, events in
+            let agent = try TestAgent(
+                name: "birch", broker: nil,
+                environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "MQTT_RECONNECT_MAX": "2"])
+            try agent.start()
+            do {
+                // Three drops within a minute is what the takeover detector calls a ping-pong.
+                try await waitFor("four connections dropped at their SUBSCRIBE", timeout: 60) {
+                    let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+                    return text.components(separatedBy: "dropped at SUBSCRIBE").count - 1 >= 4
+                }
+                let log = agent.log()
+                #expect(log.components(separatedBy: "dropped it at the subscription").count - 1 == 1, "logged once: \(log)")
+                #expect(!log.contains("in use by another connection"), "\(log)")
+            } catch {
+                await agent.stop()
+                throw error
+            }
+            await agent.stop()
+        }
+    }
+
     @Test("MQTT_PROTOCOL=5 means MQTT 5 only: no fall back to 3.1.1")
     func onlyV5() async throws {
         try await withFake311Broker(mode: "refuse") { port, events in

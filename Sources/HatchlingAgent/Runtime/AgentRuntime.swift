@@ -183,6 +183,7 @@ public final class AgentRuntime: Sendable {
                     client.close()
                 }
             case .mqtt(.subscribed(_, let granted)):
+                loop.subscribed()
                 if granted.contains(where: { $0 >= 128 }) {
                     logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted)"])
                 }

@@ -21,6 +21,11 @@ struct ConnectionLoop {
     private var refusedByBroker = false
     private var takeovers = TakeoverDetector()
     private var pingPong = false
+    /// Whether the broker acknowledged this connection's subscription (a loss before it is the
+    /// broker's doing, not another client's).
+    private var subscriptionAcknowledged = false
+    private var droppedAtSubscription = false
+    private var dropAtSubscriptionLogged = false
     private var negotiator: ProtocolNegotiator
 
     init(client: MQTTClient, context: AgentContext, topics: FleetTopics, logger: Logger, backoff: ReconnectBackoff) {
@@ -54,6 +59,7 @@ struct ConnectionLoop {
         }
         negotiator.accepted(broker, version: ack.protocolVersion)
         connectedSince = Monotonic.seconds()
+        subscriptionAcknowledged = false
         lastProblem = nil
         context.setConnection(connected: true, protocolVersion: ack.protocolVersion)
         context.counters.update {
@@ -80,6 +86,12 @@ struct ConnectionLoop {
         publishHeartbeat()
     }
 
+    /// The broker acknowledged the subscription made on connect.
+    mutating func subscribed() {
+        subscriptionAcknowledged = true
+        dropAtSubscriptionLogged = false
+    }
+
     /// Records the end of a connection or attempt; returns how long to wait before the next one.
     mutating func handle(_ ending: MQTTDisconnect) -> Double? {
         context.setConnection(connected: false, protocolVersion: client.protocolVersion)
@@ -101,11 +113,30 @@ struct ConnectionLoop {
                 takeovers.reset()
                 pingPong = false
             }
-            if takeovers.record(code: ending.code, requested: ending.requested, at: now), !pingPong {
+            let loss = TakeoverDetector.classify(
+                code: ending.code, requested: ending.requested, subscriptionAcknowledged: subscriptionAcknowledged)
+            if loss == .droppedAtSubscription {
+                // Not a twin: no ping-pong back-off; the next broker of the list is tried first.
+                let message =
+                    "broker \(broker) accepted the connection and then dropped it at the subscription, before acknowledging it: "
+                    + "it cannot serve this session (in a RabbitMQ cluster: the session's queue is on a node that is down, "
+                    + "see docs/scaling.md; or its authorisation refuses the subscription). Not another client with this id"
+                // Once per episode (until a subscription is acknowledged): the CONNACK in between
+                // would let `report` say it again on every attempt.
+                if !dropAtSubscriptionLogged {
+                    dropAtSubscriptionLogged = true
+                    logger.error("\(message); trying the next broker of MQTT_HOST, with backoff", metadata: ["mqtt.broker": "\(broker)"])
+                }
+                context.counters.update { $0.lastError = "broker dropped the connection at the subscription" }
+                droppedAtSubscription = true
+            } else if takeovers.record(code: ending.code, requested: ending.requested, at: now), !pingPong {
                 pingPong = true
                 let message =
-                    "client id \(configuration.clientID) is in use by another connection: the broker keeps dropping this one "
-                    + "right after accepting it (two agents with the same HATCHLING_NAME or MQTT_CLIENT_ID?); backing off to MQTT_RECONNECT_MAX"
+                    (loss == .takenOver
+                        ? "client id \(configuration.clientID) is in use by another connection: the broker says another client took the session "
+                        : "client id \(configuration.clientID) is in use by another connection: the broker keeps dropping this one "
+                            + "after accepting it and acknowledging its subscription")
+                    + " (two agents with the same HATCHLING_NAME or MQTT_CLIENT_ID?); backing off to MQTT_RECONNECT_MAX"
                 logger.error("\(message)", metadata: ["mqtt.client_id": "\(configuration.clientID)"])
                 context.counters.update { $0.lastError = message }
             }
@@ -120,13 +151,15 @@ struct ConnectionLoop {
             }
         }
         refusedByBroker = false
+        subscriptionAcknowledged = false
         if retryAtOnce {
             retryAtOnce = false
             return 0
         }
         // After a failed attempt the next broker of the list is tried; after a connection that
         // held, the same broker first.
-        if !held { brokerIndex += 1 }
+        if !held || droppedAtSubscription { brokerIndex += 1 }
+        droppedAtSubscription = false
         let ceiling = backoff.ceiling
         // While two clients fight over the id, wait near the cap: it stops the ping-pong.
         if unreachableSince == nil { unreachableSince = now }

@@ -15,6 +15,30 @@ public struct TakeoverDetector: Sendable {
     /// The MQTT 5 reason code of a DISCONNECT that means another client took the session.
     public static let sessionTakenOver: Int32 = 142
 
+    /// How an accepted connection was lost, as far as the agent can tell.
+    public enum Loss: Equatable, Sendable {
+        /// We asked for it, or it ended cleanly.
+        case requested
+        /// The broker accepted the connection and dropped it before acknowledging the subscription:
+        /// it cannot serve this session (a RabbitMQ node whose cluster keeps the session's queue on
+        /// a node that is down; a subscription the broker's authorisation refuses by closing). Not
+        /// another client: a client with the same id takes the session whole, and mosquitto, the
+        /// only broker seen to drop silently on a takeover, acknowledges the subscription first.
+        case droppedAtSubscription
+        /// The broker said so (MQTT 5 reason 142).
+        case takenOver
+        /// Lost after the subscription was acknowledged, with no reason given: a takeover if it
+        /// keeps happening (`record`), else a network cut or a broker going down.
+        case unexplained
+    }
+
+    /// Classifies the loss of an accepted connection.
+    public static func classify(code: Int32, requested: Bool, subscriptionAcknowledged: Bool) -> Loss {
+        if requested || code == 0 { return .requested }
+        if code == sessionTakenOver { return .takenOver }
+        return subscriptionAcknowledged ? .unexplained : .droppedAtSubscription
+    }
+
     /// Records how an accepted connection ended; true when the losses in the window reach the threshold.
     public mutating func record(code: Int32, requested: Bool, at now: Double) -> Bool {
         recent.removeAll { now - $0 > window }

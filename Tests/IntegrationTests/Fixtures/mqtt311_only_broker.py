@@ -3,7 +3,10 @@
 ones does, by the mode given as the third argument:
   refuse  CONNACK return code 1, then close (mosquitto in 3.1.1 mode; the default);
   close   close the connection without a CONNACK (RabbitMQ 3.10);
-  silent  never answer, keep the connection open (amqtt).
+  silent  never answer, keep the connection open (amqtt);
+  drop-at-subscribe  close on 5 like `close`, accept 3.1.1, then close the connection on its
+          SUBSCRIBE, unacknowledged (a RabbitMQ node whose cluster keeps the session's queue on a
+          node that is down).
 It accepts level 4, acknowledges SUBSCRIBE and QoS 1 PUBLISH, answers PINGREQ, and writes what it
 saw to the events file. Test fixture only."""
 import socket
@@ -58,6 +61,9 @@ def serve(conn):
         while True:
             kind, body = read_packet(conn)
             packet_type = kind >> 4
+            if packet_type == 8 and mode == "drop-at-subscribe":
+                events.write("dropped at SUBSCRIBE\n")
+                return
             if packet_type == 8:  # SUBSCRIBE
                 conn.sendall(bytes([0x90, 0x03]) + body[0:2] + bytes([0x01]))
             elif packet_type == 3:  # PUBLISH
