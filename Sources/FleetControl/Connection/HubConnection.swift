@@ -60,7 +60,13 @@ public final class HubConnection: Sendable {
     /// accepts, negotiating the protocol as the agent does (`MQTT_PROTOCOL`); each attempt waits
     /// at most `timeout` seconds, or the connect timeout when that is longer.
     public static func connect(_ settings: ConnectionSettings, timeout: Double = 5) async throws(FleetctlError) -> HubConnection {
-        var negotiator = ProtocolNegotiator(choice: settings.protocolChoice)
+        // What each broker took is remembered for the life of the process, as in the agent: the
+        // exporter and `watch` reconnect without paying for MQTT 5 again (10 s on a silent broker).
+        var negotiator = negotiated.withLock { remembered in
+            if let remembered, remembered.choice == settings.protocolChoice { return remembered }
+            return ProtocolNegotiator(choice: settings.protocolChoice)
+        }
+        defer { negotiated.withLock { [negotiator] in $0 = negotiator } }
         var problems: [String] = []
         for endpoint in settings.endpoints {
             // Two attempts at most per broker: the second after a fall back to 3.1.1.
@@ -75,7 +81,10 @@ public final class HubConnection: Sendable {
                 client.connect(to: endpoint, keepalive: settings.keepalive)
                 let answered = await hub.wait(max(timeout, settings.connectTimeout + 1)) { $0.connAck != nil || $0.ended != nil }
                 let (ack, ending) = hub.shared.state.withLock { ($0.connAck, $0.ending) }
-                if answered, let ack, ack.accepted { return hub }
+                if answered, let ack, ack.accepted {
+                    negotiator.accepted(endpoint, version: ack.protocolVersion)
+                    return hub
+                }
                 if let ack, !ack.accepted {
                     // The refused attempt ends with its own `.disconnected`; close it before the next.
                     hub.close()
@@ -95,6 +104,9 @@ public final class HubConnection: Sendable {
         }
         throw .connection(problems.joined(separator: "; "))
     }
+
+    /// The protocol each broker took, learned by earlier connections of this process.
+    private static let negotiated = Mutex<ProtocolNegotiator?>(nil)
 
     /// The protocol version the connection speaks (3.1.1 has no correlation data).
     public var protocolVersion: MQTTProtocolVersion { client.protocolVersion }
