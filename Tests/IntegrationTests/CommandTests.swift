@@ -172,11 +172,15 @@ struct VersionDiscoveryTests {
         let bin = try makeTemporaryDirectory(prefix: "bin")
         let calls = bin.appendingPathComponent("calls")
         let script = bin.appendingPathComponent("openclaw")
-        try "#!/bin/sh\necho called >> '\(calls.path)'\necho 'OpenClaw v2026.1.5 (linux-x64)'\n".write(to: script, atomically: true, encoding: .utf8)
+        let seen = bin.appendingPathComponent("environment")
+        try "#!/bin/sh\necho called >> '\(calls.path)'\nenv > '\(seen.path)'\necho 'OpenClaw v2026.1.5 (linux-x64)'\n".write(
+            to: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         try await withBroker { broker in
             let path = "\(bin.path):" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            try await withAgent("vole", broker: broker, environment: ["PATH": path]) { _ in
+            // The anonymous test broker takes any credentials; the password must not reach the program.
+            let environment = ["PATH": path, "MQTT_USERNAME": "vole", "MQTT_PASSWORD": "sentinel-pw-5f2c9e"]
+            try await withAgent("vole", broker: broker, environment: environment) { _ in
                 let hub = try await TestHub.connect(to: broker, topics: ["fleet/vole/response", "fleet/vole/status"])
                 defer { hub.close() }
                 try await hub.waitOnline("vole")
@@ -189,6 +193,33 @@ struct VersionDiscoveryTests {
                 }
                 let called = try String(contentsOf: calls, encoding: .utf8).split(separator: "\n").count
                 #expect(called == 1, "the version is found once and cached")
+                let inherited = try String(contentsOf: seen, encoding: .utf8)
+                #expect(!inherited.contains("sentinel-pw-5f2c9e") && !inherited.contains("MQTT_"), "the program saw: \(inherited)")
+            }
+        }
+    }
+
+    @Test("a program that others could have changed is not run: the gateway must not get the agent's user")
+    func untrustedProgram() async throws {
+        let bin = try makeTemporaryDirectory(prefix: "bin")
+        let calls = bin.appendingPathComponent("calls")
+        let script = bin.appendingPathComponent("openclaw")
+        try "#!/bin/sh\necho called >> '\(calls.path)'\necho 'OpenClaw v2026.1.5'\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        // A directory anyone may write (not sticky): anyone could have put this program there.
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: bin.path)
+        try await withBroker { broker in
+            let path = "\(bin.path):/usr/bin:/bin"
+            try await withAgent("shrew", broker: broker, environment: ["PATH": path]) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/shrew/response", "fleet/shrew/status"])
+                defer { hub.close() }
+                try await hub.waitOnline("shrew")
+                try hub.publish("fleet/shrew/command", #"{"command": "version-report", "id": "v-1"}"#)
+                let answer = try await hub.waitForResponse(on: "fleet/shrew/response", "version") { $0.id == "v-1" }
+                guard case .version(let report) = answer.outcome else { Issue.record("version-report failed"); return }
+                #expect(report.openclaw == nil)
+                #expect(!FileManager.default.fileExists(atPath: calls.path), "the program ran")
+                #expect(agent.log().contains("which others may write"), "\(agent.log())")
             }
         }
     }

@@ -8,7 +8,8 @@ import Musl
 ///
 /// Used only to ask the gateway for its version, once; never to collect a figure.
 enum ProcessRunner {
-    static func output(of program: String, arguments: [String], timeout: Double) -> String? {
+    /// Runs `program` (an absolute path) with exactly `environment` ("NAME=value" entries).
+    static func output(of program: String, arguments: [String], environment: [String], timeout: Double) -> String? {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { return nil }
         for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -30,8 +31,10 @@ enum ProcessRunner {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         guard spawned == 0 else { return nil }

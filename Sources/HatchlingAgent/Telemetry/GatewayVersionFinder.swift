@@ -1,5 +1,10 @@
 import FoundationEssentials
+import Logging
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Finds the gateway's version once and caches it: `OPENCLAW_VERSION`, else the installed openclaw
 /// package's `package.json`, else `openclaw --version` (3 s at most). Only a version-looking token
@@ -48,8 +53,21 @@ public final class GatewayVersionFinder: Sendable {
             found = fromPackage
         } else {
             let program = self.program
-            found = await BlockingIO.run {
-                ProcessRunner.output(of: program, arguments: ["--version"], timeout: 3).flatMap(VersionText.firstVersion(in:))
+            found = await BlockingIO.run { () -> String? in
+                // Only a program no one else could have changed, and never with the agent's
+                // environment (TrustedExecutable).
+                let searchPath = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+                switch TrustedExecutable.find(program, searchPath: searchPath) {
+                case .found(let path):
+                    return ProcessRunner.output(of: path, arguments: ["--version"], environment: TrustedExecutable.environment, timeout: 3)
+                        .flatMap(VersionText.firstVersion(in:))
+                case .notFound:
+                    return nil
+                case .untrusted(let why):
+                    Logger(label: "hatchling-agent").warning(
+                        "gateway version: not running \(why); the version is reported as unknown (set OPENCLAW_VERSION)")
+                    return nil
+                }
             }
         }
         cache.withLock { $0 = Cached(override: override, version: found) }
