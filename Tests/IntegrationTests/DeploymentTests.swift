@@ -123,6 +123,167 @@ struct DeploymentTests {
         await hatchling.stopAll()
     }
 
+    @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown")
+    func privilegeSeparation() async throws {
+        let secrets = try makeTemporaryDirectory(prefix: "entrypoint-secrets")
+        let passwd = secrets.appendingPathComponent("passwd")
+        _ = try runProgram(try which("mosquitto_passwd"), ["-c", "-b", passwd.path, "heron", "heron-broker-pw"])
+        _ = try runProgram(try which("mosquitto_passwd"), ["-b", passwd.path, "hub", "hub-pw"])
+        // Readable by everyone before the entrypoint runs: it must tighten them itself.
+        let password = secrets.appendingPathComponent("mqtt-password")
+        let key = secrets.appendingPathComponent("command-key")
+        let config = secrets.appendingPathComponent("hatchling-agent.env")
+        try "heron-broker-pw\n".write(to: password, atomically: true, encoding: .utf8)
+        try "\(SignedAndIsolationTests.keyText)\n".write(to: key, atomically: true, encoding: .utf8)
+        try "LOG_LEVEL=debug\n".write(to: config, atomically: true, encoding: .utf8)
+        for file in [password, key, config] { chmod(file.path, 0o666) }
+        let port = try freePort()
+        try await withBroker(
+            port: port,
+            listenerConfig: "listener \(port) 127.0.0.1\nallow_anonymous false\npassword_file \(passwd.path)"
+        ) { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/heron/#"], username: "hub", password: "hub-pw")
+            defer { hub.close() }
+            let hatchling = try Hatchling(
+                name: "heron", broker: broker,
+                environment: [
+                    "MQTT_USERNAME": "heron", "MQTT_PASSWORD_FILE": password.path, "FLEET_COMMAND_KEY_FILE": key.path,
+                    "HATCHLING_AGENT_CONFIG": config.path, "OPENAI_API_KEY": "test-openai-placeholder",
+                ])
+            let gateway = hatchling.users.gateway
+            let agentUser = hatchling.users.agent
+            do {
+                try await hub.waitOnline("heron")
+                let tree = try await hatchling.tree()
+                let worker = try #require(childPIDs(of: tree.agent).first, "the supervisor runs a worker")
+
+                // Who runs as whom (real and effective ids).
+                #expect(processUIDs(tree.shell).allSatisfy { $0 == 0 }, "the entrypoint's shell stays root, to route signals")
+                #expect(!processUIDs(tree.gateway).isEmpty && processUIDs(tree.gateway).allSatisfy { $0 == gateway.uid }, "gateway: \(processUIDs(tree.gateway))")
+                for pid in [tree.agent, worker] {
+                    #expect(!processUIDs(pid).isEmpty && processUIDs(pid).allSatisfy { $0 == agentUser.uid }, "agent \(pid): \(processUIDs(pid))")
+                }
+
+                // The secret files: the agent's, 0400; the configuration the agent's, not writable by others.
+                for (file, mode) in [(password, 0o400), (key, 0o400), (config, 0o600)] {
+                    let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+                    #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == agentUser.uid, "\(file.lastPathComponent) owner")
+                    #expect(attributes[.posixPermissions] as? Int == mode, "\(file.lastPathComponent) mode")
+                }
+
+                // As the gateway's user: nothing of the agent's. As the agent's user (the control): its own secret.
+                let cat = try which("cat")
+                #expect(try TestUsers.run(as: agentUser, cat, [password.path]).status == 0, "the agent's user reads its password")
+                for file in [password, key, config] {
+                    let read = try TestUsers.run(as: gateway, cat, [file.path])
+                    #expect(read.status != 0, "the gateway's user read \(file.lastPathComponent): \(read.stdout)")
+                }
+                let write = try TestUsers.run(as: gateway, "/bin/sh", ["-c", "echo MQTT_HOST=evil.example >> \"$1\"", "sh", config.path])
+                #expect(write.status != 0, "the gateway's user appended to the agent's configuration")
+                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "test -w \"$1\"", "sh", config.path]).status != 0)
+                for pid in [tree.agent, worker] {
+                    let signal = try TestUsers.run(as: gateway, "/bin/sh", ["-c", "kill -0 \(pid)"])
+                    #expect(signal.status != 0, "the gateway's user may signal the agent (\(pid))")
+                    let environ = try TestUsers.run(as: gateway, cat, ["/proc/\(pid)/environ"])
+                    #expect(environ.status != 0 && !environ.stdout.contains("MQTT"), "the gateway's user read /proc/\(pid)/environ")
+                }
+                // The control: the gateway's user may signal (kill -0) its own gateway.
+                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "kill -0 \(tree.gateway)"]).status == 0)
+
+                // Environments: the gateway has none of the agent's variables, the agent no API key.
+                let gatewayNames = processEnvironmentNames(tree.gateway)
+                #expect(gatewayNames.contains("GATEWAY_PORT"), "read the gateway's environment: \(gatewayNames.sorted())")
+                for name in ["MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT", "HATCHLING_AGENT_CONFIG"] {
+                    #expect(!gatewayNames.contains(name), "the gateway has \(name)")
+                }
+                let agentNames = processEnvironmentNames(tree.agent)
+                #expect(agentNames.contains("MQTT_PASSWORD_FILE"))
+                #expect(!agentNames.contains("ANTHROPIC_API_KEY") && !agentNames.contains("OPENAI_API_KEY"), "the agent has an API key")
+                #expect(processEnvironmentNames(worker).isDisjoint(with: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]))
+                #expect(!hatchling.log().contains("warning: started as uid"))
+
+                // The rest holds: the agent answers, and SIGTERM to tini ends with `shutdown` announced.
+                try hub.publish("fleet/heron/command", "health-check")
+                _ = try await hub.waitForResponse(on: "fleet/heron/response", "an answer", timeout: 20)
+                // Serving means its SIGTERM handler is installed: the fake gateway then exits 0 on SIGTERM.
+                try await waitForPort(hatchling.gatewayPort, deadline: 20)
+                hatchling.process.signal(SIGTERM)
+                let status = await hatchling.process.waitForExit(seconds: 10)
+                #expect(status == 0, "tini exits 0 within 10 s of SIGTERM:\n\(hatchling.log())")
+                _ = try await hub.waitForMessage("shutdown announced", timeout: 10) { message in
+                    message.topic == "fleet/heron/status" && (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+                for pid in [tree.shell, tree.agent, tree.gateway, worker] {
+                    #expect(deploymentProcessGone(pid), "process \(pid) has exited")
+                }
+            } catch {
+                print(hatchling.log())
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+        }
+    }
+
+    @Test("started as root with the agent's configuration in a folder the gateway's user can write: a warning, and no chown through a link planted there")
+    func agentFileInGatewayFolder() async throws {
+        // What a compromised gateway could plant in its own folder: a link to a file of root's.
+        let victimDirectory = try makeTemporaryDirectory(prefix: "victim")
+        let victim = victimDirectory.appendingPathComponent("victim")
+        try "root's file\n".write(to: victim, atomically: true, encoding: .utf8)
+        chmod(victim.path, 0o644)
+        let configDirectory = try makeTemporaryDirectory(prefix: "gateway-owned")
+        let link = configDirectory.appendingPathComponent("hatchling-agent.env")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: victim.path)
+        let users = try TestUsers()
+        guard chown(configDirectory.path, users.gateway.uid, users.gateway.gid) == 0 else {
+            users.remove()
+            throw TestError("chown failed")
+        }
+        let hatchling = try Hatchling(
+            name: "egret", broker: nil, environment: ["HATCHLING_AGENT_CONFIG": link.path, "MQTT_PORT": String(try freePort())], users: users)
+        do {
+            try await waitFor("the gateway started", timeout: 20) { hatchling.log().contains("gateway started") }
+            #expect(hatchling.log().contains("warning: HATCHLING_AGENT_CONFIG (\(link.path)) is in a folder the gateway's user can write"), "\(hatchling.log())")
+            let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
+            #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "root's file was given away through the link")
+            #expect(attributes[.posixPermissions] as? Int == 0o644)
+        } catch {
+            print(hatchling.log())
+            await hatchling.stopAll()
+            throw error
+        }
+        await hatchling.stopAll()
+    }
+
+    @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker")
+    func nonRootWarns() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
+            defer { hub.close() }
+            let hatchling = try Hatchling(name: "tern", broker: broker, asGateway: true)
+            do {
+                try await hub.waitOnline("tern")
+                let tree = try await hatchling.tree()
+                let uid = hatchling.users.gateway.uid
+                for pid in [tree.shell, tree.agent, tree.gateway] {
+                    #expect(!processUIDs(pid).isEmpty && processUIDs(pid).allSatisfy { $0 == uid }, "\(pid): \(processUIDs(pid))")
+                }
+                let warnings = hatchling.log().split(separator: "\n").filter { $0.contains("warning: started as uid \(uid), not root") }
+                #expect(warnings.count == 1, "\(hatchling.log())")
+                #expect(warnings.first?.contains("the gateway can read the agent's secrets") == true)
+                try await waitForPort(hatchling.gatewayPort, deadline: 20)
+                hatchling.process.signal(SIGTERM)
+                #expect(await hatchling.process.waitForExit(seconds: 10) == 0, "\(hatchling.log())")
+            } catch {
+                print(hatchling.log())
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+        }
+    }
+
     @Test("the Dockerfiles agree: COPY sources exist, the agent binary and entrypoint paths match, tini runs the entrypoint, no cron")
     func dockerfilesAgree() throws {
         let image = try DockerfileText(Self.template.appendingPathComponent("Dockerfile"))
@@ -199,13 +360,30 @@ struct DeploymentTests {
 /// template/entrypoint.sh started as the image starts it, `tini -s -g -- entrypoint.sh`, with the
 /// fake openclaw and a `hatchling-agent` link to the built agent first on PATH.
 /// (-s: outside a container tini is not PID 1; as a subreaper it reaps orphans as it would be.)
+/// Started as root (as the image starts it), the entrypoint runs the gateway and the agent as two
+/// users: `users`, made by the test for this run (GATEWAY_USER, AGENT_USER) and removed by stopAll.
+/// `asGateway` starts tini itself as the gateway's user, as `docker run --user` would.
 private struct Hatchling {
     let agent: TestAgent
     let process: ChildProcess
     let configDirectory: URL
     let gatewayPort: Int
+    let users: TestUsers
 
-    init(name: String, broker: TestBroker?, apiKey: Bool = true) throws {
+    init(
+        name: String, broker: TestBroker?, apiKey: Bool = true, environment extra: [String: String] = [:], asGateway: Bool = false,
+        users given: TestUsers? = nil
+    ) throws {
+        let users = try given ?? TestUsers()
+        do {
+            try self.init(name: name, broker: broker, apiKey: apiKey, users: users, environment: extra, asGateway: asGateway)
+        } catch {
+            users.remove()
+            throw error
+        }
+    }
+
+    private init(name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers, environment extra: [String: String], asGateway: Bool) throws {
         let agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
         let bin = agent.directory.appendingPathComponent("bin")
         let configDirectory = agent.directory.appendingPathComponent("openclaw-config")
@@ -223,23 +401,39 @@ private struct Hatchling {
             at: DeploymentTests.template.appendingPathComponent("openclaw.json.template"),
             to: configDirectory.appendingPathComponent("openclaw.json.template"))
 
+        // The gateway's user writes its configuration folder and the fake's log, as in the image.
+        let calls = try touch(agent.directory.appendingPathComponent("openclaw-calls.log"))
+        for url in [configDirectory, calls] {
+            guard chown(url.path, users.gateway.uid, users.gateway.gid) == 0 else { throw TestError("chown \(url.path) failed") }
+        }
+        chmod(calls.path, 0o666) // the agent's user runs `openclaw --version` too (the fake notes every call)
+
         let port = try freePort()
         var environment = agent.environment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["CONFIG_DIR"] = configDirectory.path
         environment["GATEWAY_PORT"] = String(port)
         environment["GATEWAY_HEALTH_URL"] = "http://127.0.0.1:\(port)/health"
-        environment["FAKE_OPENCLAW_LOG"] = agent.directory.appendingPathComponent("openclaw-calls.log").path
+        environment["FAKE_OPENCLAW_LOG"] = calls.path
         if apiKey { environment["ANTHROPIC_API_KEY"] = "test-placeholder" }
         if broker == nil { environment["MQTT_HOST"] = "127.0.0.1" }
+        environment.merge(users.environment) { $1 }
+        environment.merge(extra) { $1 }
         let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
         let tini = try which("tini")
-        self.process = try ChildProcess(
-            executable: tini, arguments: ["-s", "-g", "--", "/bin/sh", entrypoint.path], environment: environment,
-            outputPath: agent.logURL.path)
+        let arguments = ["-s", "-g", "--", "/bin/sh", entrypoint.path]
+        if asGateway {
+            self.process = try ChildProcess(
+                executable: try which("setpriv"),
+                arguments: ["--reuid=\(users.gateway.uid)", "--regid=\(users.gateway.gid)", "--clear-groups", "--", tini] + arguments,
+                environment: environment, outputPath: agent.logURL.path)
+        } else {
+            self.process = try ChildProcess(executable: tini, arguments: arguments, environment: environment, outputPath: agent.logURL.path)
+        }
         self.agent = agent
         self.configDirectory = configDirectory
         self.gatewayPort = port
+        self.users = users
     }
 
     /// tini -> the entrypoint's shell -> the agent's supervisor and the gateway.
@@ -265,6 +459,10 @@ private struct Hatchling {
         let left = descendants(of: process.pid)
         await process.terminate(signal: SIGTERM, grace: 10)
         for pid in left.reversed() where !deploymentProcessGone(pid) { kill(pid, SIGKILL) }
+        for pid in left where !deploymentProcessGone(pid) {
+            try? await waitFor("process \(pid) gone before its user is removed", timeout: 10) { deploymentProcessGone(pid) }
+        }
+        users.remove()
     }
 }
 
