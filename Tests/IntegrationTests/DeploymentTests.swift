@@ -320,6 +320,14 @@ struct DeploymentTests {
         let script = try #require(imageCopies.first(where: { $0.sources == ["entrypoint.sh"] }))
         #expect(words.last == script.destination)
 
+        // The image starts as root (the entrypoint drops privileges) and has both of the entrypoint's users.
+        #expect(!image.instructions.contains { $0.keyword == "USER" }, "template/Dockerfile must not set USER: the entrypoint drops privileges")
+        let runs = image.instructions.filter { $0.keyword == "RUN" }.map(\.arguments).joined(separator: "\n")
+        #expect(runs.contains("--uid 1001 --gid 1001") && runs.contains("openclaw"))
+        #expect(runs.contains("--uid 1002 --gid 1002") && runs.contains("fleet-agent"))
+        let entrypointText = try String(contentsOf: Self.template.appendingPathComponent("entrypoint.sh"), encoding: .utf8)
+        #expect(entrypointText.contains("GATEWAY_USER=\"${GATEWAY_USER:-openclaw}\"") && entrypointText.contains("AGENT_USER=\"${AGENT_USER:-fleet-agent}\""))
+
         let compose = try String(contentsOf: Self.template.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         #expect(compose.contains("agent: docker-image://hatchling-agent-build") && compose.contains("image: hatchling-agent-build"))
         for file in ["template/Dockerfile", "Dockerfile.agent", "template/entrypoint.sh", "template/docker-compose.yml"] {
@@ -351,7 +359,7 @@ struct DeploymentTests {
             let isName = !key.isEmpty && key.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
             return isName ? key : nil
         })
-        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK"] {
+        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK", "GATEWAY_USER", "AGENT_USER"] {
             #expect(named.contains(name), "template/.env.example does not name \(name)")
         }
     }
