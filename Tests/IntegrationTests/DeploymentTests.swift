@@ -1,5 +1,6 @@
 import FleetProtocol
 import Foundation
+import MosquittoClient
 import Testing
 
 #if canImport(Glibc)
@@ -126,9 +127,13 @@ struct DeploymentTests {
     @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown")
     func privilegeSeparation() async throws {
         let secrets = try makeTemporaryDirectory(prefix: "entrypoint-secrets")
-        let passwd = secrets.appendingPathComponent("passwd")
-        _ = try runProgram(try which("mosquitto_passwd"), ["-c", "-b", passwd.path, "heron", "heron-broker-pw"])
-        _ = try runProgram(try which("mosquitto_passwd"), ["-b", passwd.path, "hub", "hub-pw"])
+        // TLS with client certificates, so that MQTT_TLS_KEY is one of the agent's secrets too
+        // (openssl writes it root-owned 0600: only the entrypoint's chown lets the agent read it).
+        let pki = try TestPKI()
+        let server = try pki.issue("broker", subjectAltNames: "IP:127.0.0.1")
+        let client = try pki.issue("heron")
+        let hubCertificate = try pki.issue("hub")
+        let tlsKey = URL(fileURLWithPath: client.key)
         // Readable by everyone before the entrypoint runs: it must tighten them itself.
         let password = secrets.appendingPathComponent("mqtt-password")
         let key = secrets.appendingPathComponent("command-key")
@@ -140,15 +145,25 @@ struct DeploymentTests {
         let port = try freePort()
         try await withBroker(
             port: port,
-            listenerConfig: "listener \(port) 127.0.0.1\nallow_anonymous false\npassword_file \(passwd.path)"
+            listenerConfig: """
+                listener \(port) 127.0.0.1
+                cafile \(pki.caFile)
+                certfile \(server.cert)
+                keyfile \(server.key)
+                require_certificate true
+                use_identity_as_username true
+                allow_anonymous false
+                """
         ) { broker in
-            let hub = try await TestHub.connect(to: broker, topics: ["fleet/heron/#"], username: "hub", password: "hub-pw")
+            let hub = try await TestHub.connect(
+                to: broker, topics: ["fleet/heron/#"], tls: MQTTTLSOptions(caFile: pki.caFile, certFile: hubCertificate.cert, keyFile: hubCertificate.key))
             defer { hub.close() }
             let hatchling = try Hatchling(
                 name: "heron", broker: broker,
                 environment: [
                     "MQTT_USERNAME": "heron", "MQTT_PASSWORD_FILE": password.path, "FLEET_COMMAND_KEY_FILE": key.path,
                     "HATCHLING_AGENT_CONFIG": config.path, "OPENAI_API_KEY": "test-openai-placeholder",
+                    "MQTT_TLS_CA": pki.caFile, "MQTT_TLS_CERT": client.cert, "MQTT_TLS_KEY": client.key,
                 ])
             let gateway = hatchling.users.gateway
             let agentUser = hatchling.users.agent
@@ -165,7 +180,7 @@ struct DeploymentTests {
                 }
 
                 // The secret files: the agent's, 0400; the configuration the agent's, not writable by others.
-                for (file, mode) in [(password, 0o400), (key, 0o400), (config, 0o600)] {
+                for (file, mode) in [(password, 0o400), (key, 0o400), (tlsKey, 0o400), (config, 0o600)] {
                     let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
                     #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == agentUser.uid, "\(file.lastPathComponent) owner")
                     #expect(attributes[.posixPermissions] as? Int == mode, "\(file.lastPathComponent) mode")
@@ -174,7 +189,7 @@ struct DeploymentTests {
                 // As the gateway's user: nothing of the agent's. As the agent's user (the control): its own secret.
                 let cat = try which("cat")
                 #expect(try TestUsers.run(as: agentUser, cat, [password.path]).status == 0, "the agent's user reads its password")
-                for file in [password, key, config] {
+                for file in [password, key, tlsKey, config] {
                     let read = try TestUsers.run(as: gateway, cat, [file.path])
                     #expect(read.status != 0, "the gateway's user read \(file.lastPathComponent): \(read.stdout)")
                 }
@@ -193,7 +208,7 @@ struct DeploymentTests {
                 // Environments: the gateway has none of the agent's variables, the agent no API key.
                 let gatewayNames = processEnvironmentNames(tree.gateway)
                 #expect(gatewayNames.contains("GATEWAY_PORT"), "read the gateway's environment: \(gatewayNames.sorted())")
-                for name in ["MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT", "HATCHLING_AGENT_CONFIG"] {
+                for name in ["MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_TLS_KEY", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT", "HATCHLING_AGENT_CONFIG"] {
                     #expect(!gatewayNames.contains(name), "the gateway has \(name)")
                 }
                 let agentNames = processEnvironmentNames(tree.agent)
