@@ -124,7 +124,7 @@ struct DeploymentTests {
         await hatchling.stopAll()
     }
 
-    @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown")
+    @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func privilegeSeparation() async throws {
         let secrets = try makeTemporaryDirectory(prefix: "entrypoint-secrets")
         // TLS with client certificates, so that MQTT_TLS_KEY is one of the agent's secrets too
@@ -240,7 +240,7 @@ struct DeploymentTests {
         }
     }
 
-    @Test("started as root with the agent's configuration in a folder the gateway's user can write: a warning, and no chown through a link planted there")
+    @Test("started as root with the agent's configuration in a folder the gateway's user can write: a warning, and no chown through a link planted there", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func agentFileInGatewayFolder() async throws {
         // What a compromised gateway could plant in its own folder: a link to a file of root's.
         let victimDirectory = try makeTemporaryDirectory(prefix: "victim")
@@ -271,7 +271,7 @@ struct DeploymentTests {
         await hatchling.stopAll()
     }
 
-    @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker")
+    @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func nonRootWarns() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
@@ -385,28 +385,31 @@ struct DeploymentTests {
 /// (-s: outside a container tini is not PID 1; as a subreaper it reaps orphans as it would be.)
 /// Started as root (as the image starts it), the entrypoint runs the gateway and the agent as two
 /// users: `users`, made by the test for this run (GATEWAY_USER, AGENT_USER) and removed by stopAll.
-/// `asGateway` starts tini itself as the gateway's user, as `docker run --user` would.
+/// `asGateway` starts tini itself as the gateway's user, as `docker run --user` would. A test
+/// run that is not root makes no users: the entrypoint then runs both as the test's user.
 private struct Hatchling {
     let agent: TestAgent
     let process: ChildProcess
     let configDirectory: URL
     let gatewayPort: Int
-    let users: TestUsers
+    let testUsers: TestUsers?
+    /// The users (tests that need them run as root only).
+    var users: TestUsers { testUsers! }
 
     init(
         name: String, broker: TestBroker?, apiKey: Bool = true, environment extra: [String: String] = [:], asGateway: Bool = false,
         users given: TestUsers? = nil
     ) throws {
-        let users = try given ?? TestUsers()
+        let users = getuid() == 0 ? try given ?? TestUsers() : nil
         do {
             try self.init(name: name, broker: broker, apiKey: apiKey, users: users, environment: extra, asGateway: asGateway)
         } catch {
-            users.remove()
+            users?.remove()
             throw error
         }
     }
 
-    private init(name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers, environment extra: [String: String], asGateway: Bool) throws {
+    private init(name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers?, environment extra: [String: String], asGateway: Bool) throws {
         let agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
         let bin = agent.directory.appendingPathComponent("bin")
         let configDirectory = agent.directory.appendingPathComponent("openclaw-config")
@@ -427,6 +430,7 @@ private struct Hatchling {
         // The gateway's user writes its configuration folder and the fake's log, as in the image.
         let calls = try touch(agent.directory.appendingPathComponent("openclaw-calls.log"))
         for url in [configDirectory, calls] {
+            guard let users else { break }
             guard chown(url.path, users.gateway.uid, users.gateway.gid) == 0 else { throw TestError("chown \(url.path) failed") }
         }
         chmod(calls.path, 0o666) // the agent's user runs `openclaw --version` too (the fake notes every call)
@@ -440,12 +444,12 @@ private struct Hatchling {
         environment["FAKE_OPENCLAW_LOG"] = calls.path
         if apiKey { environment["ANTHROPIC_API_KEY"] = "test-placeholder" }
         if broker == nil { environment["MQTT_HOST"] = "127.0.0.1" }
-        environment.merge(users.environment) { $1 }
+        environment.merge(users?.environment ?? [:]) { $1 }
         environment.merge(extra) { $1 }
         let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
         let tini = try which("tini")
         let arguments = ["-s", "-g", "--", "/bin/sh", entrypoint.path]
-        if asGateway {
+        if asGateway, let users {
             self.process = try ChildProcess(
                 executable: try which("setpriv"),
                 arguments: ["--reuid=\(users.gateway.uid)", "--regid=\(users.gateway.gid)", "--clear-groups", "--", tini] + arguments,
@@ -456,7 +460,7 @@ private struct Hatchling {
         self.agent = agent
         self.configDirectory = configDirectory
         self.gatewayPort = port
-        self.users = users
+        self.testUsers = users
     }
 
     /// tini -> the entrypoint's shell -> the agent's supervisor and the gateway.
@@ -485,7 +489,7 @@ private struct Hatchling {
         for pid in left where !deploymentProcessGone(pid) {
             try? await waitFor("process \(pid) gone before its user is removed", timeout: 10) { deploymentProcessGone(pid) }
         }
-        users.remove()
+        testUsers?.remove()
     }
 }
 
