@@ -28,11 +28,25 @@
 # If the gateway exits on its own, the agent gets SIGTERM and is waited for, so the hub sees
 # `shutdown` before the container ends. The exit status is the gateway's.
 #
+# Users. The image starts this script as root, and it starts nothing as root: the gateway (and
+# `doctor`, and the rendering of its configuration) runs as GATEWAY_USER (openclaw, UID 1001),
+# hatchling-agent as AGENT_USER (fleet-agent, UID 1002), both through `setpriv` (no supplementary
+# groups, no_new_privs). Before that, the agent's secret files (MQTT_PASSWORD_FILE,
+# FLEET_COMMAND_KEY_FILE, MQTT_TLS_KEY, and HATCHLING_AGENT_CONFIG) are made the agent's, mode
+# 0400 (0600 for the configuration): the gateway, a large program that reads untrusted input, can
+# then neither read them, nor signal the agent, nor read /proc/<agent>/environ (the kernel allows
+# those to the same user only). The gateway gets none of the agent's variables (MQTT_*,
+# FLEET_COMMAND_KEY*, HATCHLING_AGENT_CONFIG), the agent none of the API keys. Started as another
+# user (`docker run --user`), both run as that user, with one warning: the gateway can then read
+# the agent's secrets.
+#
 # Every path comes from a variable, so tests run this script outside Docker:
 #   CONFIG_DIR           default $HOME/.openclaw
 #   HATCHLING_AGENT_BIN  default hatchling-agent (on PATH)
 #   OPENCLAW_BIN         default openclaw (on PATH)
 #   GATEWAY_PORT         default 18789
+#   GATEWAY_USER         default openclaw (used when started as root)
+#   AGENT_USER           default fleet-agent (used when started as root)
 set -eu
 
 log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -41,11 +55,15 @@ CONFIG_DIR="${CONFIG_DIR:-${HOME:-/home/openclaw}/.openclaw}"
 HATCHLING_AGENT_BIN="${HATCHLING_AGENT_BIN:-hatchling-agent}"
 OPENCLAW_BIN="${OPENCLAW_BIN:-openclaw}"
 GATEWAY_PORT="${GATEWAY_PORT:-18789}"
+GATEWAY_USER="${GATEWAY_USER:-openclaw}"
+AGENT_USER="${AGENT_USER:-fleet-agent}"
 export CONFIG_DIR GATEWAY_PORT # the template may name them
 
 gateway_pid=
 agent_pid=
 stopping=
+as_gateway=
+agent_uid=
 
 # Sends signal $1 to the process $2, if there is one.
 send() {
@@ -111,13 +129,98 @@ if [ "${OPENCLAW_SKIP_API_KEY_CHECK:-0}" != "1" ] && [ -z "${ANTHROPIC_API_KEY:-
     exit 1
 fi
 
-# 2. The gateway's configuration (it may hold keys: readable by this user only).
-mkdir -p "$CONFIG_DIR"
+# Who runs what. The prefixes are words for `env` and `setpriv` (names and numbers only), put in
+# front of a command unquoted.
+agent_wanted=
+if [ -n "${HATCHLING_NAME:-}" ] && [ -n "${MQTT_HOST:-}" ]; then agent_wanted=1; fi
+# The gateway's environment: without the agent's variables.
+strip_agent_vars=$(env | sed -n -e 's/^\(MQTT_[A-Za-z0-9_]*\)=.*/-u \1/p' -e 's/^\(FLEET_COMMAND_KEY[A-Za-z0-9_]*\)=.*/-u \1/p' \
+    -e 's/^\(HATCHLING_AGENT_CONFIG\)=.*/-u \1/p' | sort -u | tr '\n' ' ')
+gateway_prefix="env $strip_agent_vars"
+# The agent's environment: without the model provider keys.
+agent_prefix="env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY"
+gateway_uid=
+if [ "$(id -u)" = 0 ]; then
+    setpriv_bin=$(command -v setpriv || true)
+    if [ -z "$setpriv_bin" ]; then
+        log "refusing to start: running as root and setpriv (util-linux) is not installed: the gateway would run as root"
+        exit 1
+    fi
+    # User $1: sets `uid` and `gid`, or stops.
+    ids_of() {
+        if ! uid=$(id -u "$1" 2>/dev/null) || ! gid=$(id -g "$1" 2>/dev/null); then
+            log "refusing to start: running as root and there is no user '$1' to run as ($2)"
+            exit 1
+        fi
+        if [ "$uid" = 0 ]; then
+            log "refusing to start: $2 '$1' is root"
+            exit 1
+        fi
+    }
+    ids_of "$GATEWAY_USER" "GATEWAY_USER"
+    gateway_uid=$uid
+    gateway_gid=$gid
+    nnp=
+    if "$setpriv_bin" --help 2>/dev/null | grep -q -e '--no-new-privs'; then nnp=--no-new-privs; fi
+    as_gateway="$setpriv_bin --reuid=$gateway_uid --regid=$gateway_gid --clear-groups $nnp --"
+    gateway_prefix="$gateway_prefix $as_gateway"
+    if [ -n "$agent_wanted" ]; then
+        ids_of "$AGENT_USER" "AGENT_USER"
+        agent_uid=$uid
+        agent_gid=$gid
+        if [ "$agent_uid" = "$gateway_uid" ]; then
+            log "refusing to start: GATEWAY_USER '$GATEWAY_USER' and AGENT_USER '$AGENT_USER' are the same user (uid $agent_uid): the gateway could read the agent's secrets"
+            exit 1
+        fi
+        agent_prefix="$agent_prefix $setpriv_bin --reuid=$agent_uid --regid=$agent_gid --clear-groups $nnp --"
+    fi
+elif [ -n "$agent_wanted" ]; then
+    log "warning: started as uid $(id -u), not root: the gateway and hatchling-agent run as the same user, so the gateway can read the agent's secrets (MQTT_PASSWORD_FILE, FLEET_COMMAND_KEY_FILE) and signal it; start the container as root (the image's default) to run them as $GATEWAY_USER and $AGENT_USER"
+fi
+
+# True when the gateway's user may do `test $1 $2` (the kernel's own access check).
+gateway_can() {
+    # shellcheck disable=SC2086 # the prefix: words without spaces
+    $as_gateway test "$1" "$2" 2>/dev/null
+}
+
+# Makes the file $2 (named by the variable $1) the agent's, mode $3. Only when the gateway cannot
+# write its folder: there it could swap the file for a link to some other file between the check
+# and the chown.
+protect() {
+    if [ ! -e "$2" ]; then return 0; fi
+    folder=$(dirname -- "$2")
+    if gateway_can -w "$folder"; then
+        log "warning: $1 ($2) is in a folder the gateway's user can write: it could replace it; keep it in a folder of its own (/run/secrets/hatchling, /etc/hatchling-agent)"
+        return 0
+    fi
+    if ! chown "$agent_uid:$agent_gid" "$2" 2>/dev/null || ! chmod "$3" "$2" 2>/dev/null; then
+        log "warning: cannot make $1 ($2) the agent's (chown $agent_uid:$agent_gid, chmod $3; a read-only mount?): do it where the file lives"
+    fi
+    if gateway_can -r "$2"; then
+        log "warning: the gateway's user can read $1 ($2)"
+    fi
+}
+if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
+    protect MQTT_PASSWORD_FILE "${MQTT_PASSWORD_FILE:-}" 0400
+    protect FLEET_COMMAND_KEY_FILE "${FLEET_COMMAND_KEY_FILE:-}" 0400
+    protect MQTT_TLS_KEY "${MQTT_TLS_KEY:-}" 0400
+    protect HATCHLING_AGENT_CONFIG "${HATCHLING_AGENT_CONFIG:-}" 0600
+    if [ -n "${HATCHLING_AGENT_CONFIG:-}" ] && gateway_can -w "$HATCHLING_AGENT_CONFIG"; then
+        log "warning: the gateway's user can write HATCHLING_AGENT_CONFIG ($HATCHLING_AGENT_CONFIG)"
+    fi
+fi
+
+# 2. The gateway's configuration (it may hold keys: readable by the gateway's user only). Written
+# by that user, with the gateway's environment: root writing in the gateway's folder could be
+# led by a link to overwrite any file.
+# shellcheck disable=SC2086 # the prefix: words without spaces
+$gateway_prefix mkdir -p "$CONFIG_DIR"
 template="$CONFIG_DIR/openclaw.json.template"
 if [ -f "$template" ]; then
     rendered="$CONFIG_DIR/openclaw.json"
-    (umask 077 && envsubst <"$template" >"$rendered.tmp")
-    mv -f "$rendered.tmp" "$rendered"
+    # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's
+    $gateway_prefix sh -c 'umask 077 && envsubst <"$1" >"$2.tmp" && mv -f "$2.tmp" "$2"' sh "$template" "$rendered"
     log "rendered $rendered from its template"
 else
     log "no $template: the gateway's configuration is left as it is"
@@ -125,7 +228,8 @@ fi
 
 # 3. The gateway's own repairs.
 doctor_status=0
-"$OPENCLAW_BIN" doctor --fix || doctor_status=$?
+# shellcheck disable=SC2086 # the prefix: words without spaces
+$gateway_prefix "$OPENCLAW_BIN" doctor --fix || doctor_status=$?
 if [ -n "$stopping" ]; then
     log "stopped before the gateway started"
     exit 143
@@ -138,19 +242,21 @@ if [ -z "$setsid_bin" ]; then
 fi
 
 # 4. The fleet agent, supervising its own worker.
-if [ -n "${HATCHLING_NAME:-}" ] && [ -n "${MQTT_HOST:-}" ]; then
-    start_isolated "$HATCHLING_AGENT_BIN" run
+if [ -n "$agent_wanted" ]; then
+    # shellcheck disable=SC2086 # the prefix: words without spaces
+    start_isolated $agent_prefix "$HATCHLING_AGENT_BIN" run
     agent_pid=$started
-    log "hatchling-agent started (pid $agent_pid, hatchling $HATCHLING_NAME, broker $MQTT_HOST)"
+    log "hatchling-agent started (pid $agent_pid, hatchling $HATCHLING_NAME, broker $MQTT_HOST${agent_uid:+, uid $agent_uid})"
 else
     log "HATCHLING_NAME or MQTT_HOST is not set: hatchling-agent is disabled (no fleet bus)"
 fi
 
 # 5. The gateway.
 if [ -z "$stopping" ]; then
-    start_isolated "$OPENCLAW_BIN" gateway --port "$GATEWAY_PORT"
+    # shellcheck disable=SC2086 # the prefix: words without spaces
+    start_isolated $gateway_prefix "$OPENCLAW_BIN" gateway --port "$GATEWAY_PORT"
     gateway_pid=$started
-    log "gateway started (pid $gateway_pid, port $GATEWAY_PORT)"
+    log "gateway started (pid $gateway_pid, port $GATEWAY_PORT${gateway_uid:+, uid $gateway_uid})"
 fi
 # A signal that came between two of the lines above found a pid not yet set: send it again.
 if [ -n "$stopping" ]; then stop_both "$stopping"; fi

@@ -1,5 +1,6 @@
 import FleetProtocol
 import Foundation
+import MosquittoClient
 import Testing
 
 #if canImport(Glibc)
@@ -123,6 +124,181 @@ struct DeploymentTests {
         await hatchling.stopAll()
     }
 
+    @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    func privilegeSeparation() async throws {
+        let secrets = try makeTemporaryDirectory(prefix: "entrypoint-secrets")
+        // TLS with client certificates, so that MQTT_TLS_KEY is one of the agent's secrets too
+        // (openssl writes it root-owned 0600: only the entrypoint's chown lets the agent read it).
+        let pki = try TestPKI()
+        let server = try pki.issue("broker", subjectAltNames: "IP:127.0.0.1")
+        let client = try pki.issue("heron")
+        let hubCertificate = try pki.issue("hub")
+        let tlsKey = URL(fileURLWithPath: client.key)
+        // Readable by everyone before the entrypoint runs: it must tighten them itself.
+        let password = secrets.appendingPathComponent("mqtt-password")
+        let key = secrets.appendingPathComponent("command-key")
+        let config = secrets.appendingPathComponent("hatchling-agent.env")
+        try "heron-broker-pw\n".write(to: password, atomically: true, encoding: .utf8)
+        try "\(SignedAndIsolationTests.keyText)\n".write(to: key, atomically: true, encoding: .utf8)
+        try "LOG_LEVEL=debug\n".write(to: config, atomically: true, encoding: .utf8)
+        for file in [password, key, config] { chmod(file.path, 0o666) }
+        let port = try freePort()
+        try await withBroker(
+            port: port,
+            listenerConfig: """
+                listener \(port) 127.0.0.1
+                cafile \(pki.caFile)
+                certfile \(server.cert)
+                keyfile \(server.key)
+                require_certificate true
+                use_identity_as_username true
+                allow_anonymous false
+                """
+        ) { broker in
+            let hub = try await TestHub.connect(
+                to: broker, topics: ["fleet/heron/#"], tls: MQTTTLSOptions(caFile: pki.caFile, certFile: hubCertificate.cert, keyFile: hubCertificate.key))
+            defer { hub.close() }
+            let hatchling = try Hatchling(
+                name: "heron", broker: broker,
+                environment: [
+                    "MQTT_USERNAME": "heron", "MQTT_PASSWORD_FILE": password.path, "FLEET_COMMAND_KEY_FILE": key.path,
+                    "HATCHLING_AGENT_CONFIG": config.path, "OPENAI_API_KEY": "test-openai-placeholder",
+                    "MQTT_TLS_CA": pki.caFile, "MQTT_TLS_CERT": client.cert, "MQTT_TLS_KEY": client.key,
+                ])
+            let gateway = hatchling.users.gateway
+            let agentUser = hatchling.users.agent
+            do {
+                try await hub.waitOnline("heron")
+                let tree = try await hatchling.tree()
+                let worker = try #require(childPIDs(of: tree.agent).first, "the supervisor runs a worker")
+
+                // Who runs as whom (real and effective ids).
+                #expect(processUIDs(tree.shell).allSatisfy { $0 == 0 }, "the entrypoint's shell stays root, to route signals")
+                #expect(!processUIDs(tree.gateway).isEmpty && processUIDs(tree.gateway).allSatisfy { $0 == gateway.uid }, "gateway: \(processUIDs(tree.gateway))")
+                for pid in [tree.agent, worker] {
+                    #expect(!processUIDs(pid).isEmpty && processUIDs(pid).allSatisfy { $0 == agentUser.uid }, "agent \(pid): \(processUIDs(pid))")
+                }
+
+                // The secret files: the agent's, 0400; the configuration the agent's, not writable by others.
+                for (file, mode) in [(password, 0o400), (key, 0o400), (tlsKey, 0o400), (config, 0o600)] {
+                    let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+                    #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == agentUser.uid, "\(file.lastPathComponent) owner")
+                    #expect(attributes[.posixPermissions] as? Int == mode, "\(file.lastPathComponent) mode")
+                }
+
+                // As the gateway's user: nothing of the agent's. As the agent's user (the control): its own secret.
+                let cat = try which("cat")
+                #expect(try TestUsers.run(as: agentUser, cat, [password.path]).status == 0, "the agent's user reads its password")
+                for file in [password, key, tlsKey, config] {
+                    let read = try TestUsers.run(as: gateway, cat, [file.path])
+                    #expect(read.status != 0, "the gateway's user read \(file.lastPathComponent): \(read.stdout)")
+                }
+                let write = try TestUsers.run(as: gateway, "/bin/sh", ["-c", "echo MQTT_HOST=evil.example >> \"$1\"", "sh", config.path])
+                #expect(write.status != 0, "the gateway's user appended to the agent's configuration")
+                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "test -w \"$1\"", "sh", config.path]).status != 0)
+                for pid in [tree.agent, worker] {
+                    let signal = try TestUsers.run(as: gateway, "/bin/sh", ["-c", "kill -0 \(pid)"])
+                    #expect(signal.status != 0, "the gateway's user may signal the agent (\(pid))")
+                    let environ = try TestUsers.run(as: gateway, cat, ["/proc/\(pid)/environ"])
+                    #expect(environ.status != 0 && !environ.stdout.contains("MQTT"), "the gateway's user read /proc/\(pid)/environ")
+                }
+                // The control: the gateway's user may signal (kill -0) its own gateway.
+                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "kill -0 \(tree.gateway)"]).status == 0)
+
+                // Environments: the gateway has none of the agent's variables, the agent no API key.
+                let gatewayNames = processEnvironmentNames(tree.gateway)
+                #expect(gatewayNames.contains("GATEWAY_PORT"), "read the gateway's environment: \(gatewayNames.sorted())")
+                for name in ["MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_TLS_KEY", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT", "HATCHLING_AGENT_CONFIG"] {
+                    #expect(!gatewayNames.contains(name), "the gateway has \(name)")
+                }
+                let agentNames = processEnvironmentNames(tree.agent)
+                #expect(agentNames.contains("MQTT_PASSWORD_FILE"))
+                #expect(!agentNames.contains("ANTHROPIC_API_KEY") && !agentNames.contains("OPENAI_API_KEY"), "the agent has an API key")
+                #expect(processEnvironmentNames(worker).isDisjoint(with: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]))
+                #expect(!hatchling.log().contains("warning: started as uid"))
+
+                // The rest holds: the agent answers, and SIGTERM to tini ends with `shutdown` announced.
+                try hub.publish("fleet/heron/command", "health-check")
+                _ = try await hub.waitForResponse(on: "fleet/heron/response", "an answer", timeout: 20)
+                // Serving means its SIGTERM handler is installed: the fake gateway then exits 0 on SIGTERM.
+                try await waitForPort(hatchling.gatewayPort, deadline: 20)
+                hatchling.process.signal(SIGTERM)
+                let status = await hatchling.process.waitForExit(seconds: 10)
+                #expect(status == 0, "tini exits 0 within 10 s of SIGTERM:\n\(hatchling.log())")
+                _ = try await hub.waitForMessage("shutdown announced", timeout: 10) { message in
+                    message.topic == "fleet/heron/status" && (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+                for pid in [tree.shell, tree.agent, tree.gateway, worker] {
+                    #expect(deploymentProcessGone(pid), "process \(pid) has exited")
+                }
+            } catch {
+                print(hatchling.log())
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+        }
+    }
+
+    @Test("started as root with the agent's configuration in a folder the gateway's user can write: a warning, and no chown through a link planted there", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    func agentFileInGatewayFolder() async throws {
+        // What a compromised gateway could plant in its own folder: a link to a file of root's.
+        let victimDirectory = try makeTemporaryDirectory(prefix: "victim")
+        let victim = victimDirectory.appendingPathComponent("victim")
+        try "root's file\n".write(to: victim, atomically: true, encoding: .utf8)
+        chmod(victim.path, 0o644)
+        let configDirectory = try makeTemporaryDirectory(prefix: "gateway-owned")
+        let link = configDirectory.appendingPathComponent("hatchling-agent.env")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: victim.path)
+        let users = try TestUsers()
+        guard chown(configDirectory.path, users.gateway.uid, users.gateway.gid) == 0 else {
+            users.remove()
+            throw TestError("chown failed")
+        }
+        let hatchling = try Hatchling(
+            name: "egret", broker: nil, environment: ["HATCHLING_AGENT_CONFIG": link.path, "MQTT_PORT": String(try freePort())], users: users)
+        do {
+            try await waitFor("the gateway started", timeout: 20) { hatchling.log().contains("gateway started") }
+            #expect(hatchling.log().contains("warning: HATCHLING_AGENT_CONFIG (\(link.path)) is in a folder the gateway's user can write"), "\(hatchling.log())")
+            let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
+            #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "root's file was given away through the link")
+            #expect(attributes[.posixPermissions] as? Int == 0o644)
+        } catch {
+            print(hatchling.log())
+            await hatchling.stopAll()
+            throw error
+        }
+        await hatchling.stopAll()
+    }
+
+    @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    func nonRootWarns() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
+            defer { hub.close() }
+            let hatchling = try Hatchling(name: "tern", broker: broker, asGateway: true)
+            do {
+                try await hub.waitOnline("tern")
+                let tree = try await hatchling.tree()
+                let uid = hatchling.users.gateway.uid
+                for pid in [tree.shell, tree.agent, tree.gateway] {
+                    #expect(!processUIDs(pid).isEmpty && processUIDs(pid).allSatisfy { $0 == uid }, "\(pid): \(processUIDs(pid))")
+                }
+                let warnings = hatchling.log().split(separator: "\n").filter { $0.contains("warning: started as uid \(uid), not root") }
+                #expect(warnings.count == 1, "\(hatchling.log())")
+                #expect(warnings.first?.contains("the gateway can read the agent's secrets") == true)
+                try await waitForPort(hatchling.gatewayPort, deadline: 20)
+                hatchling.process.signal(SIGTERM)
+                #expect(await hatchling.process.waitForExit(seconds: 10) == 0, "\(hatchling.log())")
+            } catch {
+                print(hatchling.log())
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+        }
+    }
+
     @Test("the Dockerfiles agree: COPY sources exist, the agent binary and entrypoint paths match, tini runs the entrypoint, no cron")
     func dockerfilesAgree() throws {
         let image = try DockerfileText(Self.template.appendingPathComponent("Dockerfile"))
@@ -159,6 +335,14 @@ struct DeploymentTests {
         let script = try #require(imageCopies.first(where: { $0.sources == ["entrypoint.sh"] }))
         #expect(words.last == script.destination)
 
+        // The image starts as root (the entrypoint drops privileges) and has both of the entrypoint's users.
+        #expect(!image.instructions.contains { $0.keyword == "USER" }, "template/Dockerfile must not set USER: the entrypoint drops privileges")
+        let runs = image.instructions.filter { $0.keyword == "RUN" }.map(\.arguments).joined(separator: "\n")
+        #expect(runs.contains("--uid 1001 --gid 1001") && runs.contains("openclaw"))
+        #expect(runs.contains("--uid 1002 --gid 1002") && runs.contains("fleet-agent"))
+        let entrypointText = try String(contentsOf: Self.template.appendingPathComponent("entrypoint.sh"), encoding: .utf8)
+        #expect(entrypointText.contains("GATEWAY_USER=\"${GATEWAY_USER:-openclaw}\"") && entrypointText.contains("AGENT_USER=\"${AGENT_USER:-fleet-agent}\""))
+
         let compose = try String(contentsOf: Self.template.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         #expect(compose.contains("agent: docker-image://hatchling-agent-build") && compose.contains("image: hatchling-agent-build"))
         for file in ["template/Dockerfile", "Dockerfile.agent", "template/entrypoint.sh", "template/docker-compose.yml"] {
@@ -190,7 +374,7 @@ struct DeploymentTests {
             let isName = !key.isEmpty && key.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
             return isName ? key : nil
         })
-        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK"] {
+        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK", "GATEWAY_USER", "AGENT_USER"] {
             #expect(named.contains(name), "template/.env.example does not name \(name)")
         }
     }
@@ -199,13 +383,33 @@ struct DeploymentTests {
 /// template/entrypoint.sh started as the image starts it, `tini -s -g -- entrypoint.sh`, with the
 /// fake openclaw and a `hatchling-agent` link to the built agent first on PATH.
 /// (-s: outside a container tini is not PID 1; as a subreaper it reaps orphans as it would be.)
+/// Started as root (as the image starts it), the entrypoint runs the gateway and the agent as two
+/// users: `users`, made by the test for this run (GATEWAY_USER, AGENT_USER) and removed by stopAll.
+/// `asGateway` starts tini itself as the gateway's user, as `docker run --user` would. A test
+/// run that is not root makes no users: the entrypoint then runs both as the test's user.
 private struct Hatchling {
     let agent: TestAgent
     let process: ChildProcess
     let configDirectory: URL
     let gatewayPort: Int
+    let testUsers: TestUsers?
+    /// The users (tests that need them run as root only).
+    var users: TestUsers { testUsers! }
 
-    init(name: String, broker: TestBroker?, apiKey: Bool = true) throws {
+    init(
+        name: String, broker: TestBroker?, apiKey: Bool = true, environment extra: [String: String] = [:], asGateway: Bool = false,
+        users given: TestUsers? = nil
+    ) throws {
+        let users = getuid() == 0 ? try given ?? TestUsers() : nil
+        do {
+            try self.init(name: name, broker: broker, apiKey: apiKey, users: users, environment: extra, asGateway: asGateway)
+        } catch {
+            users?.remove()
+            throw error
+        }
+    }
+
+    private init(name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers?, environment extra: [String: String], asGateway: Bool) throws {
         let agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
         let bin = agent.directory.appendingPathComponent("bin")
         let configDirectory = agent.directory.appendingPathComponent("openclaw-config")
@@ -223,23 +427,40 @@ private struct Hatchling {
             at: DeploymentTests.template.appendingPathComponent("openclaw.json.template"),
             to: configDirectory.appendingPathComponent("openclaw.json.template"))
 
+        // The gateway's user writes its configuration folder and the fake's log, as in the image.
+        let calls = try touch(agent.directory.appendingPathComponent("openclaw-calls.log"))
+        for url in [configDirectory, calls] {
+            guard let users else { break }
+            guard chown(url.path, users.gateway.uid, users.gateway.gid) == 0 else { throw TestError("chown \(url.path) failed") }
+        }
+        chmod(calls.path, 0o666) // the agent's user runs `openclaw --version` too (the fake notes every call)
+
         let port = try freePort()
         var environment = agent.environment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["CONFIG_DIR"] = configDirectory.path
         environment["GATEWAY_PORT"] = String(port)
         environment["GATEWAY_HEALTH_URL"] = "http://127.0.0.1:\(port)/health"
-        environment["FAKE_OPENCLAW_LOG"] = agent.directory.appendingPathComponent("openclaw-calls.log").path
+        environment["FAKE_OPENCLAW_LOG"] = calls.path
         if apiKey { environment["ANTHROPIC_API_KEY"] = "test-placeholder" }
         if broker == nil { environment["MQTT_HOST"] = "127.0.0.1" }
+        environment.merge(users?.environment ?? [:]) { $1 }
+        environment.merge(extra) { $1 }
         let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
         let tini = try which("tini")
-        self.process = try ChildProcess(
-            executable: tini, arguments: ["-s", "-g", "--", "/bin/sh", entrypoint.path], environment: environment,
-            outputPath: agent.logURL.path)
+        let arguments = ["-s", "-g", "--", "/bin/sh", entrypoint.path]
+        if asGateway, let users {
+            self.process = try ChildProcess(
+                executable: try which("setpriv"),
+                arguments: ["--reuid=\(users.gateway.uid)", "--regid=\(users.gateway.gid)", "--clear-groups", "--", tini] + arguments,
+                environment: environment, outputPath: agent.logURL.path)
+        } else {
+            self.process = try ChildProcess(executable: tini, arguments: arguments, environment: environment, outputPath: agent.logURL.path)
+        }
         self.agent = agent
         self.configDirectory = configDirectory
         self.gatewayPort = port
+        self.testUsers = users
     }
 
     /// tini -> the entrypoint's shell -> the agent's supervisor and the gateway.
@@ -265,6 +486,10 @@ private struct Hatchling {
         let left = descendants(of: process.pid)
         await process.terminate(signal: SIGTERM, grace: 10)
         for pid in left.reversed() where !deploymentProcessGone(pid) { kill(pid, SIGKILL) }
+        for pid in left where !deploymentProcessGone(pid) {
+            try? await waitFor("process \(pid) gone before its user is removed", timeout: 10) { deploymentProcessGone(pid) }
+        }
+        testUsers?.remove()
     }
 }
 
