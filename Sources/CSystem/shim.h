@@ -11,4 +11,27 @@
 static inline int hatchling_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
+
+// Signals as bytes on a pipe: the handler writes the signal's number to `fd` (set before any
+// handler is installed), and a thread of the agent reads it. A handler installed with sigaction
+// is in place when the call returns; libdispatch's signal sources install theirs later, from
+// their manager thread, and a signal that comes in between is lost (it was ignored).
+// write() is async-signal-safe; errno is kept for the interrupted code.
+#include <errno.h>
+#include <unistd.h>
+static int hatchling_signal_pipe_fd = -1;
+static void hatchling_signal_to_pipe(int signal) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal;
+    if (hatchling_signal_pipe_fd >= 0) { ssize_t ignored = write(hatchling_signal_pipe_fd, &byte, 1); (void)ignored; }
+    errno = saved;
+}
+static inline int hatchling_catch_signal_to_pipe(int signal, int fd) {
+    hatchling_signal_pipe_fd = fd;
+    struct sigaction action;
+    action.sa_handler = hatchling_signal_to_pipe;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(signal, &action, 0);
+}
 #endif

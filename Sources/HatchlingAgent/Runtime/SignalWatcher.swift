@@ -1,33 +1,73 @@
-import Dispatch
+import CSystem
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
-/// Turns SIGTERM, SIGINT and SIGHUP into calls of `handler`, on a Dispatch queue.
+/// Turns SIGTERM, SIGINT and SIGHUP into calls of `handler`, on a thread of its own.
 ///
-/// The sources are created here, in a nonisolated function with a `@Sendable` closure: made inside
-/// an async `main`, the closure would inherit MainActor isolation and trap on the first signal.
-/// The watcher keeps its sources alive until `cancel()`; a freed source silently ignores signals.
-public final class SignalWatcher: @unchecked Sendable {
-    // @unchecked Sendable: `sources` is set once in init and never mutated; DispatchSource's
-    // cancel() is thread-safe.
-    private let sources: [any DispatchSourceSignal]
+/// A C handler (`sigaction`, in place when `init` returns) writes each signal's number to a pipe,
+/// and the thread reads it. Not libdispatch's signal sources: they install their handler later,
+/// on their manager thread, and until then the signal is ignored; a SIGHUP sent right after the
+/// agent came online was lost that way, now and then, on a loaded machine. The handler works on
+/// any thread, whatever its signal mask. One watcher per process (the handler has one pipe).
+public final class SignalWatcher: Sendable {
+    private let shared: Shared
 
-    public init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
-        let queue = DispatchQueue(label: "hatchling-agent.signals")
-        sources = signals.map { number in
-            signal(number, SIG_IGN)  // the default action would end the process before the source sees it
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { handler(number) }
-            source.resume()
-            return source
+    private final class Shared: Sendable {
+        let readFD: Int32
+        let writeFD: Int32
+        let stopped = Atomic<Bool>(false)
+        let handler: @Sendable (Int32) -> Void
+
+        init(readFD: Int32, writeFD: Int32, handler: @escaping @Sendable (Int32) -> Void) {
+            (self.readFD, self.writeFD, self.handler) = (readFD, writeFD, handler)
+        }
+
+        /// Reads signal numbers until cancelled.
+        func run() {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readFD, &byte, 1)
+                if count < 0 && errno == EINTR { continue }
+                guard count == 1, !stopped.load(ordering: .acquiring) else { return }
+                handler(Int32(byte))
+            }
         }
     }
 
+    public init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0, "pipe failed: \(errno)")
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        shared = Shared(readFD: fds[0], writeFD: fds[1], handler: handler)
+        // The handler must never block: with the pipe full (64 KiB of unread signals) a byte is dropped.
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        let context = Unmanaged.passRetained(shared).toOpaque()
+        var thread = pthread_t()
+        let code = pthread_create(
+            &thread, nil,
+            { argument in
+                let shared = Unmanaged<Shared>.fromOpaque(argument!).takeRetainedValue()
+                nameCurrentThread("signals")
+                shared.run()
+                return nil
+            }, context)
+        precondition(code == 0, "pthread_create failed: \(code)")
+        pthread_detach(thread)
+        for number in signals {
+            precondition(hatchling_catch_signal_to_pipe(number, fds[1]) == 0, "sigaction(\(number)) failed: \(errno)")
+        }
+    }
+
+    /// Stops calling the handler. Signals that come later are still caught, and dropped: never
+    /// their default action, which would end the process in the middle of its shutdown.
     public func cancel() {
-        sources.forEach { $0.cancel() }
+        guard !shared.stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // Wakes the reader, which sees `stopped` and ends. The pipe stays open: the C handler
+        // may still write to it.
+        var byte: UInt8 = 0
+        _ = write(shared.writeFD, &byte, 1)
     }
 }
