@@ -34,6 +34,17 @@ struct AuditTests {
         #expect(SecretScanner.scan(Array(#"{"note":"\#(text)"}"#.utf8)).isEmpty, "\(text)")
     }
 
+    @Test("hostile shapes a hatchling may publish are scanned in one pass: many word starts in one long run")
+    func linearScan() {
+        // 64 KB each; the old scan looked from every word start to the end of the run (minutes).
+        let dots = Array(String(repeating: ".a", count: 32_000).utf8)
+        #expect(SecretScanner.scan(dots).isEmpty)
+        let plus = Array(("eyJ" + String(repeating: "+eyJaaaaaaaaaa", count: 4_600)).utf8)
+        #expect(SecretScanner.scan(plus).isEmpty)
+        let jwt = Array((String(repeating: "eyJaaaaaaaaa.", count: 5_000) + "x").utf8)
+        #expect(SecretScanner.scan(jwt).isEmpty, "more than three parts is no JWT")
+    }
+
     @Test("an agent's own payloads are ok")
     func agentPayloads() throws {
         #expect(codes(Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason"))) == [])
@@ -78,5 +89,16 @@ struct AuditTests {
         summary.add(inspector.inspect(Fixture.message("fleet/mason/status", Fixture.online()), at: Fixture.t0))
         #expect(summary.messages == 2 && summary.byVerdict == ["ok": 1, "flagged": 1] && summary.exitStatus == 1)
         #expect(summary.text(source: "b").contains("findings: off-contract-topic 1"))
+    }
+}
+
+@Suite("Terminal text from hatchlings")
+struct TerminalTextTests {
+    @Test("controls and invisible reordering characters become '?'; other text is kept")
+    func clean() {
+        #expect(TerminalText.clean("1.0\u{1B}[2J") == "1.0?[2J")
+        #expect(TerminalText.clean("v1\u{202E}kcab") == "v1?kcab", "a right-to-left override would make the row read backwards")
+        #expect(TerminalText.clean("a\u{200B}b\u{2066}c\u{FEFF}") == "a?b?c?")
+        #expect(TerminalText.clean("Zürich ✓ 名前") == "Zürich ✓ 名前")
     }
 }

@@ -14,11 +14,11 @@ public enum SecretScanner {
         var found: [String] = []
         func add(_ kind: String) { if !found.contains(kind) { found.append(kind) } }
         if contains(bytes, "-----BEGIN") { add("a PEM block (-----BEGIN)") }
-        // Known shapes start at any word start ("token:sk-ant-..." too).
+        // Known shapes start at any word start ("token:sk-ant-..." too). Each check looks at most a
+        // few word runs ahead, so the scan stays linear in the message: a hatchling's 64 KB of
+        // `.a.a.a…` took minutes when every word start looked to the end of its run.
         for index in bytes.indices where isWordByte(bytes[index]) && (index == 0 || !isWordByte(bytes[index - 1])) {
-            var end = index
-            while end < bytes.count, isTokenByte(bytes[end]) { end += 1 }
-            if let kind = knownShape(Array(bytes[index..<end])) { add(kind) }
+            if let kind = knownShape(bytes[index...]) { add(kind) }
         }
         // The entropy rule looks at whole base64 runs, as the last resort: a message already
         // flagged for a known shape gets no second finding for the same string.
@@ -37,12 +37,13 @@ public enum SecretScanner {
         return found
     }
 
-    /// Prefixed keys and tokens whose shape says what they are.
-    static func knownShape(_ token: [UInt8]) -> String? {
+    /// Prefixed keys and tokens whose shape says what they are, in `rest`: the bytes from a word
+    /// start to the end of the message. Every check reads a bounded prefix or whole word runs.
+    static func knownShape(_ rest: ArraySlice<UInt8>) -> String? {
+        let word = rest.prefix(while: isWordByte)
         func tail(after prefix: String, atLeast count: Int) -> Bool {
             let p = Array(prefix.utf8)
-            guard token.starts(with: p) else { return false }
-            return token[p.count...].prefix(while: isWordByte).count >= count
+            return word.starts(with: p) && word.count - p.count >= count
         }
         if tail(after: "sk-ant-", atLeast: 20) { return "an Anthropic API key (sk-ant-)" }
         if tail(after: "sk-", atLeast: 20) { return "an API key (sk-)" }
@@ -52,20 +53,30 @@ public enum SecretScanner {
         for prefix in ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"] where tail(after: prefix, atLeast: 10) {
             return "a Slack token (\(prefix))"
         }
-        for prefix in ["AKIA", "ASIA"] where token.starts(with: Array(prefix.utf8)) {
-            let run = token.dropFirst(4).prefix(while: { isDigit($0) || ($0 >= 0x41 && $0 <= 0x5A) })
-            if run.count == 16, token.count == 20 || !isWordByte(token[20]) { return "an AWS access key id (\(prefix))" }
+        for prefix in ["AKIA", "ASIA"] where word.starts(with: Array(prefix.utf8)) {
+            let run = word.dropFirst(4).prefix(while: { isDigit($0) || ($0 >= 0x41 && $0 <= 0x5A) })
+            if run.count == 16, word.count == 20 { return "an AWS access key id (\(prefix))" }
         }
-        if let colon = token.firstIndex(of: UInt8(ascii: ":")), (8...10).contains(colon), token[..<colon].allSatisfy(isDigit),
-            token.count - colon - 1 >= 35, token[(colon + 1)...].prefix(35).allSatisfy(isWordByte)
+        // digits (8 to 10), a colon, 35 word characters.
+        let digits = word.prefix(while: isDigit)
+        if (8...10).contains(digits.count), digits.count == word.count, digits.endIndex < rest.endIndex,
+            rest[digits.endIndex] == UInt8(ascii: ":"), rest[(digits.endIndex + 1)...].prefix(while: isWordByte).count >= 35
         {
             return "a bot token (digits:35 characters)"
         }
-        let parts = token.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        if parts.count == 3, parts[0].starts(with: Array("eyJ".utf8)), parts[1].starts(with: Array("eyJ".utf8)),
-            parts.allSatisfy({ $0.count >= 10 })
-        {
-            return "a JSON Web Token (eyJ…)"
+        // Three base64url parts joined by dots, the first two starting with `eyJ`, each of 10 or more.
+        func part(from start: Int) -> ArraySlice<UInt8> { rest[start...].prefix(while: isWordByte) }
+        let first = word
+        if first.count >= 10, first.starts(with: Array("eyJ".utf8)), first.endIndex < rest.endIndex, rest[first.endIndex] == UInt8(ascii: ".") {
+            let second = part(from: first.endIndex + 1)
+            if second.count >= 10, second.starts(with: Array("eyJ".utf8)), second.endIndex < rest.endIndex,
+                rest[second.endIndex] == UInt8(ascii: ".")
+            {
+                let third = part(from: second.endIndex + 1)
+                if third.count >= 10, third.endIndex == rest.endIndex || rest[third.endIndex] != UInt8(ascii: ".") {
+                    return "a JSON Web Token (eyJ…)"
+                }
+            }
         }
         return nil
     }
@@ -99,10 +110,6 @@ public enum SecretScanner {
     }
     static func isBase64Byte(_ b: UInt8) -> Bool {
         isWordByte(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=")
-    }
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        isWordByte(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=") || b == UInt8(ascii: ".")
-            || b == UInt8(ascii: ":")
     }
 
     static func contains(_ bytes: [UInt8], _ text: String) -> Bool {

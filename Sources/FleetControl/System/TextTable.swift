@@ -77,7 +77,14 @@ public enum TerminalText {
         return String(out)
     }
 
+    /// C0, DEL and C1 controls, and the invisible format characters that reorder or hide text on
+    /// a terminal: zero-width marks (U+200B-200F), bidirectional embeddings and overrides
+    /// (U+202A-202E, U+2066-2069), and the byte order mark (U+FEFF). A hatchling must not be able
+    /// to make its row read like another's.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: true
+        default: false
+        }
     }
 }
