@@ -30,10 +30,13 @@ struct ExporterTests {
         #expect(finch.count == 2 && finch.allSatisfy { $0.hasPrefix("hatchling_up") || $0.hasPrefix("hatchling_info") }, "\(finch)")
     }
 
-    @Test("label values are escaped: backslash, quote, newline")
-    func escaping() {
-        let text = render([Fixture.message("fleet/mason/status", Fixture.online(version: "1.0\\\"x\ny"))])
-        #expect(text.contains(#"agent_version="1.0\\\"x\ny""#), "\(text)")
+    @Test("label values a hatchling sends are checked: a hostile version or boot id is exported as 'invalid'")
+    func hostileLabels() {
+        let hostile = render([Fixture.message("fleet/mason/status", Fixture.online(boot: "x\u{1B}[2J", version: "1.0\\\"x\ny"))])
+        #expect(hostile.contains(#"agent_version="invalid""#) && hostile.contains(#"boot_id="invalid""#), "\(hostile)")
+        #expect(!hostile.contains("\u{1B}"))
+        let fine = render([Fixture.message("fleet/mason/status", Fixture.online(version: "1.2.3-rc1"))])
+        #expect(fine.contains(#"agent_version="1.2.3-rc1""#) && fine.contains(#"boot_id="0123456789abcdef0123456789abcdef""#), "\(fine)")
     }
 
     @Test("requests: GET and HEAD of /metrics, 404 elsewhere, 405 other methods, 400 and 431 for junk")

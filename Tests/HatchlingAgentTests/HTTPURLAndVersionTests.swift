@@ -1,4 +1,5 @@
 @testable import HatchlingAgent
+import FleetProtocol
 import Testing
 
 @Suite("HTTPURL")

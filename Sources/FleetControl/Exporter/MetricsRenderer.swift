@@ -32,7 +32,11 @@ public enum MetricsRenderer {
         }
         for h in summaries {
             set("hatchling_up", h.name, h.state == .online ? 1 : 0)
-            set("hatchling_info", h.name, 1, extra: [("agent_version", h.agentVersion ?? ""), ("boot_id", h.bootId ?? "")])
+            // Label values come from the hatchling: anything but a version and a boot id as the
+            // contract has them becomes "invalid" (no 64 KB labels, no escape codes in dashboards).
+            let version = h.agentVersion.map { VersionText.isVersionLike($0) ? $0 : "invalid" } ?? ""
+            let bootID = h.bootId.map { isBootID($0) ? $0 : "invalid" } ?? ""
+            set("hatchling_info", h.name, 1, extra: [("agent_version", version), ("boot_id", bootID)])
             guard h.state == .online else { continue }
             set("hatchling_heartbeat_age_seconds", h.name, h.heartbeatAgeS)
             set("hatchling_memory_current_bytes", h.name, h.memoryCurrentBytes.map { Double($0) })

@@ -1,3 +1,4 @@
+import FleetProtocol
 import FoundationEssentials
 import Logging
 import Synchronization
