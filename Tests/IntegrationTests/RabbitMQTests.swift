@@ -343,9 +343,13 @@ struct RabbitMQClusterTests {
             print("RABBITMQ-FAILOVER: retained status on \(survivor.name) before the kill: \(before.map { "\($0.state)" } ?? "none")")
 
             // Probes every 100 ms: 20 before the kill, then until 20 after the agent's reconnection.
+            // Two watchers start at the kill: one for the answer to the first probe sent after it,
+            // one polling a fresh subscriber on the survivor for a retained online status.
             var sent: [String] = []
             var killedAt: Date?
             var reconnectedAt: Date?
+            var answerWatch: Task<Date?, Never>?
+            var retainedWatch: Task<Date?, Never>?
             var probe = 0
             let testStart = Date()
             while true {
@@ -355,7 +359,25 @@ struct RabbitMQClusterTests {
                 sent.append(id)
                 if probe == 20 {
                     kill(victim.pid, SIGKILL)
-                    killedAt = Date()
+                    let killed = Date()
+                    killedAt = killed
+                    answerWatch = Task {
+                        _ = try? await hub.waitForResponse(on: "fleet/\(name)/response", "the first probe after the kill", timeout: 60) {
+                            $0.id == "probe-21"
+                        }
+                        return hub.messages.contains { (try? FleetJSON.decode(CommandResponse.self, from: $0.payload))?.id == "probe-21" } ? Date() : nil
+                    }
+                    retainedWatch = Task {
+                        let killedTimestamp = FleetTimestamp(millisecondsSinceEpoch: Int64(killed.timeIntervalSince1970 * 1000))
+                        while Date().timeIntervalSince(killed) < 60 {
+                            if let status = try? await retainedStatus(name, port: survivor.port, password: hubUser.password, wait: 0.3),
+                                status.state == .online, let ts = status.ts, ts >= killedTimestamp
+                            {
+                                return Date()
+                            }
+                        }
+                        return nil
+                    }
                 }
                 if killedAt != nil, reconnectedAt == nil, agent.log().components(separatedBy: "connected mqtt.broker=").count - 1 >= 2 {
                     reconnectedAt = Date()
@@ -364,49 +386,50 @@ struct RabbitMQClusterTests {
                 if Date().timeIntervalSince(testStart) > 120 { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let killed = try #require(killedAt)
-            let sentAfterKill = Array(sent.dropFirst(20))
-            // The first probe sent after the kill, answered: the agent works again through the survivor.
-            let firstAfter = try await hub.waitForResponse(on: "fleet/\(name)/response", "the first probe after the kill", timeout: 60) {
-                $0.id == sentAfterKill.first
-            }
-            _ = firstAfter
-            let answeredAt = Date()
+            _ = try #require(killedAt, "the node was killed")
+            let answeredAt = await answerWatch?.value
+            let retainedBackAt = await retainedWatch?.value
             // Every probe answered (a redelivery counts once).
             let expected = Set(sent)
-            try await waitFor("answers to all \(sent.count) probes", timeout: 60) {
+            try? await waitFor("answers to all \(sent.count) probes", timeout: 60) {
                 Set(hub.messages.compactMap { try? FleetJSON.decode(CommandResponse.self, from: $0.payload).id }).isSuperset(of: expected)
             }
             let responses = hub.messages.compactMap { try? FleetJSON.decode(CommandResponse.self, from: $0.payload) }.filter { $0.id?.hasPrefix("probe-") == true }
             let answered = Set(responses.compactMap(\.id)).intersection(expected)
             let okCount = Set(responses.filter(\.ok).compactMap(\.id)).intersection(expected).count
 
-            // The retained status on the survivor: a fresh subscriber there sees online, published after the kill.
-            var retainedBackAt: Date?
-            let killedTimestamp = FleetTimestamp(millisecondsSinceEpoch: Int64(killed.timeIntervalSince1970 * 1000))
-            let retainedDeadline = Date().addingTimeInterval(60)
-            while Date() < retainedDeadline {
-                if let status = try await retainedStatus(name, port: survivor.port, password: hubUser.password, wait: 0.5),
-                    status.state == .online, let ts = status.ts, ts >= killedTimestamp
-                {
-                    retainedBackAt = Date()
-                    break
-                }
+            // The agent's own view, from its log's timestamps: the drop and the reconnection.
+            let lines = agent.log().split(separator: "\n").map(String.init)
+            let reconnectLine = lines.last { $0.contains("connected mqtt.broker=") && !$0.contains("disconnected") } ?? ""
+            let dropLine = lines.first { $0.contains("disconnected mqtt.broker=") } ?? ""
+            func logTime(_ line: String) -> Date? {
+                guard let stamp = line.split(separator: " ").first,
+                    let ts = try? FleetJSON.decode(FleetTimestamp.self, from: Array("\"\(stamp)\"".utf8))
+                else { return nil }
+                return Date(timeIntervalSince1970: Double(ts.millisecondsSinceEpoch) / 1000)
             }
-            let reconnectSeconds = reconnectedAt.map { $0.timeIntervalSince(killed) }
-            let reconnectLine = agent.log().split(separator: "\n").filter { $0.contains("connected mqtt.broker=") }.last.map(String.init) ?? ""
+            func seconds(_ date: Date?, from start: Date? = killedAt) -> String {
+                guard let date, let start else { return "not seen" }
+                return String(format: "%.2f s", date.timeIntervalSince(start))
+            }
             let figures = """
-                RABBITMQ-FAILOVER: probes sent \(sent.count) (20 before the kill, \(sentAfterKill.count) after), answered \(answered.count), ok \(okCount), \
-                answers received \(responses.count) (duplicates \(responses.count - answered.count))
-                RABBITMQ-FAILOVER: kill -> agent log shows the reconnection: \(reconnectSeconds.map { String(format: "%.2f s", $0) } ?? "not seen") (seen by a 100 ms poll)
-                RABBITMQ-FAILOVER: kill -> first probe sent after the kill answered: \(String(format: "%.2f s", answeredAt.timeIntervalSince(killed))) (upper bound: the wait started after the last probe)
-                RABBITMQ-FAILOVER: kill -> retained online status on \(survivor.name): \(retainedBackAt.map { String(format: "%.2f s (upper bound, polled)", $0.timeIntervalSince(killed)) } ?? "not within 60 s")
+                RABBITMQ-FAILOVER: probes sent \(sent.count) (20 before the kill, \(sent.count - 20) after, every 100 ms), answered \(answered.count), ok \(okCount), \
+                answers received \(responses.count) (duplicates \(responses.count - answered.count)), lost \(expected.subtracting(answered).count)
+                RABBITMQ-FAILOVER: kill -> agent notices the drop (its log): \(seconds(logTime(dropLine)))
+                RABBITMQ-FAILOVER: kill -> agent connected to the survivor (its log): \(seconds(logTime(reconnectLine))); drop -> connected: \(seconds(logTime(reconnectLine), from: logTime(dropLine)))
+                RABBITMQ-FAILOVER: kill -> answer to the first probe sent after the kill: \(seconds(answeredAt))
+                RABBITMQ-FAILOVER: kill -> retained online status on \(survivor.name) (fresh subscribers, polled): \(seconds(retainedBackAt))
                 RABBITMQ-FAILOVER: agent: \(reconnectLine)
                 """
             print(figures)
             #expect(answered == expected, "lost probes: \(expected.subtracting(answered).sorted())")
             #expect(reconnectLine.contains("127.0.0.1:\(survivor.port)"), "the agent reconnected to the survivor")
             #expect(retainedBackAt != nil, "the retained online status is on the survivor")
+
+            // fleetctl with the same host list, the dead node first: it moves on to the survivor.
+            let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(victim.port),127.0.0.1:\(survivor.port)", passwordFile: hubUser.passwordFile)
+            let send = try await Fleetctl.run(["send", name, "status-report", "--timeout", "15"], environment: env)
+            #expect(send.status == 0, "fleetctl through the host list: \(send.stdout)\(send.stderr)")
         } catch {
             print("agent log:\n\(agent.log())")
             await agent.stop()
