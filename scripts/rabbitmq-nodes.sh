@@ -44,15 +44,25 @@ ctl() {
   "$dir/ctl" "$@"
 }
 
+# A node's Erlang VM: from its pid file, or (when stopped before the node wrote it) the child of
+# its rabbitmq-server wrapper.
+node_pids() {
+  local node="$1" pid wrapper
+  pid="$(cat "$dir/$node/pid" 2>/dev/null || true)"
+  [ -z "$pid" ] || echo "$pid"
+  wrapper="$(cat "$dir/$node/wrapper.pid" 2>/dev/null || true)"
+  if [ -n "$wrapper" ] && kill -0 "$wrapper" 2>/dev/null; then pgrep -P "$wrapper" || true; fi
+}
+
 stop_nodes() {
-  local pid
+  local pid pids=()
   for node in "${nodes[@]}"; do
-    pid="$(cat "$dir/$node/pid" 2>/dev/null || true)"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+    while read -r pid; do [ -z "$pid" ] || pids+=("$pid"); done < <(node_pids "$node")
   done
-  for node in "${nodes[@]}"; do
-    pid="$(cat "$dir/$node/pid" 2>/dev/null || true)"
-    [ -n "$pid" ] || continue
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "${pids[@]}"; do
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
@@ -63,6 +73,13 @@ stop_nodes() {
   done
   pid="$(cat "$dir/epmd.pid" 2>/dev/null || true)"
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  # A start still under way (stopped early): it, and the process groups of its rabbitmqctl waits.
+  pid="$(cat "$dir/start.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && [ "$pid" != "$$" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  for node in "${nodes[@]}"; do
+    pid="$(cat "$dir/$node/wait.pid" 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ "$pid" != "$$" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+  done
   pid="$(cat "$dir/watcher.pid" 2>/dev/null || true)"
   if [ -n "$pid" ] && [ "$pid" != "$PPID" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
   rm -f "$dir/rabbitmq.env"
@@ -96,7 +113,7 @@ start_node() {
     export RABBITMQ_PID_FILE="$base/pid"
     # Schedulers that sleep instead of spinning: three nodes share two cores with a Swift build.
     export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none"
-    exec setsid "$rabbit_bin/rabbitmq-server" > "$base/stdout.log" 2>&1 < /dev/null
+    exec setsid -w "$rabbit_bin/rabbitmq-server" > "$base/stdout.log" 2>&1 < /dev/null
   ) &
   echo $! > "$base/wrapper.pid"
 }
@@ -105,6 +122,7 @@ start() {
   [ -x "$rabbit_bin/rabbitmq-server" ] || fail "RabbitMQ is not installed (scripts/install-deps.sh installs rabbitmq-server)"
   command -v epmd >/dev/null || fail "epmd is not installed (erlang-base)"
   rm -f "$dir/failed" "$dir/rabbitmq.env"
+  echo $$ > "$dir/start.pid"
   mkdir -p "$dir/home"
   umask 077
   [ -f "$dir/home/.erlang.cookie" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/home/.erlang.cookie"; }
@@ -115,7 +133,7 @@ start() {
   read -r -a ports <<< "$(free_ports 10)"
   epmd_port="${ports[0]}"
   # A private epmd, started (and later stopped) by us.
-  setsid epmd -port "$epmd_port" > "$dir/epmd.log" 2>&1 < /dev/null &
+  setsid -w epmd -port "$epmd_port" > "$dir/epmd.log" 2>&1 < /dev/null &
   echo $! > "$dir/epmd.pid"
 
   cat > "$dir/ctl" <<CTL
@@ -140,8 +158,10 @@ CTL
   local started=$SECONDS
   local waits=()
   for node in "${nodes[@]}"; do
-    timeout 400 "$dir/ctl" -n "$node@localhost" -q wait --timeout 390 "$dir/$node/pid" > "$dir/$node/wait.log" 2>&1 &
+    # In a process group of its own, so that an early stop can end the whole rabbitmqctl wait.
+    setsid -w timeout 400 "$dir/ctl" -n "$node@localhost" -q wait --timeout 390 "$dir/$node/pid" > "$dir/$node/wait.log" 2>&1 < /dev/null &
     waits+=($!)
+    echo $! > "$dir/$node/wait.pid"
   done
   i=0
   for node in "${nodes[@]}"; do
