@@ -282,7 +282,7 @@ struct RabbitMQTests {
             environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "MQTT_USERNAME": "rabbit-acl-a", "MQTT_PASSWORD_FILE": passwordA.path])
         do {
             let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(port)", passwordFile: hubUser.passwordFile)
-            try await waitForLog(agent, containing: "connected mqtt.broker", timeout: 30)
+            try await waitForLog(agent, containing: "hatchling-agent: connected mqtt.broker=", timeout: 30)
             let answer = try await Fleetctl.run(["send", "rabbit-acl-a", "status-report", "--timeout", "15"], environment: env)
             #expect(answer.status == 0, "\(answer.stdout)\(answer.stderr)")
         } catch {
@@ -317,8 +317,8 @@ struct RabbitMQClusterTests {
             ])
         try agent.start()
         do {
-            try await waitForLog(agent, containing: "connected mqtt.broker=", timeout: 60)
-            let victim = agent.log().contains("connected mqtt.broker=127.0.0.1:\(b.port)") ? b : c
+            try await waitForLog(agent, containing: "hatchling-agent: connected mqtt.broker=", timeout: 60)
+            let victim = agent.log().contains("hatchling-agent: connected mqtt.broker=127.0.0.1:\(b.port)") ? b : c
             let survivor = victim.port == b.port ? c : b
             print("RABBITMQ-FAILOVER: agent connected to \(victim.name) (port \(victim.port)); the hub uses \(survivor.name)")
             let hub = try await TestHub.connect(
@@ -379,7 +379,7 @@ struct RabbitMQClusterTests {
                         return nil
                     }
                 }
-                if killedAt != nil, reconnectedAt == nil, agent.log().components(separatedBy: "connected mqtt.broker=").count - 1 >= 2 {
+                if killedAt != nil, reconnectedAt == nil, agent.log().components(separatedBy: "hatchling-agent: connected mqtt.broker=").count - 1 >= 2 {
                     reconnectedAt = Date()
                 }
                 if let reconnectedAt, Date().timeIntervalSince(reconnectedAt) >= 2, probe >= 60 { break }
@@ -400,7 +400,7 @@ struct RabbitMQClusterTests {
 
             // The agent's own view, from its log's timestamps: the drop and the reconnection.
             let lines = agent.log().split(separator: "\n").map(String.init)
-            let reconnectLine = lines.last { $0.contains("connected mqtt.broker=") && !$0.contains("disconnected") } ?? ""
+            let reconnectLine = lines.last { $0.contains("hatchling-agent: connected mqtt.broker=") } ?? ""
             let dropLine = lines.first { $0.contains("disconnected mqtt.broker=") } ?? ""
             func logTime(_ line: String) -> Date? {
                 guard let stamp = line.split(separator: " ").first,
