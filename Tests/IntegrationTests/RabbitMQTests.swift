@@ -235,7 +235,7 @@ struct RabbitMQTests {
         let port = nodes.standalone.port
         let passwordA = try await nodes.addUser(["rabbit-acl-a"], on: nodes.standalone)
         _ = try await nodes.addUser(["rabbit-acl-b"], on: nodes.standalone)
-        let watcher = try await hub(nodes, ["fleet/rabbit-acl-b/status", "fleet/rabbit-acl-b/command", "fleet/rabbit-acl-a/event"])
+        let watcher = try await hub(nodes, ["fleet/rabbit-acl-b/status", "fleet/rabbit-acl-b/command", "fleet/rabbit-acl-a/event", "fleet/rabbit-acl-a/status"])
         defer { watcher.close() }
 
         // Reading: A's own command topic works (control), B's does not. The hub keeps publishing
@@ -282,7 +282,7 @@ struct RabbitMQTests {
             environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "MQTT_USERNAME": "rabbit-acl-a", "MQTT_PASSWORD_FILE": passwordA.path])
         do {
             let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(port)", passwordFile: hubUser.passwordFile)
-            try await waitForLog(agent, containing: "hatchling-agent: connected mqtt.broker=", timeout: 30)
+            try await waitLiveOnline(watcher, "rabbit-acl-a")
             let answer = try await Fleetctl.run(["send", "rabbit-acl-a", "status-report", "--timeout", "15"], environment: env)
             #expect(answer.status == 0, "\(answer.stdout)\(answer.stderr)")
         } catch {
