@@ -2,8 +2,8 @@
 # Starts and stops the RabbitMQ nodes the integration tests use: one standalone node (a) and a
 # two-node cluster (b, c) with the mirrored session-queue policy, all with the MQTT plugin, set up
 # from template/rabbitmq, on free 127.0.0.1 ports, with a private epmd (so they never meet another
-# worktree's nodes). Node start is slow (about 100 s on a loaded 2-core machine): all three start
-# at once, in the background.
+# worktree's nodes). Node start is slow (20-30 s on an idle 2-core machine, about 100 s on a loaded
+# one): all three start at once, in the background.
 #
 # Usage:
 #   rabbitmq-nodes.sh start DIR [--stop-with PID]   start the nodes, wait until all are up, then
