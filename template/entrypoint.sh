@@ -138,7 +138,12 @@ strip_agent_vars=$(env | sed -n -e 's/^\(MQTT_[A-Za-z0-9_]*\)=.*/-u \1/p' -e 's/
     -e 's/^\(HATCHLING_AGENT_CONFIG\)=.*/-u \1/p' | sort -u | tr '\n' ' ')
 gateway_prefix="env $strip_agent_vars"
 # The agent's environment: without the model provider keys.
-agent_prefix="env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY"
+# The agent's environment: an allow-list, its own settings and the basics. The gateway's other
+# secrets (model provider keys, bot tokens, whatever the operator gives it) never reach the agent.
+agent_drops=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | grep -v -E \
+    '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
+    | sort -u | sed 's/^/-u /' | tr '\n' ' ')
+agent_prefix="env $agent_drops"
 gateway_uid=
 if [ "$(id -u)" = 0 ]; then
     setpriv_bin=$(command -v setpriv || true)
@@ -184,21 +189,41 @@ gateway_can() {
     $as_gateway test "$1" "$2" 2>/dev/null
 }
 
-# Makes the file $2 (named by the variable $1) the agent's, mode $3. Only when the gateway cannot
-# write its folder: there it could swap the file for a link to some other file between the check
-# and the chown.
+# Why the path $1 is within the gateway's reach (printed), or nothing: the file belongs to the
+# gateway's user, or a folder on its way belongs to it or is writable by it (not sticky). Owners
+# are checked, not only access: a gateway that owns a folder can give itself the write bit back
+# later, swap the file, and have the agent (or root, here) read or chown what it put there.
+gateway_reach() {
+    owner=$(stat -c %u -- "$1" 2>/dev/null) || { echo "cannot be examined"; return 0; }
+    if [ "$owner" = "$gateway_uid" ]; then echo "belongs to the gateway's user"; return 0; fi
+    folder=$1
+    while [ "$folder" != / ]; do
+        folder=$(dirname -- "$folder")
+        owner=$(stat -c %u -- "$folder" 2>/dev/null) || { echo "is in $folder, which cannot be examined"; return 0; }
+        if [ "$owner" = "$gateway_uid" ]; then echo "is in $folder, which belongs to the gateway's user"; return 0; fi
+        if gateway_can -w "$folder" && [ ! -k "$folder" ]; then echo "is in $folder, which the gateway's user can write"; return 0; fi
+    done
+}
+
+# Makes the file $2 (named by the variable $1) the agent's, mode $3, or refuses to start: a file
+# the gateway could replace, or still read, would hand it the agent's bus identity. Both the path
+# given and the file it leads to (a link, as Kubernetes mounts secrets) are checked.
 protect() {
     if [ ! -e "$2" ]; then return 0; fi
-    folder=$(dirname -- "$2")
-    if gateway_can -w "$folder"; then
-        log "warning: $1 ($2) is in a folder the gateway's user can write: it could replace it; keep it in a folder of its own (/run/secrets/hatchling, /etc/hatchling-agent)"
-        return 0
+    real=$(realpath -- "$2")
+    for path in "$2" "$real"; do
+        why=$(gateway_reach "$path")
+        if [ -n "$why" ]; then
+            log "refusing to start: $1 ($path) $why: the gateway could replace it. Keep the agent's files in a folder of root's or the agent's (/run/secrets/hatchling, /etc/hatchling-agent)"
+            exit 1
+        fi
+    done
+    if ! chown "$agent_uid:$agent_gid" "$real" 2>/dev/null || ! chmod "$3" "$real" 2>/dev/null; then
+        log "warning: cannot make $1 ($real) the agent's (chown $agent_uid:$agent_gid, chmod $3; a read-only mount?): do it where the file lives"
     fi
-    if ! chown "$agent_uid:$agent_gid" "$2" 2>/dev/null || ! chmod "$3" "$2" 2>/dev/null; then
-        log "warning: cannot make $1 ($2) the agent's (chown $agent_uid:$agent_gid, chmod $3; a read-only mount?): do it where the file lives"
-    fi
-    if gateway_can -r "$2"; then
-        log "warning: the gateway's user can read $1 ($2)"
+    if gateway_can -r "$real"; then
+        log "refusing to start: the gateway's user can read $1 ($real): make it $AGENT_USER's, mode $3, where the file lives"
+        exit 1
     fi
 }
 if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
@@ -207,7 +232,8 @@ if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
     protect MQTT_TLS_KEY "${MQTT_TLS_KEY:-}" 0400
     protect HATCHLING_AGENT_CONFIG "${HATCHLING_AGENT_CONFIG:-}" 0600
     if [ -n "${HATCHLING_AGENT_CONFIG:-}" ] && gateway_can -w "$HATCHLING_AGENT_CONFIG"; then
-        log "warning: the gateway's user can write HATCHLING_AGENT_CONFIG ($HATCHLING_AGENT_CONFIG)"
+        log "refusing to start: the gateway's user can write HATCHLING_AGENT_CONFIG ($HATCHLING_AGENT_CONFIG)"
+        exit 1
     fi
 fi
 
@@ -243,8 +269,13 @@ fi
 
 # 4. The fleet agent, supervising its own worker.
 if [ -n "$agent_wanted" ]; then
+    # From /: the agent's working folder must not be the gateway's (a relative path in a setting,
+    # or a program it runs, would look there).
+    here=$(pwd)
+    cd /
     # shellcheck disable=SC2086 # the prefix: words without spaces
     start_isolated $agent_prefix "$HATCHLING_AGENT_BIN" run
+    cd "$here"
     agent_pid=$started
     log "hatchling-agent started (pid $agent_pid, hatchling $HATCHLING_NAME, broker $MQTT_HOST${agent_uid:+, uid $agent_uid})"
 else

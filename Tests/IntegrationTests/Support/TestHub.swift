@@ -31,12 +31,22 @@ final class TestHub: Sendable {
         to broker: TestBroker, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil,
         username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, host: String = "127.0.0.1", port: Int? = nil
     ) async throws -> TestHub {
+        try await connect(
+            host: host, port: port ?? broker.port, topics: topics, protocolVersion: protocolVersion, clientID: clientID,
+            username: username, password: password, tls: tls)
+    }
+
+    /// The same, to any broker (RabbitMQ nodes have no `TestBroker`).
+    static func connect(
+        host: String = "127.0.0.1", port: Int, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil,
+        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil
+    ) async throws -> TestHub {
         let client = try MQTTClient(
             options: MQTTClientOptions(
                 clientID: clientID ?? "test-hub-\(UUID().uuidString.prefix(8))", protocolVersion: protocolVersion,
                 cleanSession: true, username: username, password: password, tls: tls))
         let hub = TestHub(client: client)
-        client.connect(to: MQTTEndpoint(host: host, port: port ?? broker.port), keepalive: 30)
+        client.connect(to: MQTTEndpoint(host: host, port: port), keepalive: 30)
         try await hub.waitUntil("hub connected") { $0.connected }
         let ids = try client.subscribe(topics, qos: 1)
         try await hub.waitUntil("hub subscribed") { state in ids.allSatisfy { state.acks[$0] != nil } }

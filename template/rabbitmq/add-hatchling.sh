@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Adds a hatchling (or, with --hub, the hub's user zephyr) to a RabbitMQ fleet bus: a user with a
+# generated password and the permissions of template/mosquitto/acl, expressed in RabbitMQ's terms.
+# Writes the secrets as template/mosquitto/add-hatchling.sh does; never prints the password.
+#
+# Usage: add-hatchling.sh NAME [SECRETS_DIR]
+#        add-hatchling.sh --hub [SECRETS_DIR]
+#   SECRETS_DIR  where the password and key files go (default: ./secrets next to this script);
+#                mount SECRETS_DIR/NAME into the hatchling, SECRETS_DIR/keys (and SECRETS_DIR/zephyr)
+#                into the hub.
+# Environment: RABBITMQCTL (default rabbitmqctl), RABBITMQ_NODE (rabbitmqctl -n), RABBITMQ_VHOST
+# (default /, as mqtt.vhost). Running it again for a name gives the user a new password.
+#
+# What the permissions mean. The MQTT plugin publishes to the exchange amq.topic, with the MQTT topic
+# as routing key ("/" becomes "."), and gives each client a queue mqtt-subscription-<client id>qos0
+# or qos1 (the agent's client id is its name). RabbitMQ checks:
+#   - resource permissions (configure/write/read regexes over queue and exchange names): a hatchling
+#     may only declare, bind and read its own session queues, and read/write amq.topic;
+#   - topic permissions on amq.topic (regexes over routing keys): a hatchling reads only
+#     fleet.<name>.command and zephyr.broadcast, and writes only fleet.<name>.status, heartbeat,
+#     response and event. The hub reads fleet.# and zephyr.broadcast and writes fleet.*.command and
+#     zephyr.broadcast.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+hub=false
+if [ "${1:-}" = "--hub" ]; then
+  hub=true
+  name=zephyr
+else
+  name="${1:?usage: add-hatchling.sh NAME [SECRETS_DIR] | add-hatchling.sh --hub [SECRETS_DIR]}"
+fi
+secrets="${2:-$here/secrets}"
+
+# The same rule as HATCHLING_NAME: 1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit. No
+# character of it means anything in a regex outside brackets, so it goes into the patterns as is.
+if ! [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ ]]; then
+  echo "add-hatchling: '$name' is not a valid hatchling name (1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit)" >&2
+  exit 2
+fi
+if [ "$hub" = false ] && [ "$name" = "zephyr" ]; then
+  echo "add-hatchling: 'zephyr' is the hub's user: use --hub" >&2
+  exit 2
+fi
+command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
+read -r -a ctl <<< "${RABBITMQCTL:-rabbitmqctl}"
+[ -z "${RABBITMQ_NODE:-}" ] || ctl+=(-n "$RABBITMQ_NODE")
+vhost="${RABBITMQ_VHOST:-/}"
+
+umask 077
+mkdir -p "$secrets/$name"
+password="$(openssl rand -hex 24)"
+printf '%s\n' "$password" > "$secrets/$name/mqtt-password"
+if [ "$hub" = false ]; then
+  mkdir -p "$secrets/keys"
+  openssl rand -hex 32 > "$secrets/$name/command-key"
+  cp "$secrets/$name/command-key" "$secrets/keys/$name.key"
+fi
+
+# The password goes to rabbitmqctl on standard input, never on a command line (ps would show it).
+if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -qx "$name"; then
+  printf '%s\n' "$password" | "${ctl[@]}" -q change_password "$name" > /dev/null
+else
+  printf '%s\n' "$password" | "${ctl[@]}" -q add_user "$name" > /dev/null
+fi
+unset password
+
+if [ "$hub" = true ]; then
+  # fleetctl and other hub tools connect with fresh client ids: any session queue.
+  queues='mqtt-subscription-.*'
+  topic_write='^(fleet\.[^.]+\.command|zephyr\.broadcast)$'
+  topic_read='^(fleet\..+|zephyr\.broadcast)$'
+else
+  queues="mqtt-subscription-${name}qos[01]"
+  topic_write="^fleet\\.${name}\\.(status|heartbeat|response|event)\$"
+  topic_read="^(fleet\\.${name}\\.command|zephyr\\.broadcast)\$"
+fi
+"${ctl[@]}" -q set_permissions -p "$vhost" "$name" "^${queues}\$" "^(${queues}|amq\\.topic)\$" "^(${queues}|amq\\.topic)\$" > /dev/null
+"${ctl[@]}" -q set_topic_permissions -p "$vhost" "$name" amq.topic "$topic_write" "$topic_read" > /dev/null
+
+if [ "$hub" = true ]; then
+  cat <<TEXT
+added RabbitMQ user 'zephyr' (the hub) on vhost $vhost
+password in $secrets/zephyr/mqtt-password (mode 0600)
+
+For fleetctl: MQTT_USERNAME=zephyr MQTT_PASSWORD_FILE=$secrets/zephyr/mqtt-password FLEET_KEY_DIR=$secrets/keys
+TEXT
+else
+  cat <<TEXT
+added RabbitMQ user '$name' on vhost $vhost
+secrets in $secrets/$name (mode 0600); the hub's copy of the key: $secrets/keys/$name.key
+
+For the hatchling's .env (mount $secrets/$name at /run/secrets/hatchling):
+HATCHLING_NAME=$name
+MQTT_USERNAME=$name
+MQTT_PASSWORD_FILE=/run/secrets/hatchling/mqtt-password
+FLEET_COMMAND_KEY_FILE=/run/secrets/hatchling/command-key
+TEXT
+fi
