@@ -163,6 +163,7 @@ struct DeploymentTests {
                 environment: [
                     "MQTT_USERNAME": "heron", "MQTT_PASSWORD_FILE": password.path, "FLEET_COMMAND_KEY_FILE": key.path,
                     "HATCHLING_AGENT_CONFIG": config.path, "OPENAI_API_KEY": "test-openai-placeholder",
+                    "TELEGRAM_BOT_TOKEN": "test-telegram-placeholder",
                     "MQTT_TLS_CA": pki.caFile, "MQTT_TLS_CERT": client.cert, "MQTT_TLS_KEY": client.key,
                 ])
             let gateway = hatchling.users.gateway
@@ -215,6 +216,12 @@ struct DeploymentTests {
                 #expect(agentNames.contains("MQTT_PASSWORD_FILE"))
                 #expect(!agentNames.contains("ANTHROPIC_API_KEY") && !agentNames.contains("OPENAI_API_KEY"), "the agent has an API key")
                 #expect(processEnvironmentNames(worker).isDisjoint(with: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]))
+                // An allow-list, not a deny-list: the gateway's other secrets stay with it.
+                #expect(!agentNames.contains("TELEGRAM_BOT_TOKEN") && gatewayNames.contains("TELEGRAM_BOT_TOKEN"), "\(agentNames.sorted())")
+                // The agent works from /, not from the gateway's folder.
+                for pid in [tree.agent, worker] {
+                    #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == "/")
+                }
                 #expect(!hatchling.log().contains("warning: started as uid"))
 
                 // The rest holds: the agent answers, and SIGTERM to tini ends with `shutdown` announced.
@@ -240,35 +247,49 @@ struct DeploymentTests {
         }
     }
 
-    @Test("started as root with the agent's configuration in a folder the gateway's user can write: a warning, and no chown through a link planted there", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    @Test(
+        "started as root with an agent file within the gateway's reach (a link in its folder; its own folder with the write bit off): the entrypoint refuses to start, and chowns nothing",
+        .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func agentFileInGatewayFolder() async throws {
-        // What a compromised gateway could plant in its own folder: a link to a file of root's.
+        // 1. What a compromised gateway could plant in its own folder: a link to a file of root's.
         let victimDirectory = try makeTemporaryDirectory(prefix: "victim")
         let victim = victimDirectory.appendingPathComponent("victim")
         try "root's file\n".write(to: victim, atomically: true, encoding: .utf8)
         chmod(victim.path, 0o644)
-        let configDirectory = try makeTemporaryDirectory(prefix: "gateway-owned")
-        let link = configDirectory.appendingPathComponent("hatchling-agent.env")
-        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: victim.path)
-        let users = try TestUsers()
-        guard chown(configDirectory.path, users.gateway.uid, users.gateway.gid) == 0 else {
-            users.remove()
-            throw TestError("chown failed")
-        }
-        let hatchling = try Hatchling(
-            name: "egret", broker: nil, environment: ["HATCHLING_AGENT_CONFIG": link.path, "MQTT_PORT": String(try freePort())], users: users)
-        do {
-            try await waitFor("the gateway started", timeout: 20) { hatchling.log().contains("gateway started") }
-            #expect(hatchling.log().contains("warning: HATCHLING_AGENT_CONFIG (\(link.path)) is in a folder the gateway's user can write"), "\(hatchling.log())")
-            let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
-            #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "root's file was given away through the link")
-            #expect(attributes[.posixPermissions] as? Int == 0o644)
-        } catch {
-            print(hatchling.log())
+        // 2. A folder of the gateway's with its write bit off: the gateway can turn it back on later,
+        // swap the file, and read the agent's password from the broker connection it points it to.
+        for (name, planted) in [("egret", true), ("ibis", false)] {
+            let users = try TestUsers()
+            let directory = try makeTemporaryDirectory(prefix: "gateway-owned")
+            let file = directory.appendingPathComponent("hatchling-agent.env")
+            if planted {
+                try FileManager.default.createSymbolicLink(atPath: file.path, withDestinationPath: victim.path)
+            } else {
+                try "LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
+            }
+            guard chown(directory.path, users.gateway.uid, users.gateway.gid) == 0 else {
+                users.remove()
+                throw TestError("chown failed")
+            }
+            if !planted { chmod(directory.path, 0o555) }
+            let hatchling = try Hatchling(
+                name: name, broker: nil, environment: ["HATCHLING_AGENT_CONFIG": file.path, "MQTT_PORT": String(try freePort())],
+                users: users)
+            let status = await hatchling.process.waitForExit(seconds: 20)
+            let log = hatchling.log()
             await hatchling.stopAll()
-            throw error
+            #expect(status == 1, "\(log)")
+            #expect(log.contains("refusing to start: HATCHLING_AGENT_CONFIG"), "\(log)")
+            #expect(log.contains("the gateway could replace it"), "\(log)")
+            #expect(!log.contains("gateway started") && !log.contains("hatchling-agent started"), "\(log)")
+            if !planted {
+                let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+                #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "the file in the gateway's folder was chowned")
+            }
         }
-        await hatchling.stopAll()
+        let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "root's file was given away through the link")
+        #expect(attributes[.posixPermissions] as? Int == 0o644)
     }
 
     @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
