@@ -47,7 +47,7 @@ struct TemplateBrokerTests {
         let agentEnvironment = ["MQTT_USERNAME": "mason", "MQTT_PASSWORD_FILE": broker.passwordFile("mason").path]
         try await withAgent("mason", broker: broker.hatchlingHandle, environment: agentEnvironment) { agent in
             let hub = try await TestHub.connect(
-                to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr", password: TemplateBroker.hubPassword, port: broker.hubPort)
+                to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr", password: broker.hubPassword, port: broker.hubPort)
             defer { hub.close() }
             try await hub.waitOnline("mason")
 
@@ -92,7 +92,7 @@ struct TemplateBrokerTests {
 
             // (d) The hub listener knows zephyr alone: rook's and mason's passwords are refused there, and
             // zephyr's on the hatchlings' listener.
-            for (user, password, port) in [("rook", rook, broker.hubPort), ("mason", mason, broker.hubPort), ("zephyr", TemplateBroker.hubPassword, broker.hatchlingPort)] {
+            for (user, password, port) in [("rook", rook, broker.hubPort), ("mason", mason, broker.hubPort), ("zephyr", broker.hubPassword, broker.hatchlingPort)] {
                 let refused = try broker.client("mosquitto_pub", port: port, ["-u", user, "-P", password, "-q", "1", "-t", "fleet/\(user)/status", "-m", "x"])
                 #expect(refused.status != 0, "\(user) logged in on port \(port)")
                 #expect(refused.stderr.contains("not authorised"), "\(user) on \(port): \(refused.stderr)")
@@ -128,7 +128,7 @@ struct TemplateBrokerTests {
         ]
         try await withAgent("mason", broker: broker.hatchlingHandle, environment: environment) { agent in
             let hub = try await TestHub.connect(
-                to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr", password: TemplateBroker.hubPassword, port: broker.hubPort)
+                to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr", password: broker.hubPassword, port: broker.hubPort)
             defer { hub.close() }
             try await hub.waitOnline("mason")
             #expect(broker.log().contains("on port \(broker.tlsPort)"))
@@ -189,16 +189,27 @@ struct TemplateBrokerTests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("already holds a CA"))
         #expect(try Data(contentsOf: certs.appendingPathComponent("ca.crt")) == before)
+
+        // add-hub.sh: zephyr alone in hub-passwd, a random password in a 0600 file, never printed.
+        let hubPasswd = directory.appendingPathComponent("hub-passwd")
+        try "rook:$7$stale\n".write(to: hubPasswd, atomically: true, encoding: .utf8)
+        let hub = try runProcess(Self.mosquittoDirectory.appendingPathComponent("add-hub.sh").path, [hubPasswd.path, directory.appendingPathComponent("secrets").path], environment: environment)
+        #expect(hub.status == 0, "\(hub.stderr)")
+        let users = try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ":")[0] }
+        #expect(users == ["zephyr"])
+        let passwordFile = directory.appendingPathComponent("secrets/zephyr/mqtt-password")
+        let password = try String(contentsOf: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(password.count == 48 && !hub.stdout.contains(password))
+        #expect(try FileManager.default.attributesOfItem(atPath: passwordFile.path)[.posixPermissions] as? Int == 0o600)
     }
 }
 
 /// mosquitto run from the template's mosquitto.conf: every line kept but `listener PORT` (a free
 /// port on 127.0.0.1), the /mosquitto/config and /mosquitto/data paths, and `log_dest` (a file);
 /// `user root` added. Users: mason and rook made by add-hatchling.sh --tls (password, key and
-/// client certificate), zephyr in hub-passwd with mosquitto_passwd -b -c; the CA by make-ca.sh.
+/// client certificate), zephyr by add-hub.sh (hub-passwd); the CA by make-ca.sh.
 final class TemplateBroker: @unchecked Sendable {
     // @unchecked Sendable: `process` is set by start and cleared by stop, called in sequence.
-    static let hubPassword = "zephyr-hub-pw"
     let directory: URL
     let hatchlingPort: Int
     let hubPort: Int
@@ -225,9 +236,10 @@ final class TemplateBroker: @unchecked Sendable {
                 environment: path)
             guard added.status == 0 else { throw TestError("add-hatchling.sh \(name): \(added.stderr)") }
         }
-        _ = try runProgram(try which("mosquitto_passwd"), ["-b", "-c", hubPasswdFile.path, "zephyr", Self.hubPassword])
-        try "\(Self.hubPassword)\n".write(to: hubPasswordFile, atomically: true, encoding: .utf8)
-        chmod(hubPasswordFile.path, 0o600)
+        let hub = try runProcess(
+            scripts.appendingPathComponent("add-hub.sh").path, [hubPasswdFile.path, directory.appendingPathComponent("secrets").path],
+            environment: path)
+        guard hub.status == 0 else { throw TestError("add-hub.sh: \(hub.stderr)") }
         try FileManager.default.copyItem(
             at: TemplateBrokerTests.mosquittoDirectory.appendingPathComponent("acl"), to: directory.appendingPathComponent("acl"))
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
@@ -236,7 +248,9 @@ final class TemplateBroker: @unchecked Sendable {
 
     var configPath: URL { directory.appendingPathComponent("mosquitto.conf") }
     var hubPasswdFile: URL { directory.appendingPathComponent("hub-passwd") }
-    var hubPasswordFile: URL { directory.appendingPathComponent("zephyr.pw") }
+    var hubPasswordFile: URL { passwordFile("zephyr") }
+    /// zephyr's password, random, made by add-hub.sh.
+    var hubPassword: String { (try? password("zephyr")) ?? "" }
     var logURL: URL { directory.appendingPathComponent("broker.log") }
 
     func passwordFile(_ name: String) -> URL { directory.appendingPathComponent("secrets/\(name)/mqtt-password") }

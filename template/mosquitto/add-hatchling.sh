@@ -102,5 +102,5 @@ TEXT
 fi
 cat <<TEXT
 
-Reload the broker to apply: kill -HUP \$(pidof mosquitto)
+Reload the broker to apply: docker compose kill -s HUP mosquitto (outside Docker: kill -HUP with the broker's own pid, never pidof: that signals every broker on the host)
 TEXT
