@@ -9,16 +9,33 @@ struct Status: AsyncParsableCommand {
             States: online (fresh heartbeat), offline (lost: the broker's Last Will; shutdown: a clean stop), \\
             stale (a heartbeat older than 2.5 times its own interval, or none for this run). Figures are shown \\
             for online hatchlings only. Ages compare the heartbeat's ts with this machine's clock.
+
+            With NAMEs, only those hatchlings, read from their own topics. A broker that keeps retained \
+            messages for exact topics only (RabbitMQ 3.10) sends none to the wildcards of the whole-fleet \
+            view: name the hatchlings there.
+              fleetctl status
+              fleetctl status mason rook --json
             """)
 
     @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "Only these hatchlings (their exact topics).")
+    var names: [String] = []
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func run() async throws {
         try await reportingErrors { () async throws(FleetctlError) -> Int32 in
-            let view = try await FleetStatusRunner.snapshot(settings: try connection.settings())
+            var hatchlings: [HatchlingName] = []
+            for text in names {
+                do {
+                    hatchlings.append(try HatchlingName(validating: text))
+                } catch {
+                    throw .setting(name: "hatchling name '\(text)'", problem: "\(error)")
+                }
+            }
+            let view = try await FleetStatusRunner.snapshot(settings: try connection.settings(), names: hatchlings)
             let report = FleetStatusReport(view: view, now: .now())
             do {
                 Terminal.out(json ? try report.json() : report.table())

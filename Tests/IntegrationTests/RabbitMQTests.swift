@@ -84,12 +84,16 @@ struct RabbitMQTests {
         await agent.stop()
     }
 
-    @Test("a broadcast reaches every agent; fleetctl send --all finds no one (RabbitMQ keeps retained messages from wildcard subscriptions)")
+    @Test("a broadcast reaches every agent; fleetctl send --all, signed, finds them by the key directory (RabbitMQ keeps retained messages from wildcard subscriptions)")
     func broadcast() async throws {
         let nodes = try await RabbitMQNodes.shared()
         let names = ["rabbit-bc1", "rabbit-bc2"]
         var environments: [[String: String]] = []
-        for name in names { environments.append(try await hatchling(name, nodes)) }
+        for name in names {
+            // Signed, as the template has it: the hub's key directory then names the fleet.
+            let key = nodes.secrets(for: nodes.standalone).appendingPathComponent("\(name)/command-key").path
+            environments.append(try await hatchling(name, nodes).merging(["FLEET_COMMAND_KEY_FILE": key]) { $1 })
+        }
         let hubUser = try await nodes.hub(on: nodes.standalone)
         let watcher = try await hub(nodes, names.flatMap { ["fleet/\($0)/status", "fleet/\($0)/response"] })
         defer { watcher.close() }
@@ -103,14 +107,18 @@ struct RabbitMQTests {
                 #expect(answer.hatchling.rawValue == name)
             }
             // fleetctl send --all takes its targets from a `fleet/+/status` subscription's retained
-            // messages, which RabbitMQ 3.10 does not deliver: nothing is sent, exit 2.
+            // messages, which RabbitMQ 3.10 does not deliver; unsigned, nothing is sent (exit 2) and
+            // the note says why; signed, the key directory names the hatchlings whose exact status
+            // topics are read.
             let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(nodes.standalone.port)", passwordFile: hubUser.passwordFile)
-            let all = try await Fleetctl.run(["send", "--all", "health-check", "--json", "--timeout", "10"], environment: env)
-            withKnownIssue("RabbitMQ 3.10 sends no retained messages to wildcard subscriptions: send --all sees no hatchling online") {
-                #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
-            }
+            let unsigned = try await Fleetctl.run(["send", "--all", "health-check", "--timeout", "10"], environment: env)
+            #expect(unsigned.status == 2 && (unsigned.stdout + unsigned.stderr).contains("exact topics only"), "\(unsigned.stdout)\(unsigned.stderr)")
+            let keys = nodes.secrets(for: nodes.standalone).appendingPathComponent("keys").path
+            let all = try await Fleetctl.run(["send", "--all", "--key-dir", keys, "health-check", "--timeout", "15"], environment: env)
+            #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
+            #expect(all.stdout.contains("2 ok, 0 failed, 0 no answer"), "\(all.stdout)")
             // Named hatchlings need no retained status.
-            let named = try await Fleetctl.run(["send"] + names + ["health-check", "--timeout", "15"], environment: env)
+            let named = try await Fleetctl.run(["send", "--key-dir", keys] + names + ["health-check", "--timeout", "15"], environment: env)
             #expect(named.status == 0, "\(named.stdout)\(named.stderr)")
             #expect(named.stdout.contains("2 ok, 0 failed, 0 no answer"), "\(named.stdout)")
         } catch {
@@ -140,12 +148,14 @@ struct RabbitMQTests {
             let beat = try await late.waitForMessage("retained heartbeat") { $0.topic == "fleet/rabbit-ret/heartbeat" && $0.retain }
             #expect(try FleetJSON.decode(Heartbeat.self, from: beat.payload).bootId == online.bootId)
 
-            // fleetctl status subscribes to fleet/+/status and fleet/+/heartbeat: it sees nothing here.
+            // fleetctl status subscribes to fleet/+/status and fleet/+/heartbeat, which RabbitMQ
+            // answers with no retained message; with names it reads their exact topics.
             let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(nodes.standalone.port)", passwordFile: hubUser.passwordFile)
-            let fleet = try await Fleetctl.run(["status", "--json"], environment: env)
-            withKnownIssue("RabbitMQ 3.10 sends no retained messages to wildcard subscriptions: fleetctl status sees an empty fleet") {
-                #expect(fleet.stdout.contains("rabbit-ret"), "\(fleet.stdout)\(fleet.stderr)")
-            }
+            let fleet = try await Fleetctl.run(["status", "rabbit-ret", "--json"], environment: env)
+            #expect(fleet.status == 0, "\(fleet.stderr)")
+            let hatchlings = try fleet.json()["hatchlings"] as? [[String: Any]] ?? []
+            #expect(hatchlings.count == 1 && hatchlings.first?["name"] as? String == "rabbit-ret", "\(fleet.stdout)")
+            #expect(hatchlings.first?["state"] as? String == "online", "\(fleet.stdout)")
         } catch {
             print("agent log:\n\(agent.log())")
             await agent.stop()

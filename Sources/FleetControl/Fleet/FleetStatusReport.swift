@@ -57,12 +57,17 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
 
 /// `fleetctl status`: one snapshot of the retained status and heartbeat topics.
 public enum FleetStatusRunner {
-    /// Connects, reads every retained status and heartbeat, disconnects.
-    public static func snapshot(settings: ConnectionSettings) async throws(FleetctlError) -> FleetView {
+    /// Connects, reads every retained status and heartbeat (of `names` only, by their exact
+    /// topics, when given), disconnects.
+    public static func snapshot(settings: ConnectionSettings, names: [HatchlingName] = []) async throws(FleetctlError) -> FleetView {
         let hub = try await HubConnection.connect(settings)
         defer { hub.close() }
+        let filters =
+            names.isEmpty
+            ? FleetView.filters(root: settings.topicRoot)
+            : names.flatMap { [settings.topics(for: $0).status, settings.topics(for: $0).heartbeat] }
         // QoS 0: the retained snapshot is not held back by the broker's QoS 1 in-flight window.
-        try await hub.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
+        try await hub.subscribeAndSettle(filters, qos: 0)
         var view = FleetView(root: settings.topicRoot)
         for message in hub.drain() { view.apply(message) }
         return view

@@ -1,4 +1,5 @@
 import FleetProtocol
+import FoundationEssentials
 import MosquittoClient
 
 /// What one `send` asks: a command, for whom, signed or not, and how long to wait.
@@ -71,11 +72,23 @@ public enum SendRunner {
             expected = names
         case .all:
             try await hub.subscribeAndSettle(["\(settings.topicRoot)/+/status"], qos: 0)
-            expected = onlineNames(in: hub.drain(), root: settings.topicRoot)
+            var online = onlineNames(in: hub.drain(), root: settings.topicRoot)
+            // A broker that keeps retained messages for exact topics only (RabbitMQ 3.10) sends
+            // none to `+`: the hatchlings of the key directory are asked by their own topics.
+            if online.isEmpty, case .directory(let directory)? = signer.keys {
+                let known = keyDirectoryNames(directory)
+                if !known.isEmpty {
+                    try await hub.subscribeAndSettle(known.map { settings.topics(for: $0).status }, qos: 0)
+                    online = onlineNames(in: hub.drain(), root: settings.topicRoot)
+                }
+            }
+            expected = online
             if expected.isEmpty {
                 return SendReport(
                     command: options.command.rawValue, signed: signer.signs, expected: [], answers: [], missing: [],
-                    note: "no hatchling's retained status is online under \(settings.topicRoot)/+/status; nothing was sent")
+                    note: "no hatchling's retained status is online under \(settings.topicRoot)/+/status; nothing was sent. "
+                        + "(A broker that keeps retained messages for exact topics only, such as RabbitMQ 3.10, sends none "
+                        + "to a wildcard: name the hatchlings, or sign with --key-dir, whose <name>.key files name them.)")
             }
             try signer.loadKeys(for: expected)
         }
@@ -121,6 +134,15 @@ public enum SendRunner {
         // Whatever else has arrived by now (a broadcast reaching others) is shown too.
         for message in hub.drain() { tally.accept(message, at: Monotonic.now()) }
         return tally.report(signed: signer.signs)
+    }
+
+    /// The hatchlings a key directory has keys for (`<name>.key`, valid names only), sorted.
+    static func keyDirectoryNames(_ directory: String) -> [HatchlingName] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return entries.compactMap { entry -> HatchlingName? in
+            guard entry.hasSuffix(".key") else { return nil }
+            return try? HatchlingName(validating: String(entry.dropLast(4)))
+        }.sorted { $0.rawValue < $1.rawValue }
     }
 
     /// Hatchlings whose retained status says online, sorted by name.
