@@ -72,6 +72,9 @@ struct ReliabilityTests {
             try await hub1.waitOnline("tern")
             hub1.close()
             #expect(agent.log().contains("mqtt.broker=127.0.0.1:\(first.port)"))
+            // The backoff is per round of the list: the broker that refused is followed by the next
+            // one at once, never by a wait.
+            #expect(agent.log().contains("trying the next broker of MQTT_HOST at once"), "\(agent.log())")
         } catch {
             await agent.stop()
             await first.stop()
