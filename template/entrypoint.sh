@@ -39,6 +39,8 @@
 # FLEET_COMMAND_KEY*, HATCHLING_AGENT_CONFIG), the agent none of the API keys. Started as another
 # user (`docker run --user`), both run as that user, with one warning: the gateway can then read
 # the agent's secrets.
+# It refuses to start when one of the agent's files is missing, relative, or within the gateway's
+# reach (it, or a folder on its way, is the gateway's or writable by it): see `protect`.
 #
 # Every path comes from a variable, so tests run this script outside Docker:
 #   CONFIG_DIR           default $HOME/.openclaw
@@ -48,6 +50,8 @@
 #   GATEWAY_USER         default openclaw (used when started as root)
 #   AGENT_USER           default fleet-agent (used when started as root)
 set -eu
+# Word splitting of the prefixes below must not depend on an IFS from the environment.
+IFS=$(printf ' \t\n')
 
 log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 
@@ -137,13 +141,12 @@ if [ -n "${HATCHLING_NAME:-}" ] && [ -n "${MQTT_HOST:-}" ]; then agent_wanted=1;
 strip_agent_vars=$(env | sed -n -e 's/^\(MQTT_[A-Za-z0-9_]*\)=.*/-u \1/p' -e 's/^\(FLEET_COMMAND_KEY[A-Za-z0-9_]*\)=.*/-u \1/p' \
     -e 's/^\(HATCHLING_AGENT_CONFIG\)=.*/-u \1/p' | sort -u | tr '\n' ' ')
 gateway_prefix="env $strip_agent_vars"
-# The agent's environment: without the model provider keys.
 # The agent's environment: an allow-list, its own settings and the basics. The gateway's other
 # secrets (model provider keys, bot tokens, whatever the operator gives it) never reach the agent.
 agent_drops=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | grep -v -E \
     '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
     | sort -u | sed 's/^/-u /' | tr '\n' ' ')
-agent_prefix="env $agent_drops"
+agent_prefix="env $agent_drops HOME=/"
 gateway_uid=
 if [ "$(id -u)" = 0 ]; then
     setpriv_bin=$(command -v setpriv || true)
@@ -194,10 +197,14 @@ gateway_can() {
 # are checked, not only access: a gateway that owns a folder can give itself the write bit back
 # later, swap the file, and have the agent (or root, here) read or chown what it put there.
 gateway_reach() {
-    owner=$(stat -c %u -- "$1" 2>/dev/null) || { echo "cannot be examined"; return 0; }
-    if [ "$owner" = "$gateway_uid" ]; then echo "belongs to the gateway's user"; return 0; fi
+    # A path that does not exist yet is judged by its folders: whoever may create it there could
+    # have the agent read it later (a reload).
+    if [ -e "$1" ] || [ -L "$1" ]; then
+        owner=$(stat -c %u -- "$1" 2>/dev/null) || { echo "cannot be examined"; return 0; }
+        if [ "$owner" = "$gateway_uid" ]; then echo "belongs to the gateway's user"; return 0; fi
+    fi
     folder=$1
-    while [ "$folder" != / ]; do
+    while [ "$folder" != / ] && [ "$folder" != . ]; do
         folder=$(dirname -- "$folder")
         owner=$(stat -c %u -- "$folder" 2>/dev/null) || { echo "is in $folder, which cannot be examined"; return 0; }
         if [ "$owner" = "$gateway_uid" ]; then echo "is in $folder, which belongs to the gateway's user"; return 0; fi
@@ -208,16 +215,36 @@ gateway_reach() {
 # Makes the file $2 (named by the variable $1) the agent's, mode $3, or refuses to start: a file
 # the gateway could replace, or still read, would hand it the agent's bus identity. Both the path
 # given and the file it leads to (a link, as Kubernetes mounts secrets) are checked.
-protect() {
-    if [ ! -e "$2" ]; then return 0; fi
+# Refuses to start unless the file $2 (named by the variable $1, if set) exists, is named by an
+# absolute path, and neither it nor a folder on its way is within the gateway's reach. A missing
+# file is refused too: whoever may create it could have the agent read it later (at a reload),
+# and the agent would not start without it anyway.
+check_location() {
+    if [ -z "$2" ]; then return 0; fi
+    case $2 in
+        /*) ;;
+        *) log "refusing to start: $1 ($2) is not an absolute path (the agent runs from /)"; exit 1 ;;
+    esac
+    if [ ! -e "$2" ]; then
+        log "refusing to start: $1 ($2) does not exist (or is a link to nothing)"
+        exit 1
+    fi
     real=$(realpath -- "$2")
     for path in "$2" "$real"; do
-        why=$(gateway_reach "$path")
+        why=$(gateway_reach "$path") || why="could not be checked"
         if [ -n "$why" ]; then
             log "refusing to start: $1 ($path) $why: the gateway could replace it. Keep the agent's files in a folder of root's or the agent's (/run/secrets/hatchling, /etc/hatchling-agent)"
             exit 1
         fi
     done
+}
+
+# check_location, then makes the file the agent's, mode $3, or refuses to start if the gateway's
+# user can still read it.
+protect() {
+    if [ -z "$2" ]; then return 0; fi
+    check_location "$1" "$2"
+    real=$(realpath -- "$2")
     if ! chown "$agent_uid:$agent_gid" "$real" 2>/dev/null || ! chmod "$3" "$real" 2>/dev/null; then
         log "warning: cannot make $1 ($real) the agent's (chown $agent_uid:$agent_gid, chmod $3; a read-only mount?): do it where the file lives"
     fi
@@ -231,6 +258,9 @@ if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
     protect FLEET_COMMAND_KEY_FILE "${FLEET_COMMAND_KEY_FILE:-}" 0400
     protect MQTT_TLS_KEY "${MQTT_TLS_KEY:-}" 0400
     protect HATCHLING_AGENT_CONFIG "${HATCHLING_AGENT_CONFIG:-}" 0600
+    # Public, but the gateway must not choose them: the CA decides which broker the agent trusts.
+    check_location MQTT_TLS_CA "${MQTT_TLS_CA:-}"
+    check_location MQTT_TLS_CERT "${MQTT_TLS_CERT:-}"
     if [ -n "${HATCHLING_AGENT_CONFIG:-}" ] && gateway_can -w "$HATCHLING_AGENT_CONFIG"; then
         log "refusing to start: the gateway's user can write HATCHLING_AGENT_CONFIG ($HATCHLING_AGENT_CONFIG)"
         exit 1

@@ -258,31 +258,38 @@ struct DeploymentTests {
         chmod(victim.path, 0o644)
         // 2. A folder of the gateway's with its write bit off: the gateway can turn it back on later,
         // swap the file, and read the agent's password from the broker connection it points it to.
-        for (name, planted) in [("egret", true), ("ibis", false)] {
+        // 3. A file that does not exist yet, in a folder of the gateway's: it could create it and
+        // have the agent read it at a reload. Refused as missing.
+        // 4. A relative path (the agent runs from /); 5. a TLS CA file in the gateway's folder (it
+        // would choose which broker the agent trusts).
+        for (name, kind) in [("egret", "link"), ("ibis", "read-only folder"), ("stork", "missing"), ("crane", "relative"), ("heron", "tls-ca")] {
+            let planted = kind == "link"
             let users = try TestUsers()
             let directory = try makeTemporaryDirectory(prefix: "gateway-owned")
             let file = directory.appendingPathComponent("hatchling-agent.env")
             if planted {
                 try FileManager.default.createSymbolicLink(atPath: file.path, withDestinationPath: victim.path)
-            } else {
+            } else if kind != "missing" {
                 try "LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
             }
             guard chown(directory.path, users.gateway.uid, users.gateway.gid) == 0 else {
                 users.remove()
                 throw TestError("chown failed")
             }
-            if !planted { chmod(directory.path, 0o555) }
+            if kind == "read-only folder" { chmod(directory.path, 0o555) }
+            let variable = kind == "tls-ca" ? "MQTT_TLS_CA" : "HATCHLING_AGENT_CONFIG"
+            let value = kind == "relative" ? "relative/hatchling-agent.env" : file.path
             let hatchling = try Hatchling(
-                name: name, broker: nil, environment: ["HATCHLING_AGENT_CONFIG": file.path, "MQTT_PORT": String(try freePort())],
-                users: users)
+                name: name, broker: nil, environment: [variable: value, "MQTT_PORT": String(try freePort())], users: users)
             let status = await hatchling.process.waitForExit(seconds: 20)
             let log = hatchling.log()
             await hatchling.stopAll()
             #expect(status == 1, "\(log)")
-            #expect(log.contains("refusing to start: HATCHLING_AGENT_CONFIG"), "\(log)")
-            #expect(log.contains("the gateway could replace it"), "\(log)")
+            #expect(log.contains("refusing to start: \(variable)"), "\(log)")
+            let reason = ["missing": "does not exist", "relative": "is not an absolute path"][kind] ?? "the gateway could replace it"
+            #expect(log.contains(reason), "\(kind): \(log)")
             #expect(!log.contains("gateway started") && !log.contains("hatchling-agent started"), "\(log)")
-            if !planted {
+            if kind == "read-only folder" {
                 let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
                 #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "the file in the gateway's folder was chowned")
             }
