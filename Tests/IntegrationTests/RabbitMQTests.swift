@@ -343,6 +343,26 @@ struct RabbitMQClusterTests {
             }
             try #require(warm, "the agent answers through \(survivor.name)")
 
+            // On the cluster too, another hatchling's user can neither read this one's commands nor
+            // write its topics (users and permissions are cluster-wide; checked on both nodes).
+            let intruderPassword = try await nodes.addUser(["rabbit-intruder"], on: b)
+            for node in [b, c] {
+                let read = try await RabbitMQTests().mosquittoClient(
+                    "mosquitto_sub", ["-t", "fleet/\(name)/command", "-W", "4"], port: node.port, user: "rabbit-intruder",
+                    passwordFile: intruderPassword)
+                // The broker closes the connection at the forbidden SUBSCRIBE (mosquitto_sub then
+                // reports the lost connection); its log names the refusal.
+                #expect(read.status != 0 && !read.output.contains("{"), "\(node.name): the intruder subscribed to \(name)'s commands: \(read)")
+                #expect(
+                    nodes.log(of: node).contains("access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'rabbit-intruder'"),
+                    "\(node.name) refused the subscription")
+                let forged = try await RabbitMQTests().mosquittoClient(
+                    "mosquitto_pub", ["-t", "fleet/\(name)/status", "-m", "forged", "-q", "1"], port: node.port, user: "rabbit-intruder",
+                    passwordFile: intruderPassword)
+                #expect(forged.status != 0, "\(node.name): the intruder wrote \(name)'s status: \(forged)")
+            }
+            #expect(!hub.messages.contains { String(decoding: $0.payload, as: UTF8.self) == "forged" })
+
             // The agent's session queue has a synchronised mirror on the other node.
             try await waitForAsync("a synchronised mirror of the agent's session queue", timeout: 60) {
                 let text = (try? await nodes.rabbitmqctl(["-n", survivor.name, "-q", "list_queues", "name", "synchronised_slave_pids", "--no-table-headers"])) ?? ""
