@@ -70,19 +70,27 @@ struct SupervisorDeathTests {
         await agent.stop()
     }
 
-    @Test("the worker outlives the supervisor's idle pool threads (the death signal follows the spawning thread)")
+    @Test("idle pool threads on either side change nothing: the worker outlives the supervisor's, and still dies with the supervisor after its own have been retired")
     func workerSurvivesIdleSupervisor() async throws {
         try await withBroker { broker in
             try await withAgent("wren", broker: broker) { agent in
                 let hub = try await TestHub.connect(to: broker, topics: ["fleet/wren/status"])
                 defer { hub.close() }
-                _ = try await hub.waitOnline("wren")
+                let online = try await hub.waitOnline("wren")
                 let worker = try #require(agent.workerPID())
-                // libdispatch retires idle pool threads after a few seconds; a worker spawned from
-                // one would get its death signal then, with the supervisor alive.
+                // libdispatch retires idle pool threads after a few seconds. A worker spawned from
+                // one would get its death signal then, with the supervisor alive; a worker that asked
+                // for its death signal on one would lose the request with the thread.
                 try await Task.sleep(for: .seconds(12))
                 #expect(!Self.ended(worker), "the worker is still running:\n\(agent.log())")
                 #expect(agent.workerPID() == worker)
+                await agent.kill9()
+                _ = try await hub.waitForMessage("wren offline after its supervisor died", timeout: 10) { message in
+                    guard message.topic == "fleet/wren/status", let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+                    else { return false }
+                    return status.state == .offline && status.bootId == online.bootId
+                }
+                try await waitFor("the orphaned worker to end", timeout: 10) { Self.ended(worker) }
             }
         }
     }

@@ -17,13 +17,10 @@ struct RefusalLog: Sendable {
         var logIt: Bool
         /// Counts of refusals held back in the window that just ended: log them as one line first.
         var summary: [String: Int]?
-        /// Seconds from now until the window ends, when this refusal is the window's first one held
-        /// back; `flushIfDue` writes their count after that even if no refusal follows.
-        var flushAfter: Double?
     }
 
     mutating func record(code: String, now: Double) -> Decision {
-        var decision = Decision(logIt: false, summary: nil, flushAfter: nil)
+        var decision = Decision(logIt: false, summary: nil)
         if now - windowStart >= Self.window {
             if !suppressed.isEmpty { decision.summary = suppressed }
             suppressed = [:]
@@ -35,10 +32,7 @@ struct RefusalLog: Sendable {
             decision.logIt = true
         } else {
             suppressed[code, default: 0] += 1
-            if !flushPending {
-                flushPending = true
-                decision.flushAfter = max(0, windowStart + Self.window - now)
-            }
+            flushPending = true
         }
         return decision
     }

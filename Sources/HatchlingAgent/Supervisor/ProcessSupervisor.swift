@@ -162,9 +162,16 @@ public final class ProcessSupervisor: Sendable {
     /// announced) when the supervisor dies, even of SIGKILL. Then checks that the supervisor is
     /// still the parent: one that died between the fork and the `prctl` would otherwise leave
     /// this worker running with nothing to stop it. Returns false when the worker must exit.
+    ///
+    /// The setting belongs to the calling *thread*: when a parent dies, the kernel looks at each
+    /// thread of the child, and a thread that has ended takes its setting with it. Called from
+    /// async code it would sit on a cooperative-pool thread, which libdispatch retires after a few
+    /// idle seconds: a supervisor killed later then left its worker running (found by
+    /// `TemplateTrustTests`, where the kill comes 10 s in). So it is set on a thread of its own
+    /// that lives as long as the worker.
     public static func bindWorkerToSupervisor(_ environment: [String: String]) -> Bool {
-        guard hatchling_set_parent_death_signal(SIGTERM) == 0 else { return false }
         guard let expected = environment[supervisorPIDKey].flatMap({ pid_t($0) }) else { return false }
+        guard ParentDeathThread.start(signal: SIGTERM) else { return false }
         return getppid() == expected
     }
 
