@@ -74,7 +74,11 @@ struct MetricsTests {
         #expect(host["mem_total_bytes"] as? Int == reference["mem_total"] as? Int)
         let load = try #require(host["load"] as? [Double])
         let referenceLoad = try #require(reference["load"] as? [Double])
-        for (ours, theirs) in zip(load, referenceLoad) { #expect(abs(ours - theirs) < 1.0, "load \(load) vs \(referenceLoad)") }
+        // Read a moment apart: on a loaded machine (a whole test run at once) the one-minute load
+        // moves by more than 1 in that moment, so the bound grows with the load.
+        for (ours, theirs) in zip(load, referenceLoad) {
+            #expect(abs(ours - theirs) < max(1.0, 0.3 * theirs), "load \(load) vs \(referenceLoad)")
+        }
         let uptime = try #require(host["uptime_s"] as? Double)
         #expect(abs(uptime - (reference["uptime"] as? Double ?? 0)) < 30)
         let disk = try #require(try metrics(["--data-dir", "/tmp"])["disk"] as? [String: Any])
