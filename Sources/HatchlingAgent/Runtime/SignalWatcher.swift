@@ -44,18 +44,9 @@ public final class SignalWatcher: Sendable {
         shared = Shared(readFD: fds[0], writeFD: fds[1], handler: handler)
         // The handler must never block: with the pipe full (64 KiB of unread signals) a byte is dropped.
         _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
-        let context = Unmanaged.passRetained(shared).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(
-            &thread, nil,
-            { argument in
-                let shared = Unmanaged<Shared>.fromOpaque(argument!).takeRetainedValue()
-                nameCurrentThread("signals")
-                shared.run()
-                return nil
-            }, context)
-        precondition(code == 0, "pthread_create failed: \(code)")
-        pthread_detach(thread)
+        let shared = self.shared
+        // Failing to make a thread at start-up is not an environment the agent can work around.
+        precondition(startThread(named: "signals") { shared.run() }, "cannot start the signal thread")
         for number in signals {
             precondition(hatchling_catch_signal_to_pipe(number, fds[1]) == 0, "sigaction(\(number)) failed: \(errno)")
         }

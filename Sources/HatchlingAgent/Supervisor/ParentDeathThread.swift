@@ -13,31 +13,16 @@ enum ParentDeathThread {
     static func start(signal: Int32) -> Bool {
         let done = DispatchSemaphore(value: 0)
         let result = Mutex<Int32>(-1)
-        let job: @Sendable () -> Void = {
+        let started = startThread(named: "parent-death") {
             let code = hatchling_set_parent_death_signal(signal)
             result.withLock { $0 = code }
             done.signal()
+            // Never returns: the request ends with this thread. It blocks every signal (the mask
+            // of the pool thread that made it), so pause() does not return either.
+            while true { pause() }
         }
-        let context = Unmanaged.passRetained(Box(job)).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { argument in
-                let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-                nameCurrentThread("parent-death")
-                box.job()
-                // Never returns: the request ends with this thread. It blocks every signal (the mask
-                // of the pool thread that made it), so pause() does not return either.
-                while true { pause() }
-            }, context)
-        guard created == 0 else { return false }
-        pthread_detach(thread)
+        guard started else { return false }
         done.wait()
         return result.withLock { $0 } == 0
-    }
-
-    private final class Box: Sendable {
-        let job: @Sendable () -> Void
-        init(_ job: @escaping @Sendable () -> Void) { self.job = job }
     }
 }

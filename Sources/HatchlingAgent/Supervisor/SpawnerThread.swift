@@ -17,19 +17,8 @@ final class SpawnerThread: Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(
-            &thread, nil,
-            { argument in
-                // Kept for the life of the process (never released): the thread never ends.
-                let owner = Unmanaged<SpawnerThread>.fromOpaque(argument!).takeUnretainedValue()
-                nameCurrentThread("spawner")
-                owner.serve()
-                return nil
-            }, retained)
-        precondition(code == 0, "pthread_create failed: \(code)")
-        pthread_detach(thread)
+        // The thread keeps this object for the life of the process: it never ends.
+        precondition(startThread(named: "spawner") { [self] in serve() }, "cannot start the spawner thread")
     }
 
     /// Runs `work` on the spawner thread and returns its result; blocks the caller for as long as

@@ -17,18 +17,9 @@ final class PeriodicThread: Sendable {
 
     /// - Parameter name: the thread's name in `top -H` and /proc (at most 15 bytes).
     init(name: String, interval: Double, _ work: @escaping @Sendable () -> Void) {
-        let body = Body(owner: self, name: name, interval: interval, work: work)
-        let retained = Unmanaged.passRetained(body).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(
-            &thread, nil,
-            { argument in
-                Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
-                return nil
-            }, retained)
+        let body = Body(owner: self, interval: interval, work: work)
         // Failing to make a thread at start-up is not an environment the agent can work around.
-        precondition(code == 0, "pthread_create failed: \(code)")
-        pthread_detach(thread)
+        precondition(startThread(named: name) { body.run() }, "cannot start the \(name) thread")
     }
 
     func stop() {
@@ -38,19 +29,16 @@ final class PeriodicThread: Sendable {
 
     private final class Body: Sendable {
         let owner: PeriodicThread
-        let name: String
         let interval: Double
         let work: @Sendable () -> Void
 
-        init(owner: PeriodicThread, name: String, interval: Double, work: @escaping @Sendable () -> Void) {
+        init(owner: PeriodicThread, interval: Double, work: @escaping @Sendable () -> Void) {
             self.owner = owner
-            self.name = name
             self.interval = interval
             self.work = work
         }
 
         func run() {
-            nameCurrentThread(name)
             while !owner.stopped.load(ordering: .acquiring) {
                 work()
                 _ = owner.wake.wait(timeout: .now() + interval)
