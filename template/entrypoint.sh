@@ -192,29 +192,48 @@ gateway_can() {
     $as_gateway test "$1" "$2" 2>/dev/null
 }
 
-# Why the path $1 is within the gateway's reach (printed), or nothing: the file belongs to the
-# gateway's user, or a folder on its way belongs to it or is writable by it (not sticky). Owners
-# are checked, not only access: a gateway that owns a folder can give itself the write bit back
-# later, swap the file, and have the agent (or root, here) read or chown what it put there.
+# Why the absolute path $1 is within the gateway's reach (printed), or nothing. The path is walked
+# one name at a time, as the kernel resolves it, and every link on the way is followed one step
+# at a time: each folder passed through must be neither the gateway's nor writable by it (sticky
+# folders such as /tmp aside), each link must not be the gateway's, and neither may the file. Owners
+# are checked, not only access: a gateway that owns a folder can drop its write bit for the check
+# and take it back later, swap what is there, and have the agent (or root, here) read or chown it.
 gateway_reach() {
-    # A path that does not exist yet is judged by its folders: whoever may create it there could
-    # have the agent read it later (a reload).
-    if [ -e "$1" ] || [ -L "$1" ]; then
-        owner=$(stat -c %u -- "$1" 2>/dev/null) || { echo "cannot be examined"; return 0; }
-        if [ "$owner" = "$gateway_uid" ]; then echo "belongs to the gateway's user"; return 0; fi
-    fi
-    folder=$1
-    while [ "$folder" != / ] && [ "$folder" != . ]; do
-        folder=$(dirname -- "$folder")
+    todo=$1
+    folder=/
+    hops=0
+    while [ -n "$todo" ]; do
+        todo=${todo#/}
+        case $todo in
+            */*) name=${todo%%/*}; todo=${todo#*/} ;;
+            *) name=$todo; todo= ;;
+        esac
+        case $name in
+            '' | .) continue ;;
+            ..) folder=$(dirname -- "$folder"); continue ;;
+        esac
         owner=$(stat -c %u -- "$folder" 2>/dev/null) || { echo "is in $folder, which cannot be examined"; return 0; }
         if [ "$owner" = "$gateway_uid" ]; then echo "is in $folder, which belongs to the gateway's user"; return 0; fi
         if gateway_can -w "$folder" && [ ! -k "$folder" ]; then echo "is in $folder, which the gateway's user can write"; return 0; fi
+        next=${folder%/}/$name
+        if [ -L "$next" ]; then
+            owner=$(stat -c %u -- "$next" 2>/dev/null) || { echo "passes through $next, which cannot be examined"; return 0; }
+            if [ "$owner" = "$gateway_uid" ]; then echo "passes through the link $next, which belongs to the gateway's user"; return 0; fi
+            hops=$((hops + 1))
+            if [ "$hops" -gt 40 ]; then echo "passes through more than 40 links"; return 0; fi
+            target=$(readlink -- "$next")
+            case $target in
+                /*) folder=/ ;;
+            esac
+            todo=$target${todo:+/$todo}
+            continue
+        fi
+        folder=$next
     done
+    owner=$(stat -c %u -- "$folder" 2>/dev/null) || { echo "cannot be examined"; return 0; }
+    if [ "$owner" = "$gateway_uid" ]; then echo "belongs to the gateway's user"; return 0; fi
 }
 
-# Makes the file $2 (named by the variable $1) the agent's, mode $3, or refuses to start: a file
-# the gateway could replace, or still read, would hand it the agent's bus identity. Both the path
-# given and the file it leads to (a link, as Kubernetes mounts secrets) are checked.
 # Refuses to start unless the file $2 (named by the variable $1, if set) exists, is named by an
 # absolute path, and neither it nor a folder on its way is within the gateway's reach. A missing
 # file is refused too: whoever may create it could have the agent read it later (at a reload),
@@ -229,14 +248,15 @@ check_location() {
         log "refusing to start: $1 ($2) does not exist (or is a link to nothing)"
         exit 1
     fi
-    real=$(realpath -- "$2")
-    for path in "$2" "$real"; do
-        why=$(gateway_reach "$path") || why="could not be checked"
-        if [ -n "$why" ]; then
-            log "refusing to start: $1 ($path) $why: the gateway could replace it. Keep the agent's files in a folder of root's or the agent's (/run/secrets/hatchling, /etc/hatchling-agent)"
-            exit 1
-        fi
-    done
+    if [ ! -f "$2" ]; then
+        log "refusing to start: $1 ($2) is not a regular file"
+        exit 1
+    fi
+    why=$(gateway_reach "$2") || why="could not be checked"
+    if [ -n "$why" ]; then
+        log "refusing to start: $1 ($2) $why: the gateway could replace it. Keep the agent's files in a folder of root's or the agent's (/run/secrets/hatchling, /etc/hatchling-agent)"
+        exit 1
+    fi
 }
 
 # check_location, then makes the file the agent's, mode $3, or refuses to start if the gateway's

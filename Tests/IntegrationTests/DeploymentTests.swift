@@ -262,7 +262,12 @@ struct DeploymentTests {
         // have the agent read it at a reload. Refused as missing.
         // 4. A relative path (the agent runs from /); 5. a TLS CA file in the gateway's folder (it
         // would choose which broker the agent trusts).
-        for (name, kind) in [("egret", "link"), ("ibis", "read-only folder"), ("stork", "missing"), ("crane", "relative"), ("heron", "tls-ca")] {
+        // 6. A root-owned link whose target passes through a link in the gateway's folder (the
+        // gateway could repoint it later); 7. a folder where a file is expected.
+        for (name, kind) in [
+            ("egret", "link"), ("ibis", "read-only folder"), ("stork", "missing"), ("crane", "relative"), ("heron", "tls-ca"),
+            ("rail", "link-through"), ("snipe", "folder"),
+        ] {
             let planted = kind == "link"
             let users = try TestUsers()
             let directory = try makeTemporaryDirectory(prefix: "gateway-owned")
@@ -278,7 +283,19 @@ struct DeploymentTests {
             }
             if kind == "read-only folder" { chmod(directory.path, 0o555) }
             let variable = kind == "tls-ca" ? "MQTT_TLS_CA" : "HATCHLING_AGENT_CONFIG"
-            let value = kind == "relative" ? "relative/hatchling-agent.env" : file.path
+            var value = kind == "relative" ? "relative/hatchling-agent.env" : file.path
+            if kind == "link-through" {
+                let real = try makeTemporaryDirectory(prefix: "root-real")
+                try "LOG_LEVEL=info\n".write(to: real.appendingPathComponent("agent.env"), atomically: true, encoding: .utf8)
+                let hop = directory.appendingPathComponent("hop")
+                try FileManager.default.createSymbolicLink(atPath: hop.path, withDestinationPath: real.path)
+                #expect(lchown(hop.path, users.gateway.uid, users.gateway.gid) == 0)
+                let rootSide = try makeTemporaryDirectory(prefix: "root-side")
+                let entry = rootSide.appendingPathComponent("agent.env")
+                try FileManager.default.createSymbolicLink(atPath: entry.path, withDestinationPath: hop.appendingPathComponent("agent.env").path)
+                value = entry.path
+            }
+            if kind == "folder" { value = try makeTemporaryDirectory(prefix: "root-folder").path }
             let hatchling = try Hatchling(
                 name: name, broker: nil, environment: [variable: value, "MQTT_PORT": String(try freePort())], users: users)
             let status = await hatchling.process.waitForExit(seconds: 20)
@@ -286,7 +303,9 @@ struct DeploymentTests {
             await hatchling.stopAll()
             #expect(status == 1, "\(log)")
             #expect(log.contains("refusing to start: \(variable)"), "\(log)")
-            let reason = ["missing": "does not exist", "relative": "is not an absolute path"][kind] ?? "the gateway could replace it"
+            let reason =
+                ["missing": "does not exist", "relative": "is not an absolute path", "folder": "is not a regular file"][kind]
+                ?? "the gateway could replace it"
             #expect(log.contains(reason), "\(kind): \(log)")
             #expect(!log.contains("gateway started") && !log.contains("hatchling-agent started"), "\(log)")
             if kind == "read-only folder" {
