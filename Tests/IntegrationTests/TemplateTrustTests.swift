@@ -95,7 +95,9 @@ struct TemplateTrustTests {
             // The flood spent the rate limit (10 a second, burst 20) and the cap on error answers:
             // ask again each second until the bucket has refilled.
             var report: CommandResponse? = nil
+            var attempts = 0
             for attempt in 1...30 where report == nil {
+                attempts = attempt
                 try hub.publish("fleet/mason/command", signed(key, id: "after-flood-\(attempt)", command: "status-report"))
                 report = try? await hub.waitForResponse(on: "fleet/mason/response", "status after the flood", timeout: 1) {
                     $0.id == "after-flood-\(attempt)" && $0.error == nil
@@ -103,9 +105,16 @@ struct TemplateTrustTests {
             }
             let answered = try #require(report, "a signed command is answered after the flood")
             guard case .status(let counters) = answered.outcome else { throw TestError("status-report failed: \(answered)") }
-            // Each junk command is counted: malformed, or rate-limited once the bucket was empty.
+            // Each junk command that reached mason is counted: malformed, or rate-limited once the
+            // bucket was empty. (The template broker queues at most 1000 messages for a client and
+            // drops the rest of a flood, so fewer than 2000 may arrive; the agent's debug log says
+            // how many did.)
             let refused = (counters.counters.commands["malformed"] ?? 0) + (counters.counters.commands["rate-limited"] ?? 0)
-            #expect(refused >= 2000, "\(counters.counters.commands)")
+            let arrived = agent.log().components(separatedBy: "command received command.id=- ").count - 1
+            // Signed attempts before the one answered may have been rate-limited too.
+            #expect(
+                arrived >= 1000 && refused >= arrived && refused <= arrived + attempts - 1,
+                "\(arrived) arrived, \(attempts) attempts, counters \(counters.counters.commands)")
             let commandLines = agent.log().split(separator: "\n").filter { $0.contains("command handled") || $0.contains("commands refused") }.count
             #expect(commandLines >= 20 && commandLines <= 100, "\(commandLines) log lines for 2000 refusals")
 
