@@ -105,6 +105,13 @@ func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestError("socket failed") }
     defer { close(fd) }
+    // Bounded waits, so a caller that polls gets a fresh attempt: a blocking connect whose SYN met
+    // a full backlog waits out the kernel's retransmits (1 + 2 + 4 + ... s, a minute and more).
+    // On Linux SO_SNDTIMEO bounds connect() too.
+    var sendTimeout = timeval(tv_sec: 3, tv_usec: 0)
+    var receiveTimeout = timeval(tv_sec: 15, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
