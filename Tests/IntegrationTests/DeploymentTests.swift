@@ -130,9 +130,9 @@ struct DeploymentTests {
         // TLS with client certificates, so that MQTT_TLS_KEY is one of the agent's secrets too
         // (openssl writes it root-owned 0600: only the entrypoint's chown lets the agent read it).
         let pki = try TestPKI()
-        let server = try pki.issue("broker", subjectAltNames: "IP:127.0.0.1")
         let client = try pki.issue("heron")
-        let hubCertificate = try pki.issue("hub")
+        // The hub's certificate names zephyr: the broker runs the template's ACL.
+        let hubCertificate = try pki.issue("zephyr")
         let tlsKey = URL(fileURLWithPath: client.key)
         // Readable by everyone before the entrypoint runs: it must tighten them itself.
         let password = secrets.appendingPathComponent("mqtt-password")
@@ -142,19 +142,7 @@ struct DeploymentTests {
         try "\(SignedAndIsolationTests.keyText)\n".write(to: key, atomically: true, encoding: .utf8)
         try "LOG_LEVEL=debug\n".write(to: config, atomically: true, encoding: .utf8)
         for file in [password, key, config] { chmod(file.path, 0o666) }
-        let port = try freePort()
-        try await withBroker(
-            port: port,
-            listenerConfig: """
-                listener \(port) 127.0.0.1
-                cafile \(pki.caFile)
-                certfile \(server.cert)
-                keyfile \(server.key)
-                require_certificate true
-                use_identity_as_username true
-                allow_anonymous false
-                """
-        ) { broker in
+        try await TLSTests().withTLSBroker(pki, serverSAN: "IP:127.0.0.1") { broker in
             let hub = try await TestHub.connect(
                 to: broker, topics: ["fleet/heron/#"], tls: MQTTTLSOptions(caFile: pki.caFile, certFile: hubCertificate.cert, keyFile: hubCertificate.key))
             defer { hub.close() }

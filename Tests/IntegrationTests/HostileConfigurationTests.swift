@@ -14,10 +14,7 @@ struct HostileConfigurationTests {
     static let keyText = "8d1f3b5a7c9e0d2f4a6b8c0e1f3a5b7c"
 
     func signed(_ name: String, id: String, command: String) -> String {
-        let ts = FleetTimestamp.now()
-        let sig = CommandSignature.sign(
-            key: CommandKey(Self.keyText)!, name: name, id: id, command: command, ts: ts.description, expiresAt: nil)
-        return #"{"command":"\#(command)","id":"\#(id)","ts":"\#(ts.description)","sig":"\#(sig)"}"#
+        signedCommand(CommandKey(Self.keyText)!, name: name, id: id, command: command)
     }
 
     /// An agent whose settings come from a file in a directory of its own; `body` gets the file.

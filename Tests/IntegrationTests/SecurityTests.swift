@@ -171,9 +171,7 @@ struct SignedAndIsolationTests {
     static let keyText = "5f0c1a6e9b2d4f7a8c3e1b0d9f6a2c4e"
 
     func signed(id: String, command: String = "status-report", ts: FleetTimestamp = .now()) -> String {
-        let key = CommandKey(Self.keyText)!
-        let sig = CommandSignature.sign(key: key, name: "sable", id: id, command: command, ts: ts.description, expiresAt: nil)
-        return #"{"command":"\#(command)","id":"\#(id)","ts":"\#(ts.description)","sig":"\#(sig)"}"#
+        signedCommand(CommandKey(Self.keyText)!, name: "sable", id: id, command: command, ts: ts)
     }
 
     @Test("valid, unsigned, wrongly signed, stale and replayed commands against a keyed agent")

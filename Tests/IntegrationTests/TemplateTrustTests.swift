@@ -18,9 +18,7 @@ struct TemplateTrustTests {
     static let escape = #"\u001b[2J\u0007"#
 
     func signed(_ key: CommandKey, id: String, command: String) -> String {
-        let ts = FleetTimestamp.now()
-        let sig = CommandSignature.sign(key: key, name: "mason", id: id, command: command, ts: ts.description, expiresAt: nil)
-        return #"{"command":"\#(command)","id":"\#(id)","ts":"\#(ts.description)","sig":"\#(sig)"}"#
+        signedCommand(key, name: "mason", id: id, command: command)
     }
 
     @Test("a hostile hatchling's retained telemetry, a command flood, a FIFO as configuration, a reload that drops the key, a slow scraper and a killed supervisor: each is stopped on the template broker")

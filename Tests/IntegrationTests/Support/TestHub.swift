@@ -1,5 +1,6 @@
 import Foundation
 import FleetProtocol
+import FleetSigning
 import MosquittoClient
 import Synchronization
 
@@ -174,4 +175,10 @@ final class TestHub: Sendable {
     func summary() -> String {
         messages.suffix(12).map { "\($0.topic) \(String(decoding: $0.payload.prefix(160), as: UTF8.self))" }.joined(separator: "\n  ")
     }
+}
+
+/// A JSON command signed with `key` for hatchling `name`, as the hub signs it (docs/protocol.md).
+func signedCommand(_ key: CommandKey, name: String, id: String, command: String, ts: FleetTimestamp = .now()) -> String {
+    let sig = CommandSignature.sign(key: key, name: name, id: id, command: command, ts: ts.description, expiresAt: nil)
+    return #"{"command":"\#(command)","id":"\#(id)","ts":"\#(ts.description)","sig":"\#(sig)"}"#
 }
