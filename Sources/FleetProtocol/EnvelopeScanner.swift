@@ -17,6 +17,11 @@ struct EnvelopeScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var envelope = CommandParser.Envelope()
+    /// When set, the top level's keys and the byte ranges of their values (`JSONScan.fields`),
+    /// instead of a command's fields.
+    private var fieldRanges: [(key: String, range: Range<Int>)]? = nil
+    /// When set, every string of the document, keys too, with its escapes resolved (`JSONScan.strings`).
+    private var strings: [String]? = nil
 
     /// The fields, or nil when the payload is not exactly one valid JSON object.
     static func scan(_ payload: [UInt8]) -> CommandParser.Envelope? {
@@ -28,6 +33,24 @@ struct EnvelopeScanner {
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// Each top-level key with the byte range of its value; nil when `payload` is not exactly one
+    /// valid JSON object or a key appears twice.
+    static func fields(_ payload: UnsafeBufferPointer<UInt8>) -> [(key: String, range: Range<Int>)]? {
+        var scanner = EnvelopeScanner(bytes: payload)
+        scanner.fieldRanges = []
+        guard scanner.document() else { return nil }
+        return scanner.fieldRanges
+    }
+
+    /// Every string of the object in `payload` (keys and values), decoded; nil when `payload` is
+    /// not exactly one valid JSON object.
+    static func strings(_ payload: UnsafeBufferPointer<UInt8>) -> [String]? {
+        var scanner = EnvelopeScanner(bytes: payload)
+        scanner.strings = []
+        guard scanner.document() else { return nil }
+        return scanner.strings
     }
 
     private mutating func document() -> Bool {
@@ -53,7 +76,11 @@ struct EnvelopeScanner {
         switch byte {
         case UInt8(ascii: "{"): return object(depth: depth + 1, topLevel: false)
         case UInt8(ascii: "["): return array(depth: depth + 1)
-        case UInt8(ascii: "\""): return string(keep: false) != nil
+        case UInt8(ascii: "\""):
+            guard strings != nil else { return string(keep: false) != nil }
+            guard let text = string(keep: true) else { return false }
+            strings?.append(text)
+            return true
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
         case UInt8(ascii: "n"): return literal("null")
@@ -71,11 +98,17 @@ struct EnvelopeScanner {
         }
         while true {
             guard peek == UInt8(ascii: "\""), let key = string(keep: true) else { return false }
+            strings?.append(key)
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { return false }
             index += 1
             skipWhitespace()
-            if topLevel, let field = Self.field(for: key) {
+            if topLevel, fieldRanges != nil {
+                guard fieldRanges?.contains(where: { $0.key == key }) == false else { return false }
+                let start = index
+                guard value(depth: depth) else { return false }
+                fieldRanges?.append((key, start..<index))
+            } else if topLevel, strings == nil, let field = Self.field(for: key) {
                 // A field given twice is refused: which one counts would depend on the reader.
                 guard envelope[field] == .absent else { return false }
                 if peek == UInt8(ascii: "\"") {

@@ -17,6 +17,8 @@ public struct FleetTopics: Sendable, Equatable {
     public let heartbeat: String
     /// Retained online/offline state (agent to hub).
     public let status: String
+    /// Events from the gateway, checked and published by the agent (agent to hub, not retained).
+    public let event: String
 
     public init(name: HatchlingName, root: String = FleetTopics.defaultRoot, broadcast: String = FleetTopics.defaultBroadcast) {
         self.name = name
@@ -27,12 +29,13 @@ public struct FleetTopics: Sendable, Equatable {
         self.response = "\(base)/response"
         self.heartbeat = "\(base)/heartbeat"
         self.status = "\(base)/status"
+        self.event = "\(base)/event"
     }
 
     /// The two topics the agent subscribes to.
     public var subscriptions: [String] { [command, broadcast] }
-    /// The three topics the agent publishes to; nothing else, ever.
-    public var publications: [String] { [response, heartbeat, status] }
+    /// The four topics the agent publishes to; nothing else, ever.
+    public var publications: [String] { [response, heartbeat, status, event] }
 
     /// Checks a topic root or broadcast topic: non-empty, no wildcards, no empty or leading/trailing level.
     public static func validateTopic(_ topic: String) -> String? {

@@ -30,7 +30,7 @@ struct FleetTopicsTests {
     func subscriptionsAndPublications() {
         let topics = FleetTopics(name: mason)
         #expect(topics.subscriptions == ["fleet/mason/command", "zephyr/broadcast"])
-        #expect(topics.publications == ["fleet/mason/response", "fleet/mason/heartbeat", "fleet/mason/status"])
+        #expect(topics.publications == ["fleet/mason/response", "fleet/mason/heartbeat", "fleet/mason/status", "fleet/mason/event"])
         #expect(Set(topics.subscriptions).isDisjoint(with: topics.publications))
     }
 

@@ -37,6 +37,18 @@ public enum SecretScanner {
         return found
     }
 
+    /// Kinds of credential in `bytes` whose shape says what they are (API keys and tokens with a
+    /// known prefix, a PEM private-key block), each once; unlike `scan`, no guess from entropy, so
+    /// a random identifier or a hash passes. For refusing what must not be published at all.
+    public static func credentialShapes(_ bytes: [UInt8]) -> [String] {
+        var found: [String] = []
+        if contains(bytes, "-----BEGIN"), contains(bytes, "PRIVATE KEY") { found.append("a PEM private key block") }
+        for index in bytes.indices where isWordByte(bytes[index]) && (index == 0 || !isWordByte(bytes[index - 1])) {
+            if let kind = knownShape(bytes[index...]), !found.contains(kind) { found.append(kind) }
+        }
+        return found
+    }
+
     /// Prefixed keys and tokens whose shape says what they are, in `rest`: the bytes from a word
     /// start to the end of the message. Every check reads a bounded prefix or whole word runs.
     static func knownShape(_ rest: ArraySlice<UInt8>) -> String? {
