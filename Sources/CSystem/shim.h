@@ -34,4 +34,13 @@ static inline int hatchling_catch_signal_to_pipe(int signal, int fd) {
     action.sa_flags = SA_RESTART;
     return sigaction(signal, &action, 0);
 }
+
+// accept4 and pipe2 are GNU extensions that Swift's view of glibc leaves out; the agent's local
+// socket needs their flags set in the same call (no window in which a spawned child inherits the
+// descriptor).
+#include <sys/socket.h>
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+extern int pipe2(int fds[2], int flags);
+static inline int hatchling_accept4(int fd, int flags) { return accept4(fd, 0, 0, flags); }
+static inline int hatchling_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 #endif

@@ -167,8 +167,7 @@ extension EventPayload: JSONWritable {
         writer.key("boot_id")
         writer.string(bootId)
         writer.key("data")
-        writer.separate()
-        data.withUnsafeBufferPointer { writer.put($0) }
+        writer.raw(data)
         writer.key("event")
         writer.string(event)
         writer.key("seq")

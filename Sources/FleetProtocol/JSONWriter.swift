@@ -147,6 +147,13 @@ public struct JSONWriter: ~Copyable {
     }
 
     @inline(__always)
+    /// Writes a value that is already JSON, as it is: the caller has checked it (an event's data,
+    /// which `EventPayload.checkData` held to RFC 8259).
+    public mutating func raw(_ json: [UInt8]) {
+        separate()
+        json.withUnsafeBufferPointer { put($0) }
+    }
+
     public mutating func null() {
         separate()
         put("null")

@@ -62,7 +62,7 @@ struct HatchlingAgentCommand: AsyncParsableCommand {
             \(AgentCLI.settingsHelp)
             """,
         version: AgentContext.agentVersion,
-        subcommands: [Run.self, Metrics.self, CheckConfig.self],
+        subcommands: [Run.self, Publish.self, Health.self, Metrics.self, CheckConfig.self],
         defaultSubcommand: Run.self
     )
 }
@@ -176,6 +176,97 @@ struct CheckConfig: AsyncParsableCommand {
             for warning in loaded.configuration.warnings { printError("hatchling-agent: warning: \(warning)") }
             print(json ? try AgentCLI.describeJSON(loaded.configuration) : AgentCLI.describe(loaded.configuration))
             if let digest = loaded.fileSHA256, !json { print("config_sha256".padding(toLength: 24) + digest) }
+        }
+    }
+}
+
+/// The running agent's local socket: HATCHLING_AGENT_SOCKET from the environment, else the default.
+func agentSocketPath() -> String {
+    ProcessEnvironment.current()["HATCHLING_AGENT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? LocalProtocol.defaultSocket
+}
+
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send an event to the hub through the running agent (the replacement for bus-publish).",
+        discussion: """
+            For the gateway and its scripts: the running agent checks the event and publishes it on <root>/<name>/event (QoS 1, not retained) as {"v":1,"event":...,"data":{...},"ts":...,"boot_id":...,"seq":...}. This command needs no broker credentials: it talks to the agent over its local socket (HATCHLING_AGENT_SOCKET, default /run/hatchling-agent/agent.sock).
+
+            The agent refuses: a name that is not 1-64 of a-z 0-9 - (bad-name); data over 2048 bytes (too-large) or not one JSON object (bad-data); data holding the agent's own bus password or command key, or something shaped like a credential (sk-..., xoxb-..., ghp_..., AKIA..., a PEM private key) (secret); more than EVENT_RATE_LIMIT events a minute, bursts of 10 (rate-limited). Nothing refused reaches the bus. Events are operational telemetry only: never personal data, file contents or secrets (ADR-005).
+
+            Exit status: 0 the broker acknowledged the event (within 5 s); 1 the agent refused it (the reason on standard error); 2 usage error; 3 no agent, the agent is not connected to the broker, or the broker did not acknowledge in time (try again later).
+
+            Examples:
+              hatchling-agent publish task-done --data '{"task":"nightly-backup","duration_s":42}'
+              hatchling-agent publish needs-operator
+            """)
+
+    @Argument(help: "The event's name: 1-64 of a-z 0-9 -.")
+    var event: String
+
+    @Option(help: "The event's data: one JSON object of at most 2048 bytes.")
+    var data: String = "{}"
+
+    @Flag(help: "Print the agent's answer as JSON on standard output.")
+    var json = false
+
+    func run() async throws {
+        // The data goes into the request as it is, so it must be one JSON object (on one line: a
+        // newline can only be whitespace between a valid object's tokens).
+        let bytes = Array(data.utf8).map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        guard bytes.count <= LocalProtocol.maximumRequestBytes * 4, JSONScan.strings(bytes[...]) != nil else {
+            printError("hatchling-agent publish: --data must be one JSON object, such as '{\"task\":\"backup\"}'")
+            throw ExitCode(LocalClient.ExitStatus.usage)
+        }
+        let answer: LocalProtocol.Answer
+        switch LocalClient.ask(.publish(event: event, data: bytes), socket: agentSocketPath(), within: 6.5) {
+        case .failure(let failure):
+            printError("hatchling-agent publish: \(failure)")
+            throw ExitCode(LocalClient.ExitStatus.unavailable)
+        case .success(let received): answer = received
+        }
+        if json { print(String(decoding: LocalProtocol.encode(answer).dropLast(), as: UTF8.self)) }
+        switch answer {
+        case .published:
+            return
+        case .failed(let failure):
+            printError("hatchling-agent publish: \(failure.code.isRefusal ? "refused" : "not published") (\(failure.code.rawValue)): \(failure.message)")
+            throw ExitCode(failure.code.isRefusal ? LocalClient.ExitStatus.refused : LocalClient.ExitStatus.unavailable)
+        case .health:
+            printError("hatchling-agent publish: the agent answered something else")
+            throw ExitCode(LocalClient.ExitStatus.unavailable)
+        }
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running agent whether it is connected and heartbeating (for HEALTHCHECK).",
+        discussion: """
+            Asks the agent over its local socket (HATCHLING_AGENT_SOCKET, default /run/hatchling-agent/agent.sock) and answers within 2 s.
+
+            Exit status: 0 connected to the broker and a heartbeat went out within two intervals; 1 the agent runs but is not connected, or its heartbeat is late (one line on standard error says which); 3 no agent answers.
+            """)
+
+    @Flag(help: "Print the agent's answer as JSON on standard output.")
+    var json = false
+
+    func run() async throws {
+        switch LocalClient.ask(.health, socket: agentSocketPath(), within: 2) {
+        case .failure(let failure):
+            printError("hatchling-agent health: \(failure)")
+            throw ExitCode(LocalClient.ExitStatus.unavailable)
+        case .success(let answer):
+            if json { print(String(decoding: LocalProtocol.encode(answer).dropLast(), as: UTF8.self)) }
+            guard case .health(let health) = answer else {
+                printError("hatchling-agent health: the agent answered something else")
+                throw ExitCode(LocalClient.ExitStatus.unavailable)
+            }
+            if health.isHealthy {
+                if !json { print(health.summary) }
+            } else {
+                printError("hatchling-agent health: \(health.summary)")
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -20,6 +20,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var reconnectMax: Double
     public var commandRateLimit: Double
     public var commandRateBurst: Int
+    /// Events per minute (`publish`), with a burst of `EventGate.burst`; 0 is no limit.
+    public var eventRateLimit: Double
+    /// The local socket of `publish` and `health`.
+    public var agentSocket: String
     public var heartbeatInterval: Int
     public var gatewayHealthURL: HTTPURL
     public var memoryDegradedPercent: Double
@@ -66,6 +70,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         case .mqttReconnectMax: Self.format(reconnectMax)
         case .commandRateLimit: Self.format(commandRateLimit)
         case .commandRateBurst: String(commandRateBurst)
+        case .eventRateLimit: Self.format(eventRateLimit)
+        case .agentSocket: agentSocket
         case .heartbeatInterval: String(heartbeatInterval)
         case .gatewayHealthURL: gatewayHealthURL.description
         case .memoryDegradedPercent: Self.format(memoryDegradedPercent)
@@ -97,6 +103,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         var result = self
         result.commandRateLimit = newer.commandRateLimit
         result.commandRateBurst = newer.commandRateBurst
+        result.eventRateLimit = newer.eventRateLimit
         result.heartbeatInterval = newer.heartbeatInterval
         result.gatewayHealthURL = newer.gatewayHealthURL
         result.memoryDegradedPercent = newer.memoryDegradedPercent

@@ -188,6 +188,8 @@ public struct ConfigurationLoader: Sendable {
         if let openclawVersion, !VersionText.isVersionLike(openclawVersion) {
             throw fail(.openclawVersion, "must be 1 to 64 of A-Z a-z 0-9 . _ + - :")
         }
+        let agentSocket = text(.agentSocket) ?? LocalProtocol.defaultSocket
+        if let problem = LocalProtocol.socketPathProblem(agentSocket) { throw fail(.agentSocket, problem) }
         let levelText = (text(.logLevel) ?? "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: levelText == "warn" ? "warning" : levelText) else {
             throw fail(.logLevel, "must be one of trace, debug, info, notice, warning, error, critical")
@@ -210,8 +212,9 @@ public struct ConfigurationLoader: Sendable {
             reconnectMax: try number(.mqttReconnectMax, default: 30, in: 1...3600),
             commandRateLimit: try number(.commandRateLimit, default: 10, in: 0...100_000),
             commandRateBurst: try integer(.commandRateBurst, default: 20, in: 1...100_000),
+            eventRateLimit: try number(.eventRateLimit, default: 60, in: 0...100_000), agentSocket: agentSocket,
             heartbeatInterval: try integer(.heartbeatInterval, default: 30, in: 1...86_400),
-            gatewayHealthURL: url,            memoryDegradedPercent: try number(.memoryDegradedPercent, default: 90, in: 1...100),
+            gatewayHealthURL: url, memoryDegradedPercent: try number(.memoryDegradedPercent, default: 90, in: 1...100),
             diskDegradedFreePercent: try number(.diskDegradedFreePercent, default: 5, in: 0...99),
             dataDirectory: dataDirectory, configFile: text(.configFile), commandKey: commandKey, commandKeyFile: commandKeyPath,
             imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,

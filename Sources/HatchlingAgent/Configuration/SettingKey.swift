@@ -21,6 +21,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     case mqttReconnectMax = "MQTT_RECONNECT_MAX"
     case commandRateLimit = "COMMAND_RATE_LIMIT"
     case commandRateBurst = "COMMAND_RATE_BURST"
+    case eventRateLimit = "EVENT_RATE_LIMIT"
+    case agentSocket = "HATCHLING_AGENT_SOCKET"
     case heartbeatInterval = "HEARTBEAT_INTERVAL"
     case gatewayHealthURL = "GATEWAY_HEALTH_URL"
     case memoryDegradedPercent = "HEALTH_MEMORY_DEGRADED_PCT"
@@ -52,6 +54,8 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .mqttReconnectMax: "30"
         case .commandRateLimit: "10"
         case .commandRateBurst: "20"
+        case .eventRateLimit: "60"
+        case .agentSocket: "/run/hatchling-agent/agent.sock"
         case .heartbeatInterval: "30"
         case .gatewayHealthURL: "http://127.0.0.1:18789/health"
         case .memoryDegradedPercent: "90"
@@ -84,6 +88,9 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .mqttReconnectMax: "cap of the reconnect backoff, in seconds (1-3600)"
         case .commandRateLimit: "commands per second; 0 turns the limit off"
         case .commandRateBurst: "commands allowed at once above the rate (1 or more)"
+        case .eventRateLimit: "events per minute that `publish` may send, with a burst of 10; 0 turns the limit off"
+        case .agentSocket:
+            "local socket for `publish` and `health` (set the same value for both sides; its folder decides who may connect)"
         case .heartbeatInterval: "seconds between heartbeats (1-86400)"
         case .gatewayHealthURL: "the gateway's health endpoint (http://host:port/path)"
         case .memoryDegradedPercent: "memory use (of the container's limit, else the host's memory) at or above this percent is 'degraded'"
@@ -106,7 +113,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     /// Settings a running agent cannot change: a reload reports them and leaves them as they were.
     public var requiresRestart: Bool {
         switch self {
-        case .commandRateLimit, .commandRateBurst, .heartbeatInterval, .gatewayHealthURL, .dataDirectory,
+        case .commandRateLimit, .commandRateBurst, .eventRateLimit, .heartbeatInterval, .gatewayHealthURL, .dataDirectory,
             .imageVersion, .openclawVersion, .logLevel, .memoryDegradedPercent, .diskDegradedFreePercent,
             .commandKey, .commandKeyFile:
             false

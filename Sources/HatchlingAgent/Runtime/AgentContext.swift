@@ -36,6 +36,9 @@ public final class AgentContext: Sendable {
         var connected = false
         var protocolVersion: MQTTProtocolVersion
         var seq: UInt64 = 0
+        var eventSeq: UInt64 = 0
+        /// When the last heartbeat was handed to the client (monotonic seconds), for `health`.
+        var lastHeartbeatAt: Double? = nil
     }
 
     public init(
@@ -76,6 +79,25 @@ public final class AgentContext: Sendable {
 
     public var connection: (connected: Bool, protocolVersion: MQTTProtocolVersion) {
         state.withLock { ($0.connected, $0.protocolVersion) }
+    }
+
+    /// The next event's `seq`: 1 for this run's first.
+    public func nextEventSeq() -> UInt64 {
+        state.withLock {
+            $0.eventSeq += 1
+            return $0.eventSeq
+        }
+    }
+
+    /// Notes that a heartbeat went out now.
+    public func heartbeatPublished() {
+        let now = Monotonic.seconds()
+        state.withLock { $0.lastHeartbeatAt = now }
+    }
+
+    /// Seconds since the last heartbeat went out, or nil before the first.
+    public var heartbeatAge: Double? {
+        state.withLock { $0.lastHeartbeatAt }.map { Monotonic.seconds() - $0 }
     }
 
     /// A fresh heartbeat. `advancing` moves `seq` on (the timer does; `status-report` does not).

@@ -116,7 +116,12 @@ public final class AgentRuntime: Sendable {
         }
         // Only refusals (reason code 128 and up, logged below) and, once stopping, the shutdown
         // status's acknowledgement are wanted; every other PUBACK would wake the event loop for nothing.
-        client.setPublishAckFilter { _, reasonCode in reasonCode >= 128 || shuttingDown.load(ordering: .relaxed) }
+        // Events from the local socket (`hatchling-agent publish`) take their own acknowledgements.
+        let local = LocalService(context: context, publisher: client, topic: topics.event, logger: logger)
+        client.setPublishAckFilter { messageID, reasonCode in
+            if local.acks.acknowledge(messageID, reasonCode: reasonCode) { return false }
+            return reasonCode >= 128 || shuttingDown.load(ordering: .relaxed)
+        }
         let commandWorker = Task {
             for await admitted in commandStream {
                 await dispatcher.run(admitted)
@@ -126,9 +131,15 @@ public final class AgentRuntime: Sendable {
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
         var timers = Timers(
             heartbeat: HeartbeatPublisher(client: client, context: context, topics: topics, logger: logger), context: context,
-            stopping: { shuttingDown.load(ordering: .relaxed) }, onTick: { dispatcher.flushRefusalLogIfDue() })
+            stopping: { shuttingDown.load(ordering: .relaxed) },
+            onTick: {
+                dispatcher.flushRefusalLogIfDue()
+                local.flushRefusalLogIfDue()
+            })
         timers.start(interval: configuration.heartbeatInterval)
+        local.start(path: configuration.agentSocket)
         defer {
+            local.stop()
             signals.cancel()
             timers.cancel()
             forwarder.cancel()
@@ -209,6 +220,7 @@ public final class AgentRuntime: Sendable {
                 shuttingDown.store(true, ordering: .relaxed)
                 logger.info("shutting down", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
                 timers.cancel()
+                local.stop()
                 commandSink.finish()
                 await Self.drain(commandWorker, within: Self.commandDrainSeconds)
                 shutdownMessageID = loop.announceShutdown()

@@ -235,6 +235,7 @@ struct HeartbeatPublisher: Sendable {
                 OutboundMessage(
                     topic: topics.heartbeat, payload: FleetJSON.encode(heartbeat), qos: 1, retain: true,
                     properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
+            context.heartbeatPublished()
         } catch {
             logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
         }

@@ -1,0 +1,146 @@
+import FleetProtocol
+import Logging
+import MosquittoClient
+import Synchronization
+
+/// Answers the local socket's requests inside the running agent: `health` from the connection's
+/// state, `publish` by checking the event (`EventGate`), publishing it on `<root>/<name>/event` (QoS
+/// 1, not retained) and answering once the broker's PUBACK comes back (`EventAcks`).
+final class LocalService: Sendable {
+    private let context: AgentContext
+    private let publisher: any BusPublisher
+    private let topic: String
+    private let logger: Logger
+    private let gate: Mutex<EventGate>
+    private let refusals = Mutex(RefusalLog())
+    let acks = EventAcks()
+    private let server = Mutex<LocalSocketServer?>(nil)
+
+    init(context: AgentContext, publisher: any BusPublisher, topic: String, logger: Logger) {
+        self.context = context
+        self.publisher = publisher
+        self.topic = topic
+        self.logger = logger
+        gate = Mutex(EventGate(perMinute: context.configuration.eventRateLimit))
+    }
+
+    /// Opens the socket. The agent runs on without it (logged): the bus matters more than `publish`.
+    func start(path: String) {
+        do {
+            let started = try LocalSocketServer(path: path) { [self] request, peer, answer in
+                handle(request, peer: peer, answer: answer)
+            }
+            server.withLock { $0 = started }
+            logger.info("local socket open", metadata: ["socket": "\(path)"])
+        } catch {
+            logger.warning(
+                "local socket not open: hatchling-agent publish and health will not reach this agent",
+                metadata: ["socket": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    func stop() {
+        server.withLock { $0 }?.stop()
+    }
+
+    func handle(
+        _ request: Result<LocalProtocol.Request, LocalProtocol.Failure>, peer: LocalSocketServer.Peer,
+        answer: @escaping @Sendable (LocalProtocol.Answer) -> Void
+    ) {
+        switch request {
+        case .failure(let failure):
+            refuse(failure, event: nil, peer: peer, answer: answer)
+        case .success(.health):
+            let (name, interval) = context.configuration { ($0.name.rawValue, $0.heartbeatInterval) }
+            answer(
+                .health(
+                    LocalProtocol.Health(
+                        hatchling: name, connected: context.connection.connected, heartbeatAge: context.heartbeatAge,
+                        heartbeatInterval: interval)))
+        case .success(.publish(let event, let data)):
+            publish(event: event, data: data, peer: peer, answer: answer)
+        }
+    }
+
+    private func publish(event: String, data: [UInt8], peer: LocalSocketServer.Peer, answer: @escaping @Sendable (LocalProtocol.Answer) -> Void) {
+        let (secrets, perMinute) = context.configuration { configuration in
+            ([configuration.password.map { Array($0.utf8) } ?? [], configuration.commandKey?.bytes ?? []], configuration.eventRateLimit)
+        }
+        let connected = context.connection.connected
+        if let failure = gate.withLock({
+            $0.check(event: event, data: data, secrets: secrets, connected: connected, perMinute: perMinute, now: Monotonic.seconds())
+        }) {
+            refuse(failure, event: event, peer: peer, answer: answer)
+            return
+        }
+        let seq = context.nextEventSeq()
+        var writer = JSONWriter(capacity: 256 + data.count)
+        EventPayload(event: event, data: data, ts: .now(), bootId: context.bootId, seq: seq).write(to: &writer)
+        let payload = writer.bytes
+        let (logger, topic) = (logger, topic)
+        do {
+            try acks.publish({ try publisher.publish(OutboundMessage(topic: topic, payload: payload, qos: 1, retain: false)) }) { reasonCode in
+                if reasonCode < 128 {
+                    answer(.published(seq: seq))
+                    logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
+                } else {
+                    answer(.failed(.init(.brokerRefused, "the broker refused the event (reason code \(reasonCode)): check its ACL for \(topic)")))
+                    logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode)"])
+                }
+            }
+        } catch {
+            answer(.failed(.init(.notConnected, "the event could not be queued: \(error)")))
+        }
+    }
+
+    private func refuse(_ failure: LocalProtocol.Failure, event: String?, peer: LocalSocketServer.Peer, answer: (LocalProtocol.Answer) -> Void) {
+        answer(.failed(failure))
+        // Logged without the data, and bounded: the other side of the socket may flood it.
+        let decision = refusals.withLock { $0.record(code: failure.code.rawValue, now: Monotonic.seconds()) }
+        if let summary = decision.summary { logSummary(summary) }
+        guard decision.logIt else { return }
+        var metadata: Logger.Metadata = ["code": "\(failure.code.rawValue)", "reason": "\(failure.message)", "peer": "\(peer)"]
+        if let event, EventPayload.checkName(event) == nil { metadata["event"] = "\(event)" }
+        logger.warning("local request refused", metadata: metadata)
+    }
+
+    /// Writes the summary of a flood of refusals whose window has ended (on the heartbeat's tick).
+    func flushRefusalLogIfDue() {
+        if let summary = refusals.withLock({ $0.flushIfDue(now: Monotonic.seconds()) }) { logSummary(summary) }
+    }
+
+    private func logSummary(_ counts: [String: Int]) {
+        let total = counts.values.reduce(0, +)
+        let parts = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        logger.warning("\(total) more local requests refused in \(Int(RefusalLog.window)) s (\(parts)); not logged one by one")
+    }
+}
+
+/// The events waiting for their PUBACK, by message id. Publishing and recording the id happen under
+/// one lock, which the network thread's acknowledgement also takes: a PUBACK that comes back before
+/// `publish` has returned still finds its waiter. Waiters older than a minute are dropped (their
+/// client has long had `timeout`), so the table stays small whatever the broker does.
+final class EventAcks: Sendable {
+    private struct Waiter {
+        var since: Double
+        var done: @Sendable (Int) -> Void
+    }
+
+    private let waiting = Mutex<[Int32: Waiter]>([:])
+
+    func publish(_ send: () throws -> Int32, done: @escaping @Sendable (_ reasonCode: Int) -> Void) throws {
+        let now = Monotonic.seconds()
+        try waiting.withLock { waiting in
+            let id = try send()
+            waiting = waiting.filter { now - $0.value.since < 60 }
+            waiting[id] = Waiter(since: now, done: done)
+        }
+    }
+
+    /// Takes the acknowledgement of an event (true), or leaves it to others (false).
+    func acknowledge(_ messageID: Int32, reasonCode: Int) -> Bool {
+        guard let waiter = waiting.withLock({ $0.removeValue(forKey: messageID) }) else { return false }
+        waiter.done(reasonCode)
+        return true
+    }
+}
