@@ -144,7 +144,7 @@ gateway_prefix="env $strip_agent_vars"
 # The agent's environment: an allow-list, its own settings and the basics. The gateway's other
 # secrets (model provider keys, bot tokens, whatever the operator gives it) never reach the agent.
 agent_drops=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | grep -v -E \
-    '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
+    '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|EVENT_RATE_LIMIT|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
     | sort -u | sed 's/^/-u /' | tr '\n' ' ')
 agent_prefix="env $agent_drops HOME=/"
 gateway_uid=
@@ -285,6 +285,38 @@ if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
         log "refusing to start: the gateway's user can write HATCHLING_AGENT_CONFIG ($HATCHLING_AGENT_CONFIG)"
         exit 1
     fi
+fi
+
+# The agent's local socket (`hatchling-agent publish` and `health`): its folder is the agent's,
+# group the gateway's, mode 2710. The gateway's user may reach the socket (mode 0660, and the
+# folder's set-group-id bit gives it the gateway's group) but not create, remove or replace
+# anything there; other users cannot reach it at all. Root (a HEALTHCHECK) always can.
+socket_dir=$(dirname -- "${HATCHLING_AGENT_SOCKET:-/run/hatchling-agent/agent.sock}")
+if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
+    case $socket_dir in
+        /*) ;;
+        *) log "refusing to start: HATCHLING_AGENT_SOCKET ($HATCHLING_AGENT_SOCKET) is not an absolute path"; exit 1 ;;
+    esac
+    if [ -L "$socket_dir" ] || { [ -e "$socket_dir" ] && [ ! -d "$socket_dir" ]; }; then
+        log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) is not a folder"
+        exit 1
+    fi
+    # The folder above is checked before root makes anything in it.
+    why=$(gateway_reach "$(dirname -- "$socket_dir")") || why="could not be checked"
+    if [ -n "$why" ]; then
+        log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) is in a folder that $why"
+        exit 1
+    fi
+    [ -d "$socket_dir" ] || mkdir -- "$socket_dir"
+    why=$(gateway_reach "$socket_dir") || why="could not be checked"
+    if [ -n "$why" ]; then
+        log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) $why"
+        exit 1
+    fi
+    chown "$agent_uid:$gateway_gid" "$socket_dir"
+    chmod 2710 "$socket_dir"
+elif [ -n "$agent_wanted" ]; then
+    mkdir -p -- "$socket_dir" 2>/dev/null || log "warning: cannot make $socket_dir: hatchling-agent publish and health will not work (set HATCHLING_AGENT_SOCKET)"
 fi
 
 # 2. The gateway's configuration (it may hold keys: readable by the gateway's user only). Written

@@ -22,6 +22,14 @@ enum HatchlingAgentMain {
         do {
             parsed = ParsedCommand(command: try HatchlingAgentCommand.parseAsRoot())
         } catch {
+            // `publish` and `health` are run by scripts that tell a usage error (2) from a refusal
+            // (1) and an absent agent (3); ArgumentParser's own code for a usage error is 64.
+            if ["publish", "health"].contains(CommandLine.arguments.dropFirst().first ?? ""),
+                HatchlingAgentCommand.exitCode(for: error) != .success
+            {
+                printError(HatchlingAgentCommand.fullMessage(for: error))
+                HatchlingAgentCommand.exit(withError: ExitCode(2))
+            }
             HatchlingAgentCommand.exit(withError: error)
         }
         // Detached: `main` is on the main actor, whose thread is about to wait for good.

@@ -23,7 +23,11 @@ final class TestAgent: @unchecked Sendable {
             "HEARTBEAT_INTERVAL": "30",
             "LOG_LEVEL": "debug",
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            // A socket of its own (in a folder of its own, which the entrypoint may take over),
+            // never the machine's /run/hatchling-agent.
+            "HATCHLING_AGENT_SOCKET": directory.appendingPathComponent("run/agent.sock").path,
         ]
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
         if let broker {
             environment["MQTT_HOST"] = "127.0.0.1"
             environment["MQTT_PORT"] = String(broker.port)
@@ -45,6 +49,9 @@ final class TestAgent: @unchecked Sendable {
             throw TestError("hatchling-agent is not built: run `swift build` first (or set HATCHLING_AGENT_BIN)")
         }
     }
+
+    /// The agent's local socket (`hatchling-agent publish` and `health`).
+    var socketPath: String { environment["HATCHLING_AGENT_SOCKET"] ?? "" }
 
     var logURL: URL { directory.appendingPathComponent("agent-\(runs).log") }
 
