@@ -27,7 +27,9 @@ mosquitto is listening on 127.0.0.1:$port (log: $state/broker.log). In another t
   mosquitto_sub -h 127.0.0.1 -p $port -t 'fleet/$name/#' -v          # watch status, heartbeat, responses
   mosquitto_pub -h 127.0.0.1 -p $port -t fleet/$name/command -m health-check
   mosquitto_pub -h 127.0.0.1 -p $port -t fleet/$name/command -m '{"command":"status-report","id":"c-1"}'
+  HATCHLING_AGENT_SOCKET=$state/agent.sock .build/release/hatchling-agent publish task-done --data '{"task":"demo"}'
+  HATCHLING_AGENT_SOCKET=$state/agent.sock .build/release/hatchling-agent health
 Starting hatchling-agent as '$name' (Ctrl-C to stop)...
 TEXT
-HATCHLING_NAME="$name" MQTT_HOST=127.0.0.1 MQTT_PORT="$port" HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}" \
+HATCHLING_AGENT_SOCKET="$state/agent.sock" HATCHLING_NAME="$name" MQTT_HOST=127.0.0.1 MQTT_PORT="$port" HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}" \
   HATCHLING_DATA_DIR="${HATCHLING_DATA_DIR:-$HOME}" .build/release/hatchling-agent

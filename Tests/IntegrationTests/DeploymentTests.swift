@@ -212,6 +212,32 @@ struct DeploymentTests {
                 }
                 #expect(!hatchling.log().contains("warning: started as uid"))
 
+                // The local socket: the gateway's user publishes an event (no bus credentials
+                // needed) and asks for health; the folder is the agent's, the gateway's group, 2710;
+                // another user cannot reach it.
+                let socket = hatchling.agent.socketPath
+                let folder = try FileManager.default.attributesOfItem(atPath: (socket as NSString).deletingLastPathComponent)
+                #expect((folder[.ownerAccountID] as? NSNumber)?.uint32Value == agentUser.uid)
+                #expect((folder[.groupOwnerAccountID] as? NSNumber)?.uint32Value == gateway.gid)
+                #expect(folder[.posixPermissions] as? Int == 0o2710, "socket folder mode \(String(folder[.posixPermissions] as? Int ?? 0, radix: 8))")
+                try await waitFor("the agent's socket", timeout: 20) { FileManager.default.fileExists(atPath: socket) }
+                let agentBinary = try TestAgent.executable.path
+                func asUser(_ uid: UInt32, _ gid: UInt32, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+                    try runProcess(
+                        try which("setpriv"), ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--", agentBinary] + arguments,
+                        environment: ["PATH": "/usr/bin:/bin", "HATCHLING_AGENT_SOCKET": socket])
+                }
+                let published = try asUser(gateway.uid, gateway.gid, ["publish", "backup-finished", "--data", #"{"bytes":1024}"#])
+                #expect(published.status == 0, "the gateway's user publishes: \(published.stderr)")
+                let event = try await hub.waitForMessage("the gateway's event", timeout: 20) { $0.topic == "fleet/heron/event" }
+                #expect(EventPayload.parse(event.payload)?.event == "backup-finished")
+                #expect(try asUser(gateway.uid, gateway.gid, ["health"]).status == 0)
+                let leak = try asUser(gateway.uid, gateway.gid, ["publish", "leak", "--data", #"{"k":"heron-broker-pw"}"#])
+                #expect(leak.status == 1 && leak.stderr.contains("(secret)"), "the agent's own password is refused: \(leak.stderr)")
+                let stranger = try asUser(65534, 65534, ["publish", "intruder"])
+                #expect(stranger.status == 3 && stranger.stderr.contains("not allowed"), "another user reached the socket: \(stranger)")
+                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "rm -f \"$1\" || exit 1; test ! -e \"$1\"", "sh", socket]).status != 0, "the gateway's user removed the socket")
+
                 // The rest holds: the agent answers, and SIGTERM to tini ends with `shutdown` announced.
                 try hub.publish("fleet/heron/command", "health-check")
                 _ = try await hub.waitForResponse(on: "fleet/heron/response", "an answer", timeout: 20)
