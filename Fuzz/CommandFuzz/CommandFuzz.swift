@@ -1,6 +1,7 @@
 // libFuzzer harness over the command path: raw payload bytes → CommandDispatcher (parse, signature
 // check, duplicate cache, rate limit, expiry) → encoded response → decoded again. Each input is
-// also read by JSONDecoder, which must agree with the agent's own JSON scanner.
+// also read by JSONDecoder, which must agree with the agent's own JSON scanner, and its first line
+// by the local socket's request parser (`checkLocalRequest`).
 //
 // Built by scripts/fuzz.sh with `-sanitize=fuzzer,address -D FUZZING` (libFuzzer supplies main).
 // In an ordinary build it is a replayer: `command-fuzz FILE_OR_DIR...` runs each input once through
@@ -65,8 +66,36 @@ let dispatchers = [nil, key].map { key in
         commandKey: key, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
 }
 
+/// The first line of an input as a request on the agent's local socket (`hatchling-agent publish`):
+/// the parser never traps; what it accepts survives encoding; an event that passes the agent's
+/// checks makes a payload that the hub's reader accepts, with the same name and data; answers
+/// round-trip.
+func checkLocalRequest(_ bytes: [UInt8]) {
+    let line = bytes.prefix { $0 != 0x0A }
+    switch LocalProtocol.parse(line) {
+    case .failure(let failure):
+        precondition(failure.message.utf8.count < 512, "a refusal grew with its input")
+        let answer = LocalProtocol.Answer.failed(failure)
+        precondition(LocalProtocol.parseAnswer(LocalProtocol.encode(answer).dropLast()) == answer, "a refusal does not round-trip")
+    case .success(let request):
+        precondition(LocalProtocol.parse(LocalProtocol.encode(request).dropLast()) == .success(request), "a request does not round-trip")
+        guard case .publish(let event, let data) = request else { return }
+        precondition(data.first == UInt8(ascii: "{"), "publish accepted data that is not an object")
+        guard EventPayload.checkName(event) == nil, EventPayload.checkData(data[...], secrets: [Array("fuzz-password".utf8)]) == nil else { return }
+        precondition(!String(decoding: data, as: UTF8.self).contains("fuzz-password"), "the agent's own password passed")
+        var writer = JSONWriter()
+        EventPayload(event: event, data: data, ts: FleetTimestamp(millisecondsSinceEpoch: 0), bootId: String(repeating: "a", count: 32), seq: 1)
+            .write(to: &writer)
+        let payload = writer.bytes
+        precondition(EventPayload.problems(payload).isEmpty, "the hub refuses an event the agent would publish: \(EventPayload.problems(payload))")
+        let read = EventPayload.parse(payload)
+        precondition(read?.event == event && read?.data == data, "an event does not read back as written")
+    }
+}
+
 /// Runs one input through both dispatchers and checks what comes out. Traps on a broken invariant.
 func check(_ bytes: [UInt8]) {
+    checkLocalRequest(bytes)
     // The hand-written JSON scanner must read every payload as JSONDecoder does.
     if let disagreement = CommandParser.scannerDisagreement(bytes) {
         fatalError("the command scanner and JSONDecoder disagree on \(bytes.count) bytes: \(disagreement)")
