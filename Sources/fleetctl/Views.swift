@@ -6,8 +6,8 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show every hatchling's state and figures from the retained status and heartbeat topics.",
         discussion: """
-            States: online (fresh heartbeat), offline (lost: the broker's Last Will; shutdown: a clean stop), \\
-            stale (a heartbeat older than 2.5 times its own interval, or none for this run). Figures are shown \\
+            States: online (fresh heartbeat), offline (lost: the broker's Last Will; shutdown: a clean stop), \
+            stale (a heartbeat older than 2.5 times its own interval, or none for this run). Figures are shown \
             for online hatchlings only. Ages compare the heartbeat's ts with this machine's clock.
 
             With NAMEs, only those hatchlings, read from their own topics. A broker that keeps retained \
@@ -49,11 +49,12 @@ struct Status: AsyncParsableCommand {
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The status view, redrawn live until Ctrl-C.",
+        abstract: "The status view and the last events, redrawn live until Ctrl-C.",
         discussion: """
-            Redraws on every status or heartbeat (at most 4 times a second) and once a second so ages move. \\
-            Without a terminal, or with TERM=dumb, frames are appended without escape codes when the fleet \\
-            changes. Reconnects by itself when the broker goes away.
+            Redraws on every status, heartbeat or event (at most 4 times a second) and once a second so ages \
+            move. Under the table, the fleet's last 5 events (as fleetctl events prints them, cut to one \
+            screen line). Without a terminal, or with TERM=dumb, frames are appended without escape codes \
+            when the fleet changes. Reconnects by itself when the broker goes away.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -73,9 +74,9 @@ struct Exporter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the fleet as Prometheus metrics on GET /metrics until SIGINT or SIGTERM.",
         discussion: """
-            Gauges, each labelled hatchling="NAME": hatchling_up, hatchling_heartbeat_age_seconds, \\
-            hatchling_memory_current_bytes, hatchling_memory_limit_bytes, hatchling_cpu_percent, hatchling_load1, \\
-            hatchling_disk_free_bytes, hatchling_gateway_up, and hatchling_info{agent_version,boot_id} 1. An \\
+            Gauges, each labelled hatchling="NAME": hatchling_up, hatchling_heartbeat_age_seconds, \
+            hatchling_memory_current_bytes, hatchling_memory_limit_bytes, hatchling_cpu_percent, hatchling_load1, \
+            hatchling_disk_free_bytes, hatchling_gateway_up, and hatchling_info{agent_version,boot_id} 1. An \
             offline or stale hatchling reports hatchling_up 0 and its info only: no frozen values.
             """)
 
@@ -106,10 +107,11 @@ struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record the bus traffic as JSON lines, flagging what breaks the contract; a summary at the end.",
         discussion: """
-            Subscribes to # (the broker's ACL decides what the hub may read) and writes one line per message: \\
-            time, topic, kind, size, qos, retain, sha256 of the payload (never the payload), verdict and findings. \\
-            Findings: off-contract-topic, not-json, schema, unknown-field, secret, impersonation, retained, \\
-            bad-command. Ends after --duration, or on Ctrl-C/SIGTERM, with a summary.
+            Subscribes to # (the broker's ACL decides what the hub may read) and writes one line per message: \
+            time, topic, kind, size, qos, retain, sha256 of the payload (never the payload), verdict and findings. \
+            Findings: off-contract-topic, not-json, schema, unknown-field, secret, impersonation, retained \
+            (a command, response, broadcast or event the broker keeps), bad-command. Events are checked \
+            against their contract (docs/protocol.md). Ends after --duration, or on Ctrl-C/SIGTERM, with a summary.
 
             Exit status: 0 nothing flagged, 1 something flagged, 2 a usage error, 3 the broker could not be used.
             """)

@@ -10,7 +10,7 @@ import Glibc
 struct Fleetctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleetctl",
-        abstract: "The hub's tool for the fleet bus: command, watch, export and audit the hatchlings.",
+        abstract: "The hub's tool for the fleet bus: command, watch, follow the events of, export and audit the hatchlings.",
         discussion: """
             Connects to the fleet's mosquitto with the agent's variable names (MQTT_HOST, MQTT_PORT, \
             MQTT_USERNAME, MQTT_PASSWORD or MQTT_PASSWORD_FILE, MQTT_TLS_CA/CERT/KEY, MQTT_TOPIC_ROOT, \
@@ -21,7 +21,7 @@ struct Fleetctl: AsyncParsableCommand {
             2 a hatchling did not answer (send), or a usage or setting error; 3 the broker could not be used.
             """,
         version: FleetControlVersion.current,
-        subcommands: [Send.self, Status.self, Watch.self, Exporter.self, Audit.self]
+        subcommands: [Send.self, Status.self, Watch.self, Events.self, Exporter.self, Audit.self]
     )
 
     /// Like ArgumentParser's own main, but a usage error exits with 2 (as the agent's configuration

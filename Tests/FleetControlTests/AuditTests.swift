@@ -82,6 +82,24 @@ struct AuditTests {
         #expect(record.sha256.count == 64 && record.size == leak.utf8.count && record.kind == "response" && record.hatchling == "mason")
     }
 
+    @Test("events: checked against their contract, never retained, secrets found behind JSON escapes too")
+    func events() {
+        let event = EventsTests.event()
+        #expect(codes(Fixture.text("fleet/mason/event", event)) == [])
+        #expect(inspector.inspect(Fixture.text("fleet/mason/event", event), at: Fixture.t0).kind == "event")
+        #expect(codes(Fixture.text("fleet/mason/event", event, retain: true)) == ["retained"])
+        #expect(codes(Fixture.text("fleet/mason/event", "task-done")) == ["not-json"])
+        #expect(codes(Fixture.text("fleet/mason/event", "")) == ["not-json"])
+        let unknown = Fixture.text("fleet/mason/event", String(event.dropLast()) + #","shell":"ls"}"#)
+        #expect(codes(unknown) == ["unknown-field"])
+        #expect(inspector.inspect(unknown, at: Fixture.t0).findings.first?.detail.contains(#""shell""#) == true)
+        #expect(codes(Fixture.text("fleet/mason/event", EventsTests.event("Task-Done"))) == ["schema"])
+        #expect(codes(Fixture.text("fleet/mason/event", EventsTests.event(data: "[1]"))) == ["schema"])
+        #expect(codes(Fixture.text("fleet/-x/event", event)) == ["off-contract-topic"])
+        #expect(codes(Fixture.text("fleet/mason/event", EventsTests.event(data: #"{"k":"sk-proj-abcdefghijklmnopqrstuvwxyz"}"#))) == ["secret"])
+        #expect(codes(Fixture.text("fleet/mason/event", EventsTests.event(data: #"{"k":"\u0073k-proj-abcdefghijklmnopqrstuvwxyz"}"#))) == ["secret"])
+    }
+
     @Test("the summary counts verdicts, kinds and findings; exit 1 when something was flagged")
     func summary() {
         var summary = AuditSummary()

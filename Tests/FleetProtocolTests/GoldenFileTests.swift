@@ -45,6 +45,15 @@ struct GoldenFileTests {
     @Test func statusOfflineLost() throws { try check(GoldenValues.statusOfflineLost, against: "status-offline-lost") }
     @Test func statusOfflineShutdown() throws { try check(GoldenValues.statusOfflineShutdown, against: "status-offline-shutdown") }
 
+    /// An event has no `Encodable` form (its data is raw JSON): the writer makes the file, `parse` reads it back.
+    @Test func event() throws {
+        let golden = try Self.golden("event")
+        var writer = JSONWriter()
+        GoldenValues.event.write(to: &writer)
+        #expect(writer.bytes == golden, "written:\n\(String(decoding: writer.bytes, as: UTF8.self))")
+        #expect(EventPayload.parse(golden) == GoldenValues.event)
+    }
+
     /// The top-level keys of a golden file, read with Foundation's own parser (not FleetJSON).
     static func keys(_ name: String, in path: [String] = []) throws -> Set<String> {
         var object = try #require(try JSONSerialization.jsonObject(with: Data(golden(name))) as? [String: Any])

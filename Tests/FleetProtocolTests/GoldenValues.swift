@@ -80,4 +80,7 @@ enum GoldenValues {
     static let statusOnline = StatusPayload.online(bootId: bootId, at: heartbeatTime, agentVersion: "1.0.0", heartbeatIntervalS: 30)
     static let statusOfflineLost = StatusPayload.lost(bootId: bootId)
     static let statusOfflineShutdown = StatusPayload.shutdown(bootId: bootId, at: responseTime)
+
+    static let event = EventPayload(
+        event: "task-done", data: Array(#"{"files":2,"ok":true,"task":"nightly-backup"}"#.utf8), ts: responseTime, bootId: bootId, seq: 7)
 }

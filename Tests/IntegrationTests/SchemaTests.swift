@@ -34,7 +34,7 @@ struct SchemaTests {
         ("heartbeat", "heartbeat"), ("response", "response-ok-health"), ("response", "response-ok-version"),
         ("response", "response-ok-reload"), ("response", "response-ok-status"), ("response", "response-error"),
         ("response", "response-plain-text"), ("status", "status-online"), ("status", "status-offline-lost"),
-        ("status", "status-offline-shutdown"),
+        ("status", "status-offline-shutdown"), ("event", "event"),
     ]
 
     @Test("every golden file is valid against its schema")
@@ -58,7 +58,18 @@ struct SchemaTests {
         okWithError["ok"] = true
         var unknownCode = try #require(try golden("response-error") as? [String: Any])
         unknownCode["error"] = ["code": "exploded", "message": "x"]
-        for (kind, payload) in [("heartbeat", extraKey), ("heartbeat", missingNull), ("status", badName), ("response", okWithError), ("response", unknownCode)] {
+        var events: [[String: Any]] = []
+        for (key, value) in [("event", "Task_Done" as Any), ("data", [1]), ("seq", 0), ("boot_id", "ABC"), ("ts", "yesterday"), ("v", 2), ("shell", "ls")] {
+            var event = try #require(try golden("event") as? [String: Any])
+            event[key] = value
+            events.append(event)
+        }
+        var noData = try #require(try golden("event") as? [String: Any])
+        noData.removeValue(forKey: "data")
+        events.append(noData)
+        let cases = [("heartbeat", extraKey), ("heartbeat", missingNull), ("status", badName), ("response", okWithError), ("response", unknownCode)]
+            + events.map { ("event", $0) }
+        for (kind, payload) in cases {
             let result = try validate([(kind, payload)])
             #expect(!result.ok, "\(kind) should be invalid: \(result.lines)")
         }

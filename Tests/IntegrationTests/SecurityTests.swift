@@ -58,6 +58,8 @@ struct SecurityTests {
                 #expect(try await rogue.publishAndWaitForAck("fleet/mason/command", "health-check") == 135)
                 #expect(try await rogue.publishAndWaitForAck("zephyr/broadcast", "health-check") == 135)
                 #expect(try await rogue.publishAndWaitForAck("fleet/mason/heartbeat", "{}") == 0, "its own topics are allowed")
+                #expect(try await rogue.publishAndWaitForAck("fleet/mason/event", "{}") == 0, "its own events too")
+                #expect(try await rogue.publishAndWaitForAck("fleet/rook/event", "{}") == 135, "never another's events")
 
                 // rook's command must not reach mason; the broadcast after it does (same publisher, in order).
                 try hub.publish("fleet/rook/command", "health-check")

@@ -21,7 +21,7 @@ public struct AuditRecord: Sendable, Equatable, Encodable {
     /// When the hub received it.
     public var time: FleetTimestamp
     public var topic: String
-    /// `command`, `response`, `heartbeat`, `status`, `broadcast`, or `other`.
+    /// `command`, `response`, `heartbeat`, `status`, `event`, `broadcast`, or `other`.
     public var kind: String
     /// The name segment of `<root>/<name>/<leaf>`, when the topic has one.
     public var hatchling: String?
@@ -51,7 +51,7 @@ public struct AuditInspector: Sendable {
     public func classify(_ topic: String) -> (kind: String, hatchling: String?) {
         if topic == broadcast { return ("broadcast", nil) }
         guard let (name, leaf) = FleetTopics.hatchlingName(inTopic: topic, root: root) else { return ("other", nil) }
-        guard (try? HatchlingName(validating: name)) != nil, ["command", "response", "heartbeat", "status"].contains(leaf) else {
+        guard (try? HatchlingName(validating: name)) != nil, ["command", "response", "heartbeat", "status", "event"].contains(leaf) else {
             return ("other", name.isEmpty ? nil : name)
         }
         return (leaf, name)
@@ -64,9 +64,9 @@ public struct AuditInspector: Sendable {
         if kind == "other" {
             findings.append(AuditFinding(
                 "off-contract-topic",
-                "only \(root)/<name>/{command,response,heartbeat,status} and \(broadcast) belong to the fleet bus"))
+                "only \(root)/<name>/{command,response,heartbeat,status,event} and \(broadcast) belong to the fleet bus"))
         }
-        if message.retain, kind == "command" || kind == "response" || kind == "broadcast" {
+        if message.retain, ["command", "response", "event", "broadcast"].contains(kind) {
             findings.append(AuditFinding("retained", "a retained \(kind) is delivered again to every new subscriber"))
         }
         switch kind {
@@ -76,10 +76,17 @@ public struct AuditInspector: Sendable {
             }
         case "response", "heartbeat", "status":
             findings += checkPayload(message.payload, kind: kind, hatchling: hatchling ?? "")
+        case "event":
+            findings += checkEvent(message.payload)
         default:
             break
         }
-        for kind in SecretScanner.scan(Array(message.topic.utf8) + [0x20] + message.payload) {
+        var secrets = SecretScanner.scan(Array(message.topic.utf8) + [0x20] + message.payload)
+        if kind == "event", secrets.isEmpty, let strings = JSONScan.strings(message.payload[...]) {
+            // An event's data is the gateway's free text: a key hidden behind JSON escapes (\u0073k-…) counts too.
+            secrets = SecretScanner.scan(Array(strings.joined(separator: " ").utf8))
+        }
+        for kind in secrets {
             findings.append(AuditFinding("secret", "looks like \(kind); no secret may cross the bus (ADR-005)"))
         }
         return AuditRecord(
@@ -111,6 +118,26 @@ public struct AuditInspector: Sendable {
             if !extra.isEmpty {
                 findings.append(AuditFinding("unknown-field", "fields outside the \(kind) schema: " + extra.joined(separator: ", ")))
             }
+        }
+        return findings
+    }
+
+    /// An event against the contract (`EventPayload.problems`): fields outside it are
+    /// `unknown-field`, every other problem `schema`.
+    func checkEvent(_ payload: [UInt8]) -> [AuditFinding] {
+        guard JSONScan.fields(payload[...]) != nil else {
+            return [AuditFinding("not-json", "an event must be one JSON object (RFC 8259, no key twice)")]
+        }
+        let problems = EventPayload.problems(payload)
+        let prefix = "unknown field "
+        let unknown = problems.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        let other = problems.filter { !$0.hasPrefix(prefix) }
+        var findings: [AuditFinding] = []
+        if !unknown.isEmpty {
+            findings.append(AuditFinding("unknown-field", "fields outside the event schema: " + unknown.joined(separator: ", ")))
+        }
+        if !other.isEmpty {
+            findings.append(AuditFinding("schema", "not a valid event payload: " + other.joined(separator: "; ")))
         }
         return findings
     }

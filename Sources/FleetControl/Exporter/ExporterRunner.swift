@@ -37,15 +37,20 @@ public enum ExporterRunner {
     }
 }
 
-/// `fleetctl watch`: the status table, live, until stopped.
+/// `fleetctl watch`: the status table and the last events, live, until stopped.
 public enum WatchRunner {
     /// Draws frames until `stop` is set; `ansi` clears the screen between them.
     public static func run(settings: ConnectionSettings, stop: StopSignal, ansi: Bool, output: (String) -> Void = Terminal.out) async {
         var screen = WatchScreen(ansi: ansi)
+        var events = RecentEvents()
         let source = settings.endpoint.description
-        await LiveFleet.run(settings: settings, stop: stop, tick: 0.25) { view, connection, changed in
+        let root = settings.topicRoot
+        await LiveFleet.run(
+            settings: settings, stop: stop, tick: 0.25, follow: [FleetEvent.filter(root: root)],
+            other: { events.apply($0, root: root) }
+        ) { view, connection, changed in
             if let frame = screen.frame(
-                view: view, connection: connection, changed: changed, now: .now(), at: Monotonic.now(), source: source)
+                view: view, events: events, connection: connection, changed: changed, now: .now(), at: Monotonic.now(), source: source)
             {
                 output(frame)
             }

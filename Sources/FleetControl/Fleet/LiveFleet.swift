@@ -1,4 +1,5 @@
 import FleetProtocol
+import MosquittoClient
 
 /// The connection state of a live view.
 public enum LiveConnection: Sendable, Equatable {
@@ -12,9 +13,12 @@ public enum LiveConnection: Sendable, Equatable {
 public enum LiveFleet {
     /// Calls `update` after every batch of messages (`changed` true) and at least every `tick`
     /// seconds (`changed` false, so ages can be redrawn). Returns when `stop` is set.
+    ///
+    /// `follow` are more filters (QoS 1; `watch`'s events): a message the view does not take goes
+    /// to `other`, which says whether it changed what is shown.
     public static func run(
-        settings: ConnectionSettings, stop: StopSignal, tick: Double = 0.25,
-        update: (FleetView, LiveConnection, _ changed: Bool) -> Void
+        settings: ConnectionSettings, stop: StopSignal, tick: Double = 0.25, follow: [String] = [],
+        other: (MQTTMessage) -> Bool = { _ in false }, update: (FleetView, LiveConnection, _ changed: Bool) -> Void
     ) async {
         var view = FleetView(root: settings.topicRoot)
         var backoff = 1.0
@@ -22,6 +26,7 @@ public enum LiveFleet {
             var connected: HubConnection? = nil
             do {
                 connected = try await HubConnection.connect(settings)
+                if !follow.isEmpty { try await connected?.subscribe(follow, qos: 1) }
                 try await connected?.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
             } catch {
                 connected?.close()
@@ -34,7 +39,7 @@ public enum LiveFleet {
             backoff = 1
             // A fresh snapshot replaces what we had: a hatchling removed meanwhile is gone.
             view = FleetView(root: settings.topicRoot)
-            for message in hub.drain() { view.apply(message) }
+            for message in hub.drain() { _ = view.apply(message) || other(message) }
             update(view, .connected, true)
             while !stop.isStopped {
                 guard let message = await hub.next(timeout: tick) else {
@@ -45,8 +50,8 @@ public enum LiveFleet {
                     update(view, .connected, false)
                     continue
                 }
-                var changed = view.apply(message)
-                for more in hub.drain() { changed = view.apply(more) || changed }
+                var changed = view.apply(message) || other(message)
+                for more in hub.drain() { changed = view.apply(more) || other(more) || changed }
                 update(view, .connected, changed)
             }
             hub.close()

@@ -1,6 +1,6 @@
 import FleetProtocol
 
-/// `fleetctl watch`: the status table, redrawn live in the terminal.
+/// `fleetctl watch`: the status table and the fleet's last events, redrawn live in the terminal.
 ///
 /// On a terminal each frame clears the screen (ANSI `ESC[H ESC[2J`) and is drawn at most
 /// `maxFramesPerSecond` times a second, and once a second so ages move. Where the output is not
@@ -24,7 +24,8 @@ public struct WatchScreen: Sendable {
 
     /// The frame to write now, or nil when nothing should be drawn yet.
     public mutating func frame(
-        view: FleetView, connection: LiveConnection, changed: Bool, now: FleetTimestamp, at time: Double, source: String
+        view: FleetView, events: RecentEvents, connection: LiveConnection, changed: Bool, now: FleetTimestamp,
+        at time: Double, source: String
     ) -> String? {
         pending = pending || changed
         guard time - lastFrameAt >= 1 / maxFramesPerSecond else { return nil }
@@ -32,7 +33,7 @@ public struct WatchScreen: Sendable {
         pending = false
         lastFrameAt = time
         let report = FleetStatusReport(view: view, now: now)
-        var text = report.table()
+        var text = report.table() + events.text()
         switch connection {
         case .connected: text += "watching \(source); Ctrl-C to stop\n"
         case .disconnected(let reason): text += "NOT CONNECTED to \(source): \(reason)\n"

@@ -19,13 +19,18 @@ final class ChildProcess: Sendable {
         let state = Mutex<(status: Int32?, waiters: [UUID: CheckedContinuation<Void, Never>])>((nil, [:]))
     }
 
-    init(executable: String, arguments: [String], environment: [String: String], outputPath: String) throws {
+    /// Standard output and standard error go to `outputPath`, or standard error to `errorPath` when given.
+    init(executable: String, arguments: [String], environment: [String: String], outputPath: String, errorPath: String? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorPath {
+            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         // Other tests' open files (a script being written) must not leak into long-lived children:
         // a leaked write descriptor makes exec of that script fail with ETXTBSY.
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {

@@ -73,9 +73,11 @@ enum Fleetctl {
         }
     }
 
-    /// Starts a long-running fleetctl (watch, exporter, audit) writing stdout and stderr to a file.
-    static func start(_ arguments: [String], environment: [String: String], output: URL) throws -> ChildProcess {
-        try ChildProcess(executable: try executable, arguments: arguments, environment: environment, outputPath: output.path)
+    /// Starts a long-running fleetctl (watch, events, exporter, audit) writing stdout and stderr to
+    /// a file, or stderr to `errors` when given.
+    static func start(_ arguments: [String], environment: [String: String], output: URL, errors: URL? = nil) throws -> ChildProcess {
+        try ChildProcess(
+            executable: try executable, arguments: arguments, environment: environment, outputPath: output.path, errorPath: errors?.path)
     }
 }
 
