@@ -2,7 +2,7 @@
 /// `{"boot_id":…,"data":{…},"event":"task-done","seq":7,"ts":…,"v":1}`.
 ///
 /// The gateway hands the agent only `event` and `data` (over the agent's local socket); the agent
-/// checks both (`EventPayload.check`), adds the rest and publishes. The hub reads it back with `parse`.
+/// checks both (`checkName`, `checkData`), adds the rest and publishes. The hub reads it back with `parse`.
 public struct EventPayload: Sendable, Equatable {
     /// The longest event name.
     public static let maximumNameBytes = 64
@@ -110,7 +110,7 @@ public struct EventPayload: Sendable, Equatable {
         func raw(_ key: String) -> ArraySlice<UInt8>? { fields.first { $0.key == key }.map { payload[$0.range] } }
         func text(_ key: String) -> String? { raw(key).flatMap { JSONScan.string($0) } }
         func integer(_ key: String) -> UInt64? {
-            guard let bytes = raw(key), !bytes.isEmpty, bytes.count <= 19, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            guard let bytes = raw(key), !bytes.isEmpty, bytes.count <= 20, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 return nil
             }
             return UInt64(String(decoding: bytes, as: UTF8.self))
