@@ -1,7 +1,8 @@
-import FleetControl
 import FleetProtocol
 import MosquittoClient
 import Testing
+
+@testable import FleetControl
 
 @Suite("Exporter: exposition and the small HTTP server's parsing")
 struct ExporterTests {
@@ -37,6 +38,26 @@ struct ExporterTests {
         #expect(!hostile.contains("\u{1B}"))
         let fine = render([Fixture.message("fleet/mason/status", Fixture.online(version: "1.2.3-rc1"))])
         #expect(fine.contains(#"agent_version="1.2.3-rc1""#) && fine.contains(#"boot_id="0123456789abcdef0123456789abcdef""#), "\(fine)")
+    }
+
+    @Test("the text format's escapes: backslash and newline in help and label values, double quote in label values; +Inf, -Inf, NaN")
+    func escapes() {
+        var out: [UInt8] = []
+        MetricsRenderer.sample("x", [("a", "back\\slash \"quoted\"\nline"), ("b", "")], 1, into: &out)
+        MetricsRenderer.header("x", "help \\ \"kept\"\nnext", into: &out)
+        for value in [Double.infinity, -.infinity, .nan, 0.5, 1e300] { MetricsRenderer.sample("y", [], value, into: &out) }
+        #expect(
+            String(decoding: out, as: UTF8.self) == #"""
+                x{a="back\\slash \"quoted\"\nline",b=""} 1.0
+                # HELP x help \\ "kept"\nnext
+                # TYPE x gauge
+                y +Inf
+                y -Inf
+                y NaN
+                y 0.5
+                y 1e+300
+
+                """#)
     }
 
     @Test("requests: GET and HEAD of /metrics, 404 elsewhere, 405 other methods, 400 and 431 for junk")

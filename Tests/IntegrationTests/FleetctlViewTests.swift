@@ -88,6 +88,11 @@ struct FleetctlViewTests {
                         return body.contains(#"hatchling_up{hatchling="rook"} 0"#) && body.contains(#"hatchling_up{hatchling="mason"} 1"#)
                     }
                     #expect(body.contains("# HELP hatchling_up ") && body.contains("# TYPE hatchling_up gauge"))
+                    // Prometheus's own checker reads the scrape: the format and its lint rules.
+                    let scraped = log.deletingLastPathComponent().appendingPathComponent("scrape.txt")
+                    try body.write(to: scraped, atomically: true, encoding: .utf8)
+                    let checked = try runProcess("/bin/sh", ["-c", "promtool check metrics < \"$1\"", "sh", scraped.path])
+                    #expect(checked.status == 0 && checked.stdout.isEmpty && checked.stderr.isEmpty, "promtool check metrics: \(checked)")
                     let series = parseExposition(body)
                     let rookFamilies = Set(series.filter { $0.labels.contains(#"hatchling="rook""#) }.map(\.name))
                     #expect(rookFamilies == ["hatchling_up", "hatchling_info"], "no frozen gauges: \(rookFamilies)")

@@ -1,30 +1,26 @@
 import FleetProtocol
-import Synchronization
 
 /// `fleetctl exporter`: a live view of the fleet served as Prometheus metrics until stopped.
 public enum ExporterRunner {
-    final class Shared: Sendable {
-        let state: Mutex<(view: FleetView, connected: Bool)>
-        init(root: String) { state = Mutex((FleetView(root: root), false)) }
-    }
-
     /// Listens, then follows the bus until `stop` is set; `log` gets one line per change of the
     /// broker connection and the address served.
     public static func run(
         settings: ConnectionSettings, listen: ListenAddress, stop: StopSignal, log: (String) -> Void = Terminal.error
     ) async throws(FleetctlError) {
-        let shared = Shared(root: settings.topicRoot)
+        let store = FleetStore(root: settings.topicRoot)
+        // A scrape renders under the store's lock, in one pass (a few milliseconds for thousands
+        // of hatchlings); the bus waits meanwhile, nothing is copied.
         let server = try MetricsHTTPServer(listen: listen) {
-            let (view, connected) = shared.state.withLock { ($0.view, $0.connected) }
-            return MetricsRenderer.render(view.summaries(now: .now()), brokerConnected: connected)
+            store.read { view, connection in
+                MetricsRenderer.render(view.summaries(now: .now()), brokerConnected: connection == .connected)
+            }
         }
         server.start()
         defer { server.stop() }
         let shown = ListenAddress(host: listen.host.isEmpty ? "0.0.0.0" : listen.host, port: server.port)
         log("fleetctl exporter: serving http://\(shown)/metrics for \(settings.endpoint)")
         var last: LiveConnection? = nil
-        await LiveFleet.run(settings: settings, stop: stop) { view, connection, _ in
-            shared.state.withLock { $0 = (view, connection == .connected) }
+        await LiveFleet.run(settings: settings, stop: stop, store: store) { connection, _ in
             if connection != last {
                 switch connection {
                 case .connected: log("fleetctl exporter: connected to \(settings.endpoint)")
@@ -45,15 +41,15 @@ public enum WatchRunner {
         var events = RecentEvents()
         let source = settings.endpoint.description
         let root = settings.topicRoot
+        let store = FleetStore(root: root)
         await LiveFleet.run(
-            settings: settings, stop: stop, tick: 0.25, follow: [FleetEvent.filter(root: root)],
+            settings: settings, stop: stop, store: store, tick: 0.25, follow: [FleetEvent.filter(root: root)],
             other: { events.apply($0, root: root) }
-        ) { view, connection, changed in
-            if let frame = screen.frame(
-                view: view, events: events, connection: connection, changed: changed, now: .now(), at: Monotonic.now(), source: source)
-            {
-                output(frame)
+        ) { connection, changed in
+            let frame = store.read { view, _ in
+                screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: Monotonic.now(), source: source)
             }
+            if let frame { output(frame) }
         }
     }
 }

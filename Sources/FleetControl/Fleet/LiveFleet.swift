@@ -1,5 +1,6 @@
 import FleetProtocol
 import MosquittoClient
+import Synchronization
 
 /// The connection state of a live view.
 public enum LiveConnection: Sendable, Equatable {
@@ -8,7 +9,42 @@ public enum LiveConnection: Sendable, Equatable {
     case disconnected(String)
 }
 
-/// Keeps a `FleetView` up to date from the bus until stopped, reconnecting with backoff (1 s
+/// The fleet view that `LiveFleet` keeps up to date, shared with readers on other threads (the
+/// exporter's scrapes). It is changed in place, under its lock: a reader that kept a copy of the
+/// view would make the next message copy all of it (a dictionary of every hatchling), work that
+/// grows with the fleet on every message.
+public final class FleetStore: Sendable {
+    private let state: Mutex<(view: FleetView, connection: LiveConnection?)>
+
+    public init(root: String) {
+        state = Mutex((FleetView(root: root), nil))
+    }
+
+    /// Runs `body` with the view and the connection's state, under the lock (keep it short: the
+    /// bus waits).
+    public func read<T>(_ body: (FleetView, LiveConnection?) -> T) -> T {
+        state.withLock { body($0.view, $0.connection) }
+    }
+
+    /// Applies `messages` in order; returns whether any was about the view.
+    func apply(_ messages: [MQTTMessage]) -> Bool {
+        state.withLock { state in
+            var changed = false
+            for message in messages { changed = state.view.apply(message) || changed }
+            return changed
+        }
+    }
+
+    func replace(with view: FleetView) {
+        state.withLock { $0.view = view }
+    }
+
+    func set(_ connection: LiveConnection) {
+        state.withLock { $0.connection = connection }
+    }
+}
+
+/// Keeps a `FleetStore` up to date from the bus until stopped, reconnecting with backoff (1 s
 /// doubling to 30 s) when the broker goes away: the base of `watch` and the exporter.
 public enum LiveFleet {
     /// Calls `update` after every batch of messages (`changed` true) and at least every `tick`
@@ -17,11 +53,23 @@ public enum LiveFleet {
     /// `follow` are more filters (QoS 1; `watch`'s events): a message the view does not take goes
     /// to `other`, which says whether it changed what is shown.
     public static func run(
-        settings: ConnectionSettings, stop: StopSignal, tick: Double = 0.25, follow: [String] = [],
-        other: (MQTTMessage) -> Bool = { _ in false }, update: (FleetView, LiveConnection, _ changed: Bool) -> Void
+        settings: ConnectionSettings, stop: StopSignal, store: FleetStore, tick: Double = 0.25, follow: [String] = [],
+        other: (MQTTMessage) -> Bool = { _ in false }, update: (LiveConnection, _ changed: Bool) -> Void
     ) async {
-        var view = FleetView(root: settings.topicRoot)
         var backoff = 1.0
+        func report(_ connection: LiveConnection, _ changed: Bool) {
+            store.set(connection)
+            update(connection, changed)
+        }
+        // Messages the view does not take go to `other`, one by one, in order.
+        func take(_ messages: [MQTTMessage]) -> Bool {
+            guard !follow.isEmpty else { return store.apply(messages) }
+            var changed = false
+            for message in messages {
+                if store.apply([message]) || other(message) { changed = true }
+            }
+            return changed
+        }
         while !stop.isStopped {
             var connected: HubConnection? = nil
             do {
@@ -30,7 +78,7 @@ public enum LiveFleet {
                 try await connected?.subscribeAndSettle(FleetView.filters(root: settings.topicRoot), qos: 0)
             } catch {
                 connected?.close()
-                update(view, .disconnected("\(error); next attempt in \(Int(backoff)) s"), true)
+                report(.disconnected("\(error); next attempt in \(Int(backoff)) s"), true)
                 await pause(backoff, stop: stop)
                 backoff = min(backoff * 2, 30)
                 continue
@@ -38,21 +86,20 @@ public enum LiveFleet {
             guard let hub = connected else { continue }
             backoff = 1
             // A fresh snapshot replaces what we had: a hatchling removed meanwhile is gone.
-            view = FleetView(root: settings.topicRoot)
-            for message in hub.drain() { _ = view.apply(message) || other(message) }
-            update(view, .connected, true)
+            store.replace(with: FleetView(root: settings.topicRoot))
+            _ = take(hub.drain())
+            report(.connected, true)
             while !stop.isStopped {
                 guard let message = await hub.next(timeout: tick) else {
                     if let ended = hub.ended {
-                        update(view, .disconnected("\(ended); reconnecting"), true)
+                        report(.disconnected("\(ended); reconnecting"), true)
                         break
                     }
-                    update(view, .connected, false)
+                    update(.connected, false)
                     continue
                 }
-                var changed = view.apply(message) || other(message)
-                for more in hub.drain() { changed = view.apply(more) || other(more) || changed }
-                update(view, .connected, changed)
+                let changed = take([message] + hub.drain())
+                update(.connected, changed)
             }
             hub.close()
         }

@@ -29,6 +29,9 @@ public struct SendTally: Sendable {
     let startedAt: Double
     private(set) var answers: [String: SendAnswer] = [:]
     private var arrival: [String] = []
+    /// The expected names, for a lookup per answer that does not grow with the fleet.
+    private let expectedNames: Set<String>
+    private var expectedAnswered = 0
 
     public init(command: FleetCommand, expected: [HatchlingName], root: String, requests: [String: HatchlingName?], startedAt: Double) {
         self.command = command
@@ -36,10 +39,11 @@ public struct SendTally: Sendable {
         self.root = root
         self.requests = requests
         self.startedAt = startedAt
+        expectedNames = Set(expected.map(\.rawValue))
     }
 
     /// True once every expected hatchling has answered.
-    public var isComplete: Bool { expected.allSatisfy { answers[$0.rawValue] != nil } }
+    public var isComplete: Bool { expectedAnswered == expectedNames.count }
 
     /// Takes a message if it answers one of our requests; returns whether it did.
     @discardableResult
@@ -60,8 +64,10 @@ public struct SendTally: Sendable {
         } else if let claimed = response?.hatchling.rawValue, claimed != name {
             problem = "the answer on \(name)'s topic names \(claimed)"
         }
+        let isExpected = addressed && expectedNames.contains(name)
+        if expectedNames.contains(name) { expectedAnswered += 1 }
         answers[name] = SendAnswer(
-            hatchling: name, expected: addressed && expected.contains { $0.rawValue == name },
+            hatchling: name, expected: isExpected,
             latencyMs: max(0, Int(((now - startedAt) * 1000).rounded())), ok: response?.ok == true && problem == nil,
             response: response, problem: problem)
         arrival.append(name)
