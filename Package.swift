@@ -23,11 +23,10 @@ let package = Package(
         .library(name: "HatchlingMetrics", targets: ["HatchlingMetrics"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        // fleetctl's exporter only: the text exposition format (HELP, TYPE, label escaping). Brings
-        // swift-atomics and swift-metrics, no Foundation; see docs/fleetctl.md for the measured cost.
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Exact versions: Package.resolved is not committed (each machine's package copies carry
+        // commit ids of their own), so these lines are what makes a build repeatable.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -87,7 +86,6 @@ let package = Package(
                 "MosquittoClient",
                 "FleetProtocol",
                 "FleetSigning",
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
