@@ -291,14 +291,18 @@ fi
 # group the gateway's, mode 2710. The gateway's user may reach the socket (mode 0660, and the
 # folder's set-group-id bit gives it the gateway's group) but not create, remove or replace
 # anything there; other users cannot reach it at all. Root (a HEALTHCHECK) always can.
-socket_dir=$(dirname -- "${HATCHLING_AGENT_SOCKET:-/run/hatchling-agent/agent.sock}")
+socket_path=${HATCHLING_AGENT_SOCKET:-/run/hatchling-agent/agent.sock}
+socket_dir=$(dirname -- "$socket_path")
 if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
-    case $socket_dir in
+    case $socket_path in
         /*) ;;
-        *) log "refusing to start: HATCHLING_AGENT_SOCKET ($HATCHLING_AGENT_SOCKET) is not an absolute path"; exit 1 ;;
+        *) log "refusing to start: HATCHLING_AGENT_SOCKET ($socket_path) is not an absolute path"; exit 1 ;;
     esac
-    if [ -L "$socket_dir" ] || { [ -e "$socket_dir" ] && [ ! -d "$socket_dir" ]; }; then
-        log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) is not a folder"
+    # A folder of its own: the entrypoint gives it to the agent, so it must not be one that others
+    # use (/, /run, /tmp), and it may hold nothing but the socket (and the agent's leftovers).
+    socket_name=$(basename -- "$socket_path")
+    if [ "$socket_dir" = / ] || [ -L "$socket_dir" ] || { [ -e "$socket_dir" ] && [ ! -d "$socket_dir" ]; }; then
+        log "refusing to start: HATCHLING_AGENT_SOCKET ($socket_path) needs a folder of its own, such as /run/hatchling-agent"
         exit 1
     fi
     # The folder above is checked before root makes anything in it.
@@ -307,7 +311,21 @@ if [ -n "$gateway_uid" ] && [ -n "$agent_wanted" ]; then
         log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) is in a folder that $why"
         exit 1
     fi
-    [ -d "$socket_dir" ] || mkdir -- "$socket_dir"
+    if [ -d "$socket_dir" ]; then
+        owner=$(stat -c %u -- "$socket_dir")
+        others=$(find "$socket_dir" -mindepth 1 -maxdepth 1 ! -name "$socket_name" ! -name '.agent-sock-*' -print -quit)
+        # Anything at the socket's own name must be a socket (a stale one is replaced by the agent).
+        not_socket=
+        if { [ -e "$socket_dir/$socket_name" ] || [ -L "$socket_dir/$socket_name" ]; } && [ ! -S "$socket_dir/$socket_name" ]; then
+            not_socket=1
+        fi
+        if [ -k "$socket_dir" ] || { [ "$owner" != 0 ] && [ "$owner" != "$agent_uid" ]; } || [ -n "$others" ] || [ -n "$not_socket" ]; then
+            log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) is not one of its own (it must be root's or $AGENT_USER's, not sticky, and hold nothing but $socket_name)"
+            exit 1
+        fi
+    else
+        mkdir -- "$socket_dir"
+    fi
     why=$(gateway_reach "$socket_dir") || why="could not be checked"
     if [ -n "$why" ]; then
         log "refusing to start: the folder of HATCHLING_AGENT_SOCKET ($socket_dir) $why"

@@ -81,15 +81,18 @@ func checkLocalRequest(_ bytes: [UInt8]) {
         precondition(LocalProtocol.parse(LocalProtocol.encode(request).dropLast()) == .success(request), "a request does not round-trip")
         guard case .publish(let event, let data) = request else { return }
         precondition(data.first == UInt8(ascii: "{"), "publish accepted data that is not an object")
-        guard EventPayload.checkName(event) == nil, EventPayload.checkData(data[...], secrets: [Array("fuzz-password".utf8)]) == nil else { return }
-        precondition(!String(decoding: data, as: UTF8.self).contains("fuzz-password"), "the agent's own password passed")
+        guard EventPayload.checkName(event) == nil,
+            case .success(let prepared) = EventPayload.prepareData(data[...], name: event, secrets: [Array("fuzz-password".utf8)])
+        else { return }
+        precondition(!String(decoding: prepared, as: UTF8.self).lowercased().contains("fuzz-password"), "the agent's own password passed")
+        precondition(!prepared.contains(0x0A) && !prepared.contains(0x0D), "published data holds a line break")
         var writer = JSONWriter()
-        EventPayload(event: event, data: data, ts: FleetTimestamp(millisecondsSinceEpoch: 0), bootId: String(repeating: "a", count: 32), seq: 1)
+        EventPayload(event: event, data: prepared, ts: FleetTimestamp(millisecondsSinceEpoch: 0), bootId: String(repeating: "a", count: 32), seq: 1)
             .write(to: &writer)
         let payload = writer.bytes
         precondition(EventPayload.problems(payload).isEmpty, "the hub refuses an event the agent would publish: \(EventPayload.problems(payload))")
         let read = EventPayload.parse(payload)
-        precondition(read?.event == event && read?.data == data, "an event does not read back as written")
+        precondition(read?.event == event && read?.data == prepared, "an event does not read back as written")
     }
 }
 

@@ -22,6 +22,12 @@ struct EnvelopeScanner {
     private var fieldRanges: [(key: String, range: Range<Int>)]? = nil
     /// When set, every string of the document, keys too, with its escapes resolved (`JSONScan.strings`).
     private var strings: [String]? = nil
+    /// With `strings`: the values alone (no keys), in order.
+    private var values: [String] = []
+    /// Nesting allowed (objects and arrays); an event's data is held to less than a command.
+    private var depthLimit = EnvelopeScanner.maximumDepth
+    /// Refuses a key given twice in any object, not only a command's fields (`JSONScan.strictStrings`).
+    private var uniqueKeys = false
 
     /// The fields, or nil when the payload is not exactly one valid JSON object.
     static func scan(_ payload: [UInt8]) -> CommandParser.Envelope? {
@@ -45,12 +51,20 @@ struct EnvelopeScanner {
     }
 
     /// Every string of the object in `payload` (keys and values), decoded; nil when `payload` is
-    /// not exactly one valid JSON object.
-    static func strings(_ payload: UnsafeBufferPointer<UInt8>) -> [String]? {
+    /// not exactly one valid JSON object. `strict`: also nil for a key given twice in any object,
+    /// or nesting deeper than `depth`.
+    static func strings(_ payload: UnsafeBufferPointer<UInt8>, strict: Bool = false, depth: Int = maximumDepth) -> [String]? {
+        scanStrings(payload, strict: strict, depth: depth)?.all
+    }
+
+    /// Every string (keys and values) and the values alone, as `strings`.
+    static func scanStrings(_ payload: UnsafeBufferPointer<UInt8>, strict: Bool, depth: Int) -> (all: [String], values: [String])? {
         var scanner = EnvelopeScanner(bytes: payload)
         scanner.strings = []
-        guard scanner.document() else { return nil }
-        return scanner.strings
+        scanner.uniqueKeys = strict
+        scanner.depthLimit = min(depth, maximumDepth)
+        guard scanner.document(), let all = scanner.strings else { return nil }
+        return (all, scanner.values)
     }
 
     private mutating func document() -> Bool {
@@ -80,6 +94,7 @@ struct EnvelopeScanner {
             guard strings != nil else { return string(keep: false) != nil }
             guard let text = string(keep: true) else { return false }
             strings?.append(text)
+            values.append(text)
             return true
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
@@ -89,15 +104,19 @@ struct EnvelopeScanner {
     }
 
     private mutating func object(depth: Int, topLevel: Bool) -> Bool {
-        guard depth <= Self.maximumDepth else { return false }
+        guard depth <= depthLimit else { return false }
         index += 1  // {
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             index += 1
             return true
         }
+        var keys: Set<String> = []
         while true {
             guard peek == UInt8(ascii: "\""), let key = string(keep: true) else { return false }
+            if uniqueKeys {
+                guard keys.insert(key).inserted else { return false }
+            }
             strings?.append(key)
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { return false }
@@ -131,7 +150,7 @@ struct EnvelopeScanner {
     }
 
     private mutating func array(depth: Int) -> Bool {
-        guard depth <= Self.maximumDepth else { return false }
+        guard depth <= depthLimit else { return false }
         index += 1  // [
         skipWhitespace()
         if peek == UInt8(ascii: "]") {

@@ -2,7 +2,7 @@
 /// `{"boot_id":…,"data":{…},"event":"task-done","seq":7,"ts":…,"v":1}`.
 ///
 /// The gateway hands the agent only `event` and `data` (over the agent's local socket); the agent
-/// checks both (`checkName`, `checkData`), adds the rest and publishes. The hub reads it back with `parse`.
+/// checks both (`checkName`, `prepareData`), adds the rest and publishes. The hub reads it back with `parse`.
 public struct EventPayload: Sendable, Equatable {
     /// The longest event name.
     public static let maximumNameBytes = 64
@@ -58,30 +58,117 @@ public struct EventPayload: Sendable, Equatable {
         return nil
     }
 
-    /// Checks `data`: one JSON object of at most 2048 bytes, nested no deeper than a command may be,
-    /// holding none of `secrets` (the agent's own password and command key, tried as given and in
-    /// every decoded string) and no credential shape (`SecretScanner.credentialShapes`). The
-    /// refusal never repeats the value it found.
-    public static func checkData(_ data: ArraySlice<UInt8>, secrets: [[UInt8]] = []) -> Refusal? {
+    /// The deepest nesting an event's data may have (objects and arrays).
+    public static let maximumDataDepth = 32
+
+    /// What is wrong with `data` as an event's data, whoever sent it: over 2048 bytes, not UTF-8, not
+    /// one JSON object nested at most 32 levels with no key twice in any object, or a string
+    /// (key or value) holding a control character other than tab and newline, or a bidirectional
+    /// or invisible formatting character (they rewrite what a terminal or a log shows). Nil when
+    /// none. The agent refuses such data; the hub does not show it (it may come from a hatchling
+    /// that skipped its agent).
+    public static func dataProblem(_ data: ArraySlice<UInt8>) -> Refusal? {
         if data.count > maximumDataBytes {
             return Refusal(.tooLarge, "the data is \(data.count) bytes; at most \(maximumDataBytes)")
         }
-        guard let strings = JSONScan.strings(data) else {
+        guard String(validating: data, as: UTF8.self) != nil else { return Refusal(.badData, "the data is not UTF-8") }
+        guard let strings = JSONScan.strictStrings(data, depth: maximumDataDepth) else {
             return Refusal(
-                .badData, "the data must be one JSON object (RFC 8259, nested at most \(JSONScan.maximumDepth) levels)")
+                .badData,
+                "the data must be one JSON object (RFC 8259), nested at most \(maximumDataDepth) levels, with no key given twice")
         }
-        let decoded = strings.map { Array($0.utf8) }
-        for secret in secrets where !secret.isEmpty {
-            if contains(data, secret) || decoded.contains(where: { contains($0[...], secret) }) {
-                return Refusal(.secret, "the data holds one of the agent's own credentials")
-            }
-        }
-        var kinds = SecretScanner.credentialShapes(Array(data))
-        for text in decoded where kinds.isEmpty { kinds = SecretScanner.credentialShapes(text) }
-        if let kind = kinds.first {
-            return Refusal(.secret, "the data holds what looks like \(kind)")
+        if strings.contains(where: { $0.unicodeScalars.contains(where: isHazard) }) {
+            return Refusal(.badData, "the data holds control, bidirectional or invisible characters")
         }
         return nil
+    }
+
+    /// Checks an event from the gateway and returns its data as it is published (compacted: no
+    /// white space between tokens). Refused: `dataProblem`s; the agent's own `secrets` (its bus
+    /// password and command key) in the name or the data, in any letter case, as lower-case hex
+    /// or base64, in one string or spread over several; and whatever `SecretScanner` finds in the
+    /// data (credential shapes such as `sk-`, `ghp_`, `AKIA`, a PEM block, and long random-looking
+    /// strings), in each string and in all of them joined. Best effort against accidents, not a
+    /// proof against a gateway that means to leak: see docs/security.md. One message for every
+    /// kind of secret, which never repeats the value (a refusal must not tell a guess from a match).
+    public static func prepareData(_ data: ArraySlice<UInt8>, name: String = "", secrets: [[UInt8]] = []) -> Result<[UInt8], Refusal> {
+        if let problem = dataProblem(data) { return .failure(problem) }
+        let (strings, values) = JSONScan.strictStringsAndValues(data, depth: maximumDataDepth) ?? ([], [])
+        // Each string alone, the raw data, the name, and the strings joined with nothing between
+        // (a key split over two strings), all of them and the values alone, with full-width
+        // letters made ASCII.
+        let separate = ([Array(data), Array(name.utf8)] + strings.map { Array($0.utf8) }).map(foldedForScanning)
+        let joined = [strings.joined(), values.joined()].map { foldedForScanning(Array($0.utf8)) }
+        for secret in secrets where !secret.isEmpty {
+            let forms = secretForms(secret)
+            for text in separate + joined {
+                let lowered = text.map(lowercased)
+                if forms.contains(where: { contains(lowered[...], $0) }) { return .failure(secretRefusal) }
+            }
+        }
+        if separate.contains(where: { !SecretScanner.scan($0).isEmpty }) || joined.contains(where: { !SecretScanner.credentialShapes($0).isEmpty }) {
+            return .failure(secretRefusal)
+        }
+        return .success(JSONScan.compacted(data))
+    }
+
+    static let secretRefusal = Refusal(
+        .secret, "the data holds what looks like a secret (a credential, a key, a long random string, or the agent's own password or key)")
+
+    /// A secret as it may be written: lower-cased (the text is lower-cased too), its lower-case hex,
+    /// and its base64 and base64url (without padding), lower-cased.
+    static func secretForms(_ secret: [UInt8]) -> [[UInt8]] {
+        let lower = secret.map(lowercased)
+        let hex = secret.flatMap { byte in [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]] }
+        let base64 = base64Encoded(secret).prefix { $0 != UInt8(ascii: "=") }
+        let url = base64.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
+        return [lower, hex, Array(base64).map(lowercased), url.map(lowercased)]
+    }
+
+    /// Full-width ASCII (U+FF01-U+FF5E) as ASCII (`ｓｋ-` is `sk-` to a reader). The own-secret
+    /// search lower-cases the result; the shape rules see it as it is (case matters: `AKIA`).
+    static func foldedForScanning(_ bytes: [UInt8]) -> [UInt8] {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        for scalar in text.unicodeScalars {
+            if (0xFF01...0xFF5E).contains(scalar.value) {
+                out.append(UInt8(scalar.value - 0xFF01 + 0x21))
+            } else {
+                out.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        return out
+    }
+
+    static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func base64Encoded(_ bytes: [UInt8]) -> [UInt8] {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
+            for position in 0..<4 {
+                out.append(position <= chunk.count ? alphabet[Int((value >> (18 - 6 * UInt32(position))) & 63)] : UInt8(ascii: "="))
+            }
+            index += 3
+        }
+        return out
+    }
+
+    /// Characters no event may carry: C0 controls but tab and newline, DEL, C1 controls, the
+    /// bidirectional controls and the invisible format characters.
+    static func isHazard(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A: false
+        case 0x00...0x1F, 0x7F...0x9F: true
+        case 0x00AD, 0x061C, 0x180E, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF: true
+        default: false
+        }
     }
 
     /// Reads an event published on the bus; nil when it is not one (`problems` says why).
@@ -128,8 +215,8 @@ public struct EventPayload: Sendable, Equatable {
         if let data {
             if data.first != UInt8(ascii: "{") {
                 problems.append("data must be an object")
-            } else if data.count > maximumDataBytes {
-                problems.append("data is \(data.count) bytes; at most \(maximumDataBytes)")
+            } else if let problem = dataProblem(data) {
+                problems.append(problem.message)
             }
         } else {
             problems.append("data is missing")

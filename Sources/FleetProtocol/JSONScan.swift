@@ -18,6 +18,43 @@ public enum JSONScan {
         bytes.withUnsafeBufferPointer { EnvelopeScanner.strings($0) }
     }
 
+    /// Every string in the object `bytes` (keys and values), escapes resolved; nil when `bytes` is
+    /// not exactly one valid JSON object nested at most `depth` levels with no key twice in any object.
+    public static func strictStrings(_ bytes: ArraySlice<UInt8>, depth: Int) -> [String]? {
+        strictStringsAndValues(bytes, depth: depth)?.all
+    }
+
+    /// `strictStrings`, and the values alone (no keys) in order.
+    public static func strictStringsAndValues(_ bytes: ArraySlice<UInt8>, depth: Int) -> (all: [String], values: [String])? {
+        bytes.withUnsafeBufferPointer { EnvelopeScanner.scanStrings($0, strict: true, depth: depth) }
+    }
+
+    /// `bytes` (valid JSON) without the white space between its tokens.
+    public static func compacted(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                out.append(byte)
+            } else if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+                continue
+            } else {
+                if byte == UInt8(ascii: "\"") { inString = true }
+                out.append(byte)
+            }
+        }
+        return out
+    }
+
     /// The text of a JSON string value, escapes resolved; nil when `bytes` is not one JSON string.
     public static func string(_ bytes: ArraySlice<UInt8>) -> String? {
         guard bytes.first == UInt8(ascii: "\"") else { return nil }

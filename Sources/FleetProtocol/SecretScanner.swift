@@ -38,11 +38,11 @@ public enum SecretScanner {
     }
 
     /// Kinds of credential in `bytes` whose shape says what they are (API keys and tokens with a
-    /// known prefix, a PEM private-key block), each once; unlike `scan`, no guess from entropy, so
-    /// a random identifier or a hash passes. For refusing what must not be published at all.
+    /// known prefix, a PEM block), each once; unlike `scan`, no guess from entropy. For text made
+    /// by joining strings, where a random-looking run may be an accident of the joining.
     public static func credentialShapes(_ bytes: [UInt8]) -> [String] {
         var found: [String] = []
-        if contains(bytes, "-----BEGIN"), contains(bytes, "PRIVATE KEY") { found.append("a PEM private key block") }
+        if contains(bytes, "-----BEGIN") { found.append("a PEM block (-----BEGIN)") }
         for index in bytes.indices where isWordByte(bytes[index]) && (index == 0 || !isWordByte(bytes[index - 1])) {
             if let kind = knownShape(bytes[index...]), !found.contains(kind) { found.append(kind) }
         }

@@ -199,9 +199,9 @@ struct Publish: AsyncParsableCommand {
         discussion: """
             For the gateway and its scripts: the running agent checks the event and publishes it on <root>/<name>/event (QoS 1, not retained) as {"v":1,"event":...,"data":{...},"ts":...,"boot_id":...,"seq":...}. This command needs no broker credentials: it talks to the agent over its local socket (HATCHLING_AGENT_SOCKET, default /run/hatchling-agent/agent.sock).
 
-            The agent refuses: a name that is not 1-64 of a-z 0-9 - (bad-name); data over 2048 bytes (too-large) or not one JSON object (bad-data); data holding the agent's own bus password or command key, or something shaped like a credential (sk-..., xoxb-..., ghp_..., AKIA..., a PEM private key) (secret); more than EVENT_RATE_LIMIT events a minute, bursts of 10 (rate-limited). Nothing refused reaches the bus. Events are operational telemetry only: never personal data, file contents or secrets (ADR-005).
+            The agent refuses: a name that is not 1-64 of a-z 0-9 - (bad-name); data over 2048 bytes (too-large), nested over 32 levels, with a key twice, or with control, bidirectional or invisible characters (bad-data); data or a name holding the agent's own bus password or command key (in any case, hex or base64), something shaped like a credential (sk-..., xoxb-..., ghp_..., AKIA..., a PEM block) or a long random-looking string (secret); more than EVENT_RATE_LIMIT events a minute, bursts of 10 (rate-limited). Nothing refused reaches the bus. Events are operational telemetry only: never personal data, file contents or secrets (ADR-005).
 
-            Exit status: 0 the broker acknowledged the event (within 5 s); 1 the agent refused it (the reason on standard error); 2 usage error; 3 no agent, the agent is not connected to the broker, or the broker did not acknowledge in time (try again later).
+            Exit status: 0 the broker acknowledged the event (within 5 s); 1 the agent refused it (the reason on standard error; only a rate-limited event may go out if sent again, a minute later); 2 usage error (--data is not one JSON object); 3 no agent, the agent is not connected to the broker or busy, or the broker did not acknowledge in time (try again later).
 
             Examples:
               hatchling-agent publish task-done --data '{"task":"nightly-backup","duration_s":42}'
@@ -221,7 +221,11 @@ struct Publish: AsyncParsableCommand {
         // The data goes into the request as it is, so it must be one JSON object (on one line: a
         // newline can only be whitespace between a valid object's tokens).
         let bytes = Array(data.utf8).map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
-        guard bytes.count <= LocalProtocol.maximumRequestBytes * 4, JSONScan.strings(bytes[...]) != nil else {
+        if bytes.count > EventPayload.maximumDataBytes * 16 {
+            printError("hatchling-agent publish: refused (too-large): the data is \(bytes.count) bytes; at most \(EventPayload.maximumDataBytes)")
+            throw ExitCode(LocalClient.ExitStatus.refused)
+        }
+        guard JSONScan.strings(bytes[...]) != nil else {
             printError("hatchling-agent publish: --data must be one JSON object, such as '{\"task\":\"backup\"}'")
             throw ExitCode(LocalClient.ExitStatus.usage)
         }
@@ -266,7 +270,11 @@ struct Health: AsyncParsableCommand {
         case .success(let answer):
             if json { print(String(decoding: LocalProtocol.encode(answer).dropLast(), as: UTF8.self)) }
             guard case .health(let health) = answer else {
-                printError("hatchling-agent health: the agent answered something else")
+                if case .failed(let failure) = answer {
+                    printError("hatchling-agent health: no answer (\(failure.code.rawValue)): \(failure.message)")
+                } else {
+                    printError("hatchling-agent health: the agent answered something else")
+                }
                 throw ExitCode(LocalClient.ExitStatus.unavailable)
             }
             if health.isHealthy {

@@ -42,20 +42,26 @@ struct EventsTests {
     func line() throws {
         let plain = try #require(read("fleet/mason/event", Self.event(data: "{ \"k\" :\n \"v\" }")).event)
         #expect(plain.line == #"2026-12-03T09:00:00.000Z  mason  task-done  seq=7  {"k":"v"}"#)
+        let spaced = try #require(read("fleet/mason/event", Self.event(data: #"{"spaced":"a  b","n":"é"}"#)).event)
+        #expect(spaced.line == #"2026-12-03T09:00:00.000Z  mason  task-done  seq=7  {"spaced":"a  b","n":"é"}"#)
+        // Data a terminal would act on is not an event at all (the agent refuses it too).
         let hostile = #"{"esc":"\u001b[2J","raw":"a\#u{202E}b\#u{9B}c\#u{200B}d","spaced":"a  b"}"#
-        let event = try #require(read("fleet/mason/event", Self.event(data: hostile)).event)
-        #expect(event.line == #"2026-12-03T09:00:00.000Z  mason  task-done  seq=7  {"esc":"\u001b[2J","raw":"a?b?c?d","spaced":"a  b"}"#)
+        guard case .malformed(_, let problem) = read("fleet/mason/event", Self.event(data: hostile)) else {
+            Issue.record("a hostile event was read as an event")
+            return
+        }
+        #expect(problem.contains("control, bidirectional or invisible characters"))
     }
 
     @Test("the JSON line: exact bytes, keys sorted, data as sent less the white space between tokens, one line")
     func jsonLine() throws {
-        let data = "{ \"k\" : \"v\\n\u{202E}\" ,\n\t\"n\" : [ 1 , 2.50 ] }"
+        let data = "{ \"k\" : \"v\\n\u{E9}\" ,\n\t\"n\" : [ 1 , 2.50 ] }"
         let event = try #require(read("fleet/mason/event", Self.event(data: data, seq: 12)).event)
         let line = String(decoding: event.jsonLine, as: UTF8.self)
-        #expect(line == "{\"boot_id\":\"\(Self.bootId)\",\"data\":{\"k\":\"v\\n\u{202E}\",\"n\":[1,2.50]},\"event\":\"task-done\",\"hatchling\":\"mason\",\"seq\":12,\"ts\":\"2026-12-03T09:00:00.000Z\"}\n")
+        #expect(line == "{\"boot_id\":\"\(Self.bootId)\",\"data\":{\"k\":\"v\\n\u{E9}\",\"n\":[1,2.50]},\"event\":\"task-done\",\"hatchling\":\"mason\",\"seq\":12,\"ts\":\"2026-12-03T09:00:00.000Z\"}\n")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(event.jsonLine)) as? [String: Any])
         #expect(Set(object.keys) == ["boot_id", "data", "event", "hatchling", "seq", "ts"])
-        #expect((object["data"] as? [String: Any])?["k"] as? String == "v\n\u{202E}", "scripts get the exact text")
+        #expect((object["data"] as? [String: Any])?["k"] as? String == "v\n\u{E9}", "scripts get the exact text")
     }
 
     @Test("the warning gate: a burst, then one a second; what was held back is counted on the next line; lines are cleaned and cut")

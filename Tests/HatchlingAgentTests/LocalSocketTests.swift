@@ -70,22 +70,26 @@ struct LocalSocketTests {
         #expect(!LocalProtocol.Health(hatchling: "m", connected: false, heartbeatAge: 1, heartbeatInterval: 30).isHealthy)
     }
 
-    @Test("the gate: checks in order (name, data, connection, rate); only events that pass take a token; reloads change the rate")
+    @Test("the gate: name and data form first (free), then the connection, the rate, secrets; a secret takes a token; reloads change the rate")
     func gate() {
         var gate = EventGate(perMinute: 60)
-        let data = Array(#"{"k":1}"#.utf8)
-        func check(_ event: String = "ok", _ data: [UInt8] = Array("{}".utf8), connected: Bool = true, perMinute: Double = 60, at now: Double) -> LocalProtocol.Code? {
-            gate.check(event: event, data: data, secrets: [Array("hunter2-password".utf8)], connected: connected, perMinute: perMinute, now: now)?.code
+        func check(_ event: String = "ok", _ data: String = "{}", connected: Bool = true, perMinute: Double = 60, at now: Double) -> LocalProtocol.Code? {
+            let result = gate.check(
+                event: event, data: Array(data.utf8), secrets: [Array("hunter2-password".utf8)], connected: connected, perMinute: perMinute, now: now)
+            if case .failure(let failure) = result { return failure.code }
+            return nil
         }
-        // Refused events, however many, take no token.
+        // Malformed events, however many, take no token.
         for _ in 0..<50 {
             #expect(check("Bad", at: 0) == .badName)
-            #expect(check("x", Array(#"{"p":"hunter2-password"}"#.utf8), at: 0) == .secret)
+            #expect(check("x", "[1]", at: 0) == .badData)
+            #expect(check("x", #"{"a":1,"a":2}"#, at: 0) == .badData)
             #expect(check(connected: false, at: 0) == .notConnected)
         }
-        #expect(check("x", Array(#"{"p":"hunter2-password"}"#.utf8), connected: false, at: 0) == .secret, "content first: a secret is a secret offline too")
-        for _ in 0..<10 { #expect(check("ok", data, at: 0) == nil) }
-        #expect(check(at: 0) == .rateLimited)
+        // A secret takes one: ten guesses use up the burst.
+        for _ in 0..<5 { #expect(check("x", #"{"p":"HUNTER2-password"}"#, at: 0) == .secret) }
+        for _ in 0..<5 { #expect(check("ok", #"{"k":1}"#, at: 0) == nil) }
+        #expect(check("x", #"{"p":"hunter2-password"}"#, at: 0) == .rateLimited, "no token left: the secret is not even looked at")
         #expect(check(at: 0.5) == .rateLimited)
         #expect(check(at: 1.01) == nil, "one a second at 60 a minute")
         #expect(check(at: 1.02) == .rateLimited)
@@ -95,6 +99,10 @@ struct LocalSocketTests {
         #expect(check(perMinute: 6, at: 2) == .rateLimited)
         #expect(check(perMinute: 6, at: 12.1) == nil)
         #expect(check(perMinute: 6, at: 12.2) == .rateLimited)
+        // What passes is compacted.
+        var fresh = EventGate(perMinute: 60)
+        let passed = fresh.check(event: "ok", data: Array("{ \"a\" : 1 }".utf8), secrets: [], connected: true, perMinute: 60, now: 0)
+        #expect((try? passed.get()) == Array(#"{"a":1}"#.utf8))
     }
 
     /// A server on a socket of its own that answers health at once and publish never (the test
@@ -156,35 +164,37 @@ struct LocalSocketTests {
         }
     }
 
-    @Test("the server: a ninth client gets busy; a client that sends nothing is let go; a request over 4096 bytes is too-large; a pending answer ends in timeout; answers made later arrive; the socket is 0660 and removed on stop")
+    @Test("the server: a client beyond its user's slots gets busy (root and the agent's user have slots of their own); a client that sends nothing is let go; a request over 4096 bytes is too-large; a pending answer ends in timeout; answers made later arrive; the socket is 0660 and removed on stop")
     func serverLimits() async throws {
         let harness = try Harness()
         defer { harness.stop() }
         var info = stat()
         #expect(lstat(harness.path, &info) == 0 && info.st_mode & 0o777 == 0o660)
 
-        // Eight clients waiting for their publish answers hold every slot.
+        // The test runs as root or as the agent's own user: the reserved slots. Clients waiting for
+        // their publish answers hold every one.
+        let slots = LocalSocketServer.reservedClients
         var waiting: [Int32] = []
-        for _ in 0..<LocalSocketServer.maximumClients {
+        for _ in 0..<slots {
             let fd = try harness.connect()
             harness.send(fd, #"{"v":1,"op":"publish","event":"x"}"# + "\n")
             waiting.append(fd)
         }
-        try await waitUntil { harness.pending.answers.withLock { $0.count } == LocalSocketServer.maximumClients }
-        let ninth = try harness.connect()
-        #expect(harness.readAll(ninth).contains(#""code":"busy""#))
-        close(ninth)
+        try await waitUntil { harness.pending.answers.withLock { $0.count } == slots }
+        let extra = try harness.connect()
+        #expect(harness.readAll(extra).contains(#""code":"busy""#))
+        close(extra)
         // Answered later, from another thread: each arrives on its own connection, then it closes.
         let answers = harness.pending.answers.withLock { $0 }
-        for (index, answer) in answers.enumerated() where index < 7 { answer(.published(seq: UInt64(index + 1))) }
-        for (index, fd) in waiting.enumerated() where index < 7 {
+        for (index, answer) in answers.enumerated() where index < slots - 1 { answer(.published(seq: UInt64(index + 1))) }
+        for (index, fd) in waiting.enumerated() where index < slots - 1 {
             #expect(harness.readAll(fd) == #"{"ok":true,"seq":\#(index + 1),"v":1}"# + "\n")
             close(fd)
         }
-        // The eighth never gets its answer from the handler: the server says timeout on its own.
-        #expect(harness.readAll(waiting[7]).contains(#""code":"timeout""#))
-        close(waiting[7])
-        answers[7](.published(seq: 99))  // too late: dropped, no crash
+        // The last never gets its answer from the handler: the server says timeout on its own.
+        #expect(harness.readAll(waiting[slots - 1]).contains(#""code":"timeout""#))
+        close(waiting[slots - 1])
+        answers[slots - 1](.published(seq: 99))  // too late: dropped, no crash
 
         // A client that says nothing is closed after its deadline, without an answer.
         let silent = try harness.connect()

@@ -237,6 +237,35 @@ struct DeploymentTests {
                 let stranger = try asUser(65534, 65534, ["publish", "intruder"])
                 #expect(stranger.status == 3 && stranger.stderr.contains("not allowed"), "another user reached the socket: \(stranger)")
                 #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "rm -f \"$1\" || exit 1; test ! -e \"$1\"", "sh", socket]).status != 0, "the gateway's user removed the socket")
+                // The gateway holds every slot it can with silent connections, reopening each as
+                // soon as it is dropped: root's health check still gets through (slots of its own).
+                let hogScript = """
+                    import select, socket, sys, time
+                    def opened():
+                        s = socket.socket(socket.AF_UNIX)
+                        s.connect(sys.argv[1])
+                        return s
+                    held = [opened() for _ in range(12)]
+                    print("holding", flush=True)
+                    end = time.time() + 6
+                    while time.time() < end:
+                        readable, _, _ = select.select(held, [], [], 0.05)
+                        for s in readable:
+                            s.close()
+                            held.remove(s)
+                            held.append(opened())
+                    """
+                let hogLog = hatchling.agent.directory.appendingPathComponent("hog.log")
+                let hog = try ChildProcess(
+                    executable: try which("setpriv"),
+                    arguments: ["--reuid=\(gateway.uid)", "--regid=\(gateway.gid)", "--clear-groups", "--", try systemPython(), "-c", hogScript, socket],
+                    environment: ["PATH": "/usr/bin:/bin"], outputPath: hogLog.path)
+                try await waitFor("the gateway's connections", timeout: 20) { (try? String(contentsOf: hogLog, encoding: .utf8))?.contains("holding") == true }
+                for _ in 0..<3 {
+                    let health = try runProcess(agentBinary, ["health"], environment: ["PATH": "/usr/bin:/bin", "HATCHLING_AGENT_SOCKET": socket])
+                    #expect(health.status == 0, "root's health check while the gateway holds its slots: \(health.stderr)")
+                }
+                await hog.terminate(signal: SIGKILL, grace: 5)
 
                 // The rest holds: the agent answers, and SIGTERM to tini ends with `shutdown` announced.
                 try hub.publish("fleet/heron/command", "health-check")
@@ -330,6 +359,42 @@ struct DeploymentTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
         #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == 0, "root's file was given away through the link")
         #expect(attributes[.posixPermissions] as? Int == 0o644)
+    }
+
+    @Test(
+        "started as root with HATCHLING_AGENT_SOCKET in a folder others use (/, a sticky folder, a folder with other files, a link, a file at the socket's name): the entrypoint refuses to start and changes nothing",
+        .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    func socketFolderOfItsOwn() async throws {
+        let sticky = try makeTemporaryDirectory(prefix: "sticky")
+        chmod(sticky.path, 0o1777)
+        let crowded = try makeTemporaryDirectory(prefix: "crowded")
+        try "someone else's\n".write(to: crowded.appendingPathComponent("notes"), atomically: true, encoding: .utf8)
+        let linked = try makeTemporaryDirectory(prefix: "linked")
+        try FileManager.default.createSymbolicLink(atPath: linked.appendingPathComponent("run").path, withDestinationPath: crowded.path)
+        let squatted = try makeTemporaryDirectory(prefix: "squatted")
+        try "not a socket\n".write(to: squatted.appendingPathComponent("agent.sock"), atomically: true, encoding: .utf8)
+        let cases: [(String, URL?)] = [
+            ("/agent.sock", nil), (sticky.appendingPathComponent("agent.sock").path, sticky), (crowded.appendingPathComponent("agent.sock").path, crowded),
+            (linked.appendingPathComponent("run/agent.sock").path, crowded), (squatted.appendingPathComponent("agent.sock").path, squatted),
+        ]
+        for (socket, folder) in cases {
+            let before = try folder.map { try FileManager.default.attributesOfItem(atPath: $0.path) }
+            let rootBefore = try FileManager.default.attributesOfItem(atPath: "/")
+            let hatchling = try Hatchling(name: "wren", broker: nil, environment: ["HATCHLING_AGENT_SOCKET": socket, "MQTT_PORT": String(try freePort())])
+            let status = await hatchling.process.waitForExit(seconds: 20)
+            let log = hatchling.log()
+            await hatchling.stopAll()
+            #expect(status == 1, "\(socket): \(log)")
+            #expect(log.contains("refusing to start: ") && log.contains("HATCHLING_AGENT_SOCKET"), "\(socket): \(log)")
+            #expect(!log.contains("hatchling-agent started"), "\(log)")
+            if let folder, let before {
+                let after = try FileManager.default.attributesOfItem(atPath: folder.path)
+                #expect(after[.ownerAccountID] as? NSNumber == before[.ownerAccountID] as? NSNumber, "\(socket): the folder was chowned")
+                #expect(after[.posixPermissions] as? Int == before[.posixPermissions] as? Int, "\(socket): the folder's mode changed")
+            }
+            let rootAfter = try FileManager.default.attributesOfItem(atPath: "/")
+            #expect(rootAfter[.posixPermissions] as? Int == rootBefore[.posixPermissions] as? Int && rootAfter[.ownerAccountID] as? NSNumber == 0)
+        }
     }
 
     @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))

@@ -26,7 +26,11 @@ struct EventTests {
     @Test("an event reaches the hub through the template ACL; every kind of refusal is answered with its code and exit status 1, and nothing refused reaches the bus")
     func publishAndRefusals() async throws {
         try await SecurityTests().withACLBroker { broker, secrets in
-            let env = ["MQTT_USERNAME": "mason", "MQTT_PASSWORD_FILE": secrets.appendingPathComponent("mason.pw").path, "FLEET_COMMAND_KEY": "mason-command-key-0123456789"]
+            // No rate limit here (a secret takes a token; the limit has a test of its own).
+            let env = [
+                "MQTT_USERNAME": "mason", "MQTT_PASSWORD_FILE": secrets.appendingPathComponent("mason.pw").path,
+                "FLEET_COMMAND_KEY": "mason-command-key-0123456789", "EVENT_RATE_LIMIT": "0",
+            ]
             try await withAgent("mason", broker: broker, environment: env) { agent in
                 let hub = try await TestHub.connect(to: broker, topics: ["fleet/#"], username: "zephyr", password: "zephyr-pw")
                 defer { hub.close() }
@@ -38,7 +42,7 @@ struct EventTests {
                 #expect(!message.retain, "an event is not retained")
                 let event = try #require(EventPayload.parse(message.payload), "\(String(decoding: message.payload, as: UTF8.self))")
                 #expect(event.event == "task-done")
-                #expect(String(decoding: event.data, as: UTF8.self) == #"{"task": "nightly-backup", "duration_s": 42}"#)
+                #expect(String(decoding: event.data, as: UTF8.self) == #"{"task":"nightly-backup","duration_s":42}"#, "compacted")
                 #expect(event.seq == 1 && event.bootId == online.bootId && event.v == 1)
                 #expect(EventPayload.problems(message.payload).isEmpty)
 
@@ -56,6 +60,10 @@ struct EventTests {
                     (["publish", "leak", "--data", #"{"k":"AKIAABCDEFGHIJKLMNOP"}"#], "secret"),
                     (["publish", "leak", "--data", #"{"k":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn==\n-----END OPENSSH PRIVATE KEY-----"}"#], "secret"),
                     (["publish", "leak", "--data", #"{"m\u0061son-pw":1}"#], "secret"),
+                    (["publish", "leak", "--data", #"{"a":"MASON","b":"-PW"}"#], "secret"),
+                    (["publish", "leak", "--data", #"{"status":"ok","status":"failed"}"#], "bad-data"),
+                    (["publish", "leak", "--data", #"{"a":"\u202e"}"#], "bad-data"),
+                    (["publish", "deep", "--data", String(repeating: #"{"a":"#, count: 33) + "1" + String(repeating: "}", count: 33)], "bad-data"),
                 ]
                 for (arguments, code) in refused {
                     let result = try await Self.cli(agent, arguments)

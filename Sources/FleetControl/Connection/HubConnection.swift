@@ -32,7 +32,9 @@ public final class HubConnection: Sendable {
         var pubAcks: [Int32: Int] = [:]
         var inbox: [MQTTMessage] = []
         var inboxStart = 0
-        var lastMessageAt = Monotonic.now()
+        /// When the last retained message came: the retained snapshot has arrived once none has
+        /// for a while (live messages, which keep coming in a busy fleet, do not count).
+        var lastRetainedAt = Monotonic.now()
         var waiters: [Int: Waiter] = [:]
         var nextWaiter = 0
     }
@@ -135,14 +137,16 @@ public final class HubConnection: Sendable {
     ///
     /// The broker queues a subscription's retained messages before it handles the next packet, so
     /// the SUBACK of a second, empty subscription (the barrier) arrives after them; then a short
-    /// quiet time covers QoS 1 messages held back by the broker's in-flight window.
+    /// quiet time covers QoS 1 messages held back by the broker's in-flight window. Quiet means no
+    /// *retained* message: in a large fleet live heartbeats never stop, and waiting for them to
+    /// pause ran every `status` into the cap.
     public func subscribeAndSettle(_ filters: [String], qos: Int, quiet: Double = 0.05, cap: Double = 2) async throws(FleetctlError) {
         try await subscribe(filters, qos: qos)
         try await subscribe(["\(settings.topicRoot)/fleetctl-barrier-\(RandomID.hex(8))/status"], qos: 0)
         let start = Monotonic.now()
-        shared.state.withLock { $0.lastMessageAt = max($0.lastMessageAt, start) }
+        shared.state.withLock { $0.lastRetainedAt = max($0.lastRetainedAt, start) }
         while Monotonic.now() - start < cap {
-            let last = shared.state.withLock { $0.lastMessageAt }
+            let last = shared.state.withLock { $0.lastRetainedAt }
             let quietFor = Monotonic.now() - last
             if quietFor >= quiet { break }
             try? await Task.sleep(for: .milliseconds(Int((quiet - quietFor) * 1000) + 1))
@@ -258,7 +262,7 @@ extension HubConnection.Shared {
             case .published(let mid, let code): state.pubAcks[mid] = code
             case .message(let message):
                 state.inbox.append(message)
-                state.lastMessageAt = Monotonic.now()
+                if message.retain { state.lastRetainedAt = Monotonic.now() }
             }
             var out: [(CheckedContinuation<Bool, Never>, Bool)] = []
             for (key, waiter) in state.waiters {

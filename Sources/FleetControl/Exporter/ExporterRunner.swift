@@ -46,10 +46,14 @@ public enum WatchRunner {
             settings: settings, stop: stop, store: store, tick: 0.25, follow: [FleetEvent.filter(root: root)],
             other: { events.apply($0, root: root) }
         ) { connection, changed in
+            let started = Monotonic.now()
             let frame = store.read { view, _ in
-                screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: Monotonic.now(), source: source)
+                screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: started, source: source)
             }
-            if let frame { output(frame) }
+            if let frame {
+                output(frame)
+                screen.noteCost(Monotonic.now() - started)
+            }
         }
     }
 }

@@ -5,11 +5,16 @@ import FleetProtocol
 /// On a terminal each frame clears the screen (ANSI `ESC[H ESC[2J`) and is drawn at most
 /// `maxFramesPerSecond` times a second, and once a second so ages move. Where the output is not
 /// a terminal, or TERM is `dumb`, frames are appended without escape codes, and only when the
-/// fleet changed, so a log of the output stays readable.
+/// fleet changed, so a log of the output stays readable. A frame costs time in proportion to the
+/// fleet (every row is drawn), so frames are also spaced at least `costFactor` times the last
+/// one's cost apart: drawing takes at most a tenth of a core, whatever the fleet's size (a
+/// 50,000-hatchling table is redrawn every few seconds, not four times a second).
 public struct WatchScreen: Sendable {
     public var ansi: Bool
     public var maxFramesPerSecond = 4.0
+    public var costFactor = 10.0
     private var lastFrameAt = -Double.infinity
+    private var lastFrameCost = 0.0
     private var pending = false
 
     public init(ansi: Bool) {
@@ -22,14 +27,20 @@ public struct WatchScreen: Sendable {
         return term != "dumb"
     }
 
+    /// Notes how long the last frame took to make and write (seconds), for the spacing of the next.
+    public mutating func noteCost(_ seconds: Double) {
+        lastFrameCost = max(0, seconds)
+    }
+
     /// The frame to write now, or nil when nothing should be drawn yet.
     public mutating func frame(
         view: FleetView, events: RecentEvents, connection: LiveConnection, changed: Bool, now: FleetTimestamp,
         at time: Double, source: String
     ) -> String? {
         pending = pending || changed
-        guard time - lastFrameAt >= 1 / maxFramesPerSecond else { return nil }
-        guard pending || (ansi && time - lastFrameAt >= 1) else { return nil }
+        let spacing = max(1 / maxFramesPerSecond, lastFrameCost * costFactor)
+        guard time - lastFrameAt >= spacing else { return nil }
+        guard pending || (ansi && time - lastFrameAt >= max(1, spacing)) else { return nil }
         pending = false
         lastFrameAt = time
         let report = FleetStatusReport(view: view, now: now)

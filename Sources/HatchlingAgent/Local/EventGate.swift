@@ -1,9 +1,11 @@
 import FleetProtocol
 
-/// Decides whether an event from the local socket may go on the bus: its name, its data (size,
-/// JSON, the agent's own credentials, credential shapes), the connection, then the rate limit
-/// (`EVENT_RATE_LIMIT` a minute, bursts of 10). Only an event that would be published takes a
-/// token, so a flood of bad ones cannot starve the good ones. Pure: the caller passes the time.
+/// Decides whether an event from the local socket may go on the bus, in this order: its name and
+/// the form of its data (refused without cost), the connection, the rate limit (`EVENT_RATE_LIMIT`
+/// a minute, bursts of 10), then secrets. An event with a secret takes a token like a published
+/// one: the refusal would otherwise be a free oracle for guessing the agent's password (one request
+/// can test a hundred guesses). A flood of malformed events takes none, so it cannot starve the
+/// good ones. Pure: the caller passes the time.
 struct EventGate: Sendable {
     static let burst = 10
 
@@ -15,15 +17,15 @@ struct EventGate: Sendable {
         bucket = TokenBucket(rate: perMinute / 60, burst: Self.burst)
     }
 
-    /// Nil when the event may be published now.
+    /// The data to publish (compacted), or why not.
     mutating func check(
         event: String, data: [UInt8], secrets: [[UInt8]], connected: Bool, perMinute: Double, now: Double
-    ) -> LocalProtocol.Failure? {
-        if let refusal = EventPayload.checkName(event) ?? EventPayload.checkData(data[...], secrets: secrets) {
-            return LocalProtocol.Failure(LocalProtocol.Code(refusal.code), refusal.message)
+    ) -> Result<[UInt8], LocalProtocol.Failure> {
+        if let refusal = EventPayload.checkName(event) ?? EventPayload.dataProblem(data[...]) {
+            return .failure(LocalProtocol.Failure(LocalProtocol.Code(refusal.code), refusal.message))
         }
         guard connected else {
-            return LocalProtocol.Failure(.notConnected, "the agent is not connected to the broker; nothing was published")
+            return .failure(LocalProtocol.Failure(.notConnected, "the agent is not connected to the broker; nothing was published"))
         }
         if perMinute != self.perMinute {
             self.perMinute = perMinute
@@ -31,8 +33,10 @@ struct EventGate: Sendable {
         }
         guard bucket.take(now: now) else {
             let limit = AgentConfiguration.format(perMinute)
-            return LocalProtocol.Failure(.rateLimited, "more than \(limit) events a minute (bursts of \(Self.burst)); try again later")
+            return .failure(
+                LocalProtocol.Failure(.rateLimited, "more than \(limit) events a minute (bursts of \(Self.burst)); try again in a minute"))
         }
-        return nil
+        return EventPayload.prepareData(data[...], name: event, secrets: secrets)
+            .mapError { LocalProtocol.Failure(LocalProtocol.Code($0.code), $0.message) }
     }
 }

@@ -11,7 +11,8 @@ public enum LocalClient {
     /// `publish`'s exit statuses (documented in --help and docs/protocol.md).
     public enum ExitStatus {
         public static let published: Int32 = 0
-        /// The agent refused the event (the reason is on standard error); sending it again will not help.
+        /// The agent refused the event (the reason is on standard error): as it is, it will never go
+        /// out, except `rate-limited`, which may a minute later.
         public static let refused: Int32 = 1
         public static let usage: Int32 = 2
         /// No agent, the agent is not connected, or the broker did not acknowledge: try again later.
@@ -65,6 +66,12 @@ public enum LocalClient {
             if !outgoing.isEmpty {
                 let count = outgoing.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if count < 0, errno == EINTR || errno == EAGAIN { continue }
+                if count < 0, errno == EPIPE || errno == ECONNRESET {
+                    // The agent answered before it read everything (busy, too-large) and closed:
+                    // its answer is still there to read.
+                    outgoing = []
+                    continue
+                }
                 guard count > 0 else { return .failure(Failure(description: "the agent closed the connection: \(String(cString: strerror(errno)))")) }
                 outgoing = outgoing.dropFirst(count)
                 continue
@@ -73,7 +80,7 @@ public enum LocalClient {
             let count = read(fd, &buffer, buffer.count)
             if count < 0, errno == EINTR || errno == EAGAIN { continue }
             guard count > 0 else {
-                return .failure(Failure(description: "the agent closed the connection without an answer"))
+                return .failure(Failure(description: "the agent closed the connection without an answer (is it stopping?)"))
             }
             received.append(contentsOf: buffer[0..<count])
             if let newline = received.firstIndex(of: 0x0A) {

@@ -67,15 +67,20 @@ final class LocalService: Sendable {
             ([configuration.password.map { Array($0.utf8) } ?? [], configuration.commandKey?.bytes ?? []], configuration.eventRateLimit)
         }
         let connected = context.connection.connected
-        if let failure = gate.withLock({
+        let checked = gate.withLock {
             $0.check(event: event, data: data, secrets: secrets, connected: connected, perMinute: perMinute, now: Monotonic.seconds())
-        }) {
+        }
+        let published: [UInt8]
+        switch checked {
+        case .failure(let failure):
             refuse(failure, event: event, peer: peer, answer: answer)
             return
+        case .success(let compacted):
+            published = compacted
         }
         let seq = context.nextEventSeq()
-        var writer = JSONWriter(capacity: 256 + data.count)
-        EventPayload(event: event, data: data, ts: .now(), bootId: context.bootId, seq: seq).write(to: &writer)
+        var writer = JSONWriter(capacity: 256 + published.count)
+        EventPayload(event: event, data: published, ts: .now(), bootId: context.bootId, seq: seq).write(to: &writer)
         let payload = writer.bytes
         let (logger, topic) = (logger, topic)
         do {
@@ -89,6 +94,8 @@ final class LocalService: Sendable {
                 }
             }
         } catch {
+            // Not on the bus: its number goes to the next event, so the hub sees no false gap.
+            context.returnEventSeq(seq)
             answer(.failed(.init(.notConnected, "the event could not be queued: \(error)")))
         }
     }
@@ -137,9 +144,11 @@ final class EventAcks: Sendable {
         }
     }
 
-    /// Takes the acknowledgement of an event (true), or leaves it to others (false).
+    /// Takes the acknowledgement of an event (true), or leaves it to others (false). A waiter
+    /// older than a minute is dropped, never matched: its message id may have been reused since.
     func acknowledge(_ messageID: Int32, reasonCode: Int) -> Bool {
         guard let waiter = waiting.withLock({ $0.removeValue(forKey: messageID) }) else { return false }
+        guard Monotonic.seconds() - waiter.since < 60 else { return false }
         waiter.done(reasonCode)
         return true
     }

@@ -10,17 +10,21 @@ import Glibc
 /// connection (`LocalProtocol`).
 ///
 /// Whoever can reach the socket is not trusted (it is the gateway, an AI that runs tools on
-/// untrusted text), so everything is bounded: at most `maximumClients` connections at once (the
-/// next gets `busy`), a request of at most 4096 bytes that must arrive within `requestSeconds`, and
-/// an answer within `answerSeconds` (else `timeout`). One thread and `poll`: a client that sends
-/// nothing costs a slot until its deadline, never a thread. Who may connect is decided by the
-/// socket's folder (the entrypoint makes it the agent's, reachable by the gateway's group only)
-/// and the socket's mode, 0660.
+/// untrusted text), so everything is bounded: at most `maximumClients` connections at once from
+/// other users (the next gets `busy`), a request of at most 4096 bytes that must arrive within
+/// `requestSeconds`, and an answer within `answerSeconds` (else `timeout`). Root and the agent's
+/// own user have `reservedClients` slots of their own: a gateway that holds every other slot with
+/// silent connections cannot starve a `health` check run by root. One thread and `poll`: a client
+/// that sends nothing costs a slot until its deadline, never a thread. Who may connect is decided
+/// by the socket's folder (the entrypoint makes it the agent's, reachable by the gateway's group
+/// only) and the socket's mode, 0660.
 final class LocalSocketServer: Sendable {
     static let maximumClients = 8
-    static let requestSeconds = 2.0
-    /// A publish waits for the broker's PUBACK up to 5 s; the answer gets a little more.
-    static let answerSeconds = 5.5
+    static let reservedClients = 4
+    /// `publish` and `health` send their line as soon as they are connected.
+    static let requestSeconds = 1.0
+    /// A publish waits for the broker's PUBACK.
+    static let answerSeconds = 5.0
 
     /// A client's user and process, from the kernel (SO_PEERCRED), for the log.
     struct Peer: Sendable, CustomStringConvertible {
@@ -60,7 +64,8 @@ final class LocalSocketServer: Sendable {
     private let wakeOpen = Mutex<Bool>(true)
 
     /// Binds `path` (a stale socket left by an earlier run is replaced; anything else is not) and
-    /// starts serving.
+    /// starts serving. The socket is made in a private folder beside `path`, given its mode there
+    /// and renamed into place: no one can swap a link in between for `chmod` to follow.
     init(path: String, handler: @escaping Handler) throws(SetupError) {
         self.path = path
         self.handler = handler
@@ -68,25 +73,31 @@ final class LocalSocketServer: Sendable {
         if lstat(path, &existing) == 0 {
             guard existing.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path) }
             if Self.answers(path) { throw .inUse(path) }
-            unlink(path)
         }
+        let folder = (path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+        var template = Array("\(folder.isEmpty ? "" : folder)/.agent-sock-XXXXXX".utf8CString)
+        guard let privateFolder = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+            throw .system("mkdtemp(\(folder))", errno)
+        }
+        let staging = privateFolder + "/agent.sock"
+        defer { rmdir(privateFolder) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system("socket", errno) }
-        var address = Self.address(path)
+        var address = Self.address(staging)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else {
             let code = errno
             close(fd)
-            throw .system("bind(\(path))", code)
+            throw .system("bind(\(staging))", code)
         }
         var info = stat()
-        guard chmod(path, 0o660) == 0, lstat(path, &info) == 0, listen(fd, 16) == 0 else {
+        guard chmod(staging, 0o660) == 0, lstat(staging, &info) == 0, listen(fd, 16) == 0, rename(staging, path) == 0 else {
             let code = errno
             close(fd)
-            unlink(path)
-            throw .system("chmod/listen(\(path))", code)
+            unlink(staging)
+            throw .system("chmod/listen/rename(\(path))", code)
         }
         var pipeFDs: [Int32] = [0, 0]
         guard hatchling_pipe2(&pipeFDs, O_CLOEXEC | O_NONBLOCK) == 0 else {
@@ -125,6 +136,8 @@ final class LocalSocketServer: Sendable {
         let number: UInt64
         let fd: Int32
         let peer: Peer
+        /// Root or the agent's own user: counted against `reservedClients`.
+        let privileged: Bool
         var received: [UInt8] = []
         var deadline: Double
         /// The answer being written, once there is one.
@@ -190,12 +203,13 @@ final class LocalSocketServer: Sendable {
             for index in clients.indices where clients[index].deadline <= later && clients[index].fd >= 0 {
                 if clients[index].asked, clients[index].outgoing == nil {
                     clients[index].outgoing = LocalProtocol.encode(
-                        .failed(.init(.timeout, "no answer within \(Self.answerSeconds) s (the broker did not acknowledge the event; it may still arrive)")))
+                        .failed(.init(.timeout, "the broker did not acknowledge the event within 5 s (it may still arrive)")))
                     clients[index].deadline = later + Self.requestSeconds
                     writeAnswer(&clients[index])
                 } else {
                     close(clients[index].fd)
-                    clients[index] = Client(number: clients[index].number, fd: -1, peer: clients[index].peer, deadline: 0)
+                    clients[index] = Client(
+                        number: clients[index].number, fd: -1, peer: clients[index].peer, privileged: clients[index].privileged, deadline: 0)
                 }
             }
             clients.removeAll { $0.fd < 0 }
@@ -206,14 +220,18 @@ final class LocalSocketServer: Sendable {
         while true {
             let fd = hatchling_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             guard fd >= 0 else { return }  // EAGAIN, or out of descriptors: the rest wait in the backlog
-            guard clients.count < Self.maximumClients else {
-                let busy = LocalProtocol.encode(.failed(.init(.busy, "the agent is answering \(Self.maximumClients) requests; try again")))
+            let peer = Self.peer(of: fd)
+            let privileged = peer.uid == 0 || peer.uid == geteuid()
+            let limit = privileged ? Self.reservedClients : Self.maximumClients
+            guard clients.count(where: { $0.privileged == privileged }) < limit else {
+                let busy = LocalProtocol.encode(.failed(.init(.busy, "the agent is answering \(limit) requests; try again")))
                 _ = busy.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 close(fd)
                 continue
             }
             nextNumber += 1
-            clients.append(Client(number: nextNumber, fd: fd, peer: Self.peer(of: fd), deadline: Monotonic.seconds() + Self.requestSeconds))
+            clients.append(
+                Client(number: nextNumber, fd: fd, peer: peer, privileged: privileged, deadline: Monotonic.seconds() + Self.requestSeconds))
         }
     }
 
@@ -288,14 +306,16 @@ final class LocalSocketServer: Sendable {
         return address
     }
 
-    /// Whether something accepts connections on the socket at `path` now.
+    /// Whether something listens on the socket at `path` now. Never waits: a listener whose backlog
+    /// is full (EAGAIN) is one too.
     static func answers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = address(path)
-        return withUnsafePointer(to: &address) {
+        let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        }
+        return connected == 0 || errno == EAGAIN || errno == EINPROGRESS
     }
 }

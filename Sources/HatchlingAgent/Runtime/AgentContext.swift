@@ -89,6 +89,11 @@ public final class AgentContext: Sendable {
         }
     }
 
+    /// Gives `seq` back when its event could not be queued, if no later event took a number since.
+    public func returnEventSeq(_ seq: UInt64) {
+        state.withLock { if $0.eventSeq == seq { $0.eventSeq -= 1 } }
+    }
+
     /// Notes that a heartbeat went out now.
     public func heartbeatPublished() {
         let now = Monotonic.seconds()
