@@ -7,8 +7,10 @@
 #  3. runs `openclaw doctor --fix` (a failure is a warning, not a stop);
 #  4. starts hatchling-agent in the background when HATCHLING_NAME and MQTT_HOST are set (its own
 #     supervisor restarts its worker after a crash: no scheduler and no restart loop here);
-#  5. runs the gateway, `openclaw gateway --port $GATEWAY_PORT`, in the background as well, and
-#     waits for it.
+#  5. runs its command in the background as well, and waits for it: the image's CMD, `openclaw
+#     gateway` (`--port $GATEWAY_PORT` added when no more words follow), or whatever
+#     `docker run IMAGE COMMAND...` gives. Steps 1 to 3 are the gateway's: another command runs
+#     without them, as the gateway's user, with the agent beside it (`docker run -it IMAGE sh`).
 #
 # Why the gateway is not exec'd: when tini's child exits, tini exits, and when PID 1 exits the
 # kernel kills every other process in the container at once. With `exec openclaw gateway`, a
@@ -127,8 +129,21 @@ wait_for() {
     done
 }
 
+# The command: the image's CMD (`openclaw gateway`), or what `docker run IMAGE COMMAND...` gives.
+# `openclaw gateway` is the gateway (its configuration rendered, `doctor` run, an API key
+# required; with no more words, `--port $GATEWAY_PORT`). Any other command runs in its place, as
+# the gateway's user, with the agent beside it and the same signal routing and exit rules.
+if [ $# -eq 0 ]; then set -- openclaw gateway; fi
+gateway_mode=
+if { [ "$1" = openclaw ] || [ "$1" = "$OPENCLAW_BIN" ]; } && [ "${2:-}" = gateway ]; then
+    gateway_mode=1
+    shift 2
+    if [ $# -eq 0 ]; then set -- --port "$GATEWAY_PORT"; fi
+    set -- "$OPENCLAW_BIN" gateway "$@"
+fi
+
 # 1. The API key.
-if [ "${OPENCLAW_SKIP_API_KEY_CHECK:-0}" != "1" ] && [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${OPENAI_API_KEY:-}" ]; then
+if [ -n "$gateway_mode" ] && [ "${OPENCLAW_SKIP_API_KEY_CHECK:-0}" != "1" ] && [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${OPENAI_API_KEY:-}" ]; then
     log "refusing to start: neither ANTHROPIC_API_KEY nor OPENAI_API_KEY is set (set one in .env; OPENCLAW_SKIP_API_KEY_CHECK=1 skips this check)"
     exit 1
 fi
@@ -340,22 +355,28 @@ fi
 # 2. The gateway's configuration (it may hold keys: readable by the gateway's user only). Written
 # by that user, with the gateway's environment: root writing in the gateway's folder could be
 # led by a link to overwrite any file.
-# shellcheck disable=SC2086 # the prefix: words without spaces
-$gateway_prefix mkdir -p "$CONFIG_DIR"
 template="$CONFIG_DIR/openclaw.json.template"
-if [ -f "$template" ]; then
-    rendered="$CONFIG_DIR/openclaw.json"
-    # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's
-    $gateway_prefix sh -c 'umask 077 && envsubst <"$1" >"$2.tmp" && mv -f "$2.tmp" "$2"' sh "$template" "$rendered"
-    log "rendered $rendered from its template"
+if [ -n "$gateway_mode" ]; then
+    # shellcheck disable=SC2086 # the prefix: words without spaces
+    $gateway_prefix mkdir -p "$CONFIG_DIR"
+    if [ -f "$template" ]; then
+        rendered="$CONFIG_DIR/openclaw.json"
+        # shellcheck disable=SC2016,SC2086 # $1 and $2 are the inner shell's
+        $gateway_prefix sh -c 'umask 077 && envsubst <"$1" >"$2.tmp" && mv -f "$2.tmp" "$2"' sh "$template" "$rendered"
+        log "rendered $rendered from its template"
+    else
+        log "no $template: the gateway's configuration is left as it is"
+    fi
 else
-    log "no $template: the gateway's configuration is left as it is"
+    log "command: $* (not the gateway: no configuration rendered, no doctor, no API key needed)"
 fi
 
 # 3. The gateway's own repairs.
 doctor_status=0
-# shellcheck disable=SC2086 # the prefix: words without spaces
-$gateway_prefix "$OPENCLAW_BIN" doctor --fix || doctor_status=$?
+if [ -n "$gateway_mode" ]; then
+    # shellcheck disable=SC2086 # the prefix: words without spaces
+    $gateway_prefix "$OPENCLAW_BIN" doctor --fix || doctor_status=$?
+fi
 if [ -n "$stopping" ]; then
     log "stopped before the gateway started"
     exit 143
@@ -382,12 +403,16 @@ else
     log "HATCHLING_NAME or MQTT_HOST is not set: hatchling-agent is disabled (no fleet bus)"
 fi
 
-# 5. The gateway.
+# 5. The gateway (or the command given instead).
 if [ -z "$stopping" ]; then
     # shellcheck disable=SC2086 # the prefix: words without spaces
-    start_isolated $gateway_prefix "$OPENCLAW_BIN" gateway --port "$GATEWAY_PORT"
+    start_isolated $gateway_prefix "$@"
     gateway_pid=$started
-    log "gateway started (pid $gateway_pid, port $GATEWAY_PORT${gateway_uid:+, uid $gateway_uid})"
+    if [ -n "$gateway_mode" ]; then
+        log "gateway started (pid $gateway_pid, $*${gateway_uid:+, uid $gateway_uid})"
+    else
+        log "command started (pid $gateway_pid, $1${gateway_uid:+, uid $gateway_uid})"
+    fi
 fi
 # A signal that came between two of the lines above found a pid not yet set: send it again.
 if [ -n "$stopping" ]; then stop_both "$stopping"; fi

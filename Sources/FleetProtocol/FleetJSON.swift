@@ -31,10 +31,64 @@ public enum FleetJSON {
     }
 
     /// Decodes a payload.
+    ///
+    /// The keys are turned from snake_case into camelCase in one pass over the bytes
+    /// (`camelCaseKeys`) before a decoder with default keys reads them: `JSONDecoder`'s own
+    /// `.convertFromSnakeCase` converted every key of every object anew, a quarter of the time of
+    /// `fleetctl status` at 10,000 hatchlings (20,000 payloads).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(type, from: Data(bytes))
+        try JSONDecoder().decode(type, from: Data(camelCaseKeys(bytes)))
+    }
+
+    /// `bytes` with each object key's `_x` made `X` and `_1` made `1` (`boot_id` → `bootId`,
+    /// `net_rx_bytes` → `netRxBytes`), as `.convertFromSnakeCase` reads the fleet's keys (lower-case words joined by
+    /// single underscores). Values, and keys with leading, trailing or doubled underscores, are left
+    /// as they are. Not a validator: what is not JSON stays not JSON, for the decoder to refuse.
+    public static func camelCaseKeys(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(UInt8(ascii: "_")) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\"") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            // A string: find its end (escapes skipped), then whether a colon follows (a key).
+            var end = index + 1
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            end = min(end, bytes.count - 1)
+            var next = end + 1
+            while next < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
+            let isKey = next < bytes.count && bytes[next] == UInt8(ascii: ":")
+            if isKey, end > index + 1 {
+                let body = bytes[(index + 1)..<end]
+                out.append(UInt8(ascii: "\""))
+                var position = body.startIndex
+                while position < body.endIndex {
+                    let character = body[position]
+                    let following = position + 1 < body.endIndex ? body[position + 1] : 0
+                    let isLower = following >= UInt8(ascii: "a") && following <= UInt8(ascii: "z")
+                    let isDigit = following >= UInt8(ascii: "0") && following <= UInt8(ascii: "9")
+                    if character == UInt8(ascii: "_"), position > body.startIndex, body[position - 1] != UInt8(ascii: "_"), isLower || isDigit {
+                        out.append(isLower ? following - 0x20 : following)
+                        position += 2
+                    } else {
+                        out.append(character)
+                        position += 1
+                    }
+                }
+                out.append(UInt8(ascii: "\""))
+            } else {
+                out.append(contentsOf: bytes[index...end])
+            }
+            index = end + 1
+        }
+        return out
     }
 
     static func makeEncoder() -> JSONEncoder {

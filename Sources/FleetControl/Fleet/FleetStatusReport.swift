@@ -1,4 +1,8 @@
+import Dispatch
 import FleetProtocol
+import FoundationEssentials
+import MosquittoClient
+import Synchronization
 
 /// The fleet at an instant, for `status` (table or JSON) and each frame of `watch`.
 public struct FleetStatusReport: Sendable, Equatable, Encodable {
@@ -68,8 +72,22 @@ public enum FleetStatusRunner {
             : names.flatMap { [settings.topics(for: $0).status, settings.topics(for: $0).heartbeat] }
         // QoS 0: the retained snapshot is not held back by the broker's QoS 1 in-flight window.
         try await hub.subscribeAndSettle(filters, qos: 0)
-        var view = FleetView(root: settings.topicRoot)
-        for message in hub.drain() { view.apply(message) }
+        return view(of: hub.drain(), root: settings.topicRoot)
+    }
+
+    /// The view of `messages`, applied in order; read (decoded) on every core first.
+    static func view(of messages: [MQTTMessage], root: String) -> FleetView {
+        let parts = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, messages.count / 500))
+        let readings = Mutex([[FleetView.Reading?]](repeating: [], count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let slice = messages[(messages.count * part / parts)..<(messages.count * (part + 1) / parts)]
+            let read = slice.map { FleetView.read($0, root: root) }
+            readings.withLock { $0[part] = read }
+        }
+        var view = FleetView(root: root)
+        for part in readings.withLock({ $0 }) {
+            for case let reading? in part { view.apply(reading) }
+        }
         return view
     }
 }

@@ -34,38 +34,65 @@ public struct FleetView: Sendable, Equatable {
         ["\(root)/+/status", "\(root)/+/heartbeat"]
     }
 
+    /// One message read for the view: what it says of which hatchling. Reading (JSON decoding) is
+    /// most of the work and needs no view, so many can be read at once (`status` does, on every core).
+    public struct Reading: Sendable {
+        let name: String
+        let leaf: String
+        let content: Content
+
+        enum Content {
+            case removed
+            case status(StatusPayload)
+            case heartbeat(Heartbeat)
+            case unreadable
+        }
+    }
+
+    /// Reads `message` for a view of `root`; nil when it is not a status or heartbeat of a hatchling.
+    public static func read(_ message: MQTTMessage, root: String) -> Reading? {
+        guard let (name, leaf) = FleetTopics.hatchlingName(inTopic: message.topic, root: root),
+            leaf == "status" || leaf == "heartbeat", (try? HatchlingName(validating: name)) != nil
+        else { return nil }
+        // An empty retained message deletes the retained one: the broker no longer has it.
+        if message.payload.isEmpty { return Reading(name: name, leaf: leaf, content: .removed) }
+        if leaf == "status" {
+            let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+            return Reading(name: name, leaf: leaf, content: status.map { .status($0) } ?? .unreadable)
+        }
+        let heartbeat = try? FleetJSON.decode(Heartbeat.self, from: message.payload)
+        return Reading(name: name, leaf: leaf, content: heartbeat.map { .heartbeat($0) } ?? .unreadable)
+    }
+
     /// Applies one message; returns whether it was about the view (a status or heartbeat).
     @discardableResult
     public mutating func apply(_ message: MQTTMessage) -> Bool {
-        guard let (name, leaf) = FleetTopics.hatchlingName(inTopic: message.topic, root: root),
-            leaf == "status" || leaf == "heartbeat", (try? HatchlingName(validating: name)) != nil
-        else { return false }
+        guard let reading = Self.read(message, root: root) else { return false }
+        apply(reading)
+        return true
+    }
+
+    /// Applies what a message said.
+    public mutating func apply(_ reading: Reading) {
+        let (name, leaf) = (reading.name, reading.leaf)
         var record = records[name] ?? HatchlingRecord(name: name)
         record.problems[leaf] = nil
-        if message.payload.isEmpty {
-            // An empty retained message deletes the retained one: the broker no longer has it.
+        switch reading.content {
+        case .removed:
             if leaf == "status" { record.status = nil } else { record.heartbeat = nil }
-        } else if leaf == "status" {
-            do {
-                record.status = try FleetJSON.decode(StatusPayload.self, from: message.payload)
-            } catch {
-                record.status = nil
-                record.problems[leaf] = "unreadable status"
-            }
-        } else {
-            do {
-                record.heartbeat = try FleetJSON.decode(Heartbeat.self, from: message.payload)
-            } catch {
-                record.heartbeat = nil
-                record.problems[leaf] = "unreadable heartbeat"
-            }
+        case .status(let status):
+            record.status = status
+        case .heartbeat(let heartbeat):
+            record.heartbeat = heartbeat
+        case .unreadable:
+            if leaf == "status" { record.status = nil } else { record.heartbeat = nil }
+            record.problems[leaf] = "unreadable \(leaf)"
         }
         if record.status == nil, record.heartbeat == nil, record.problems.isEmpty {
             records[name] = nil
         } else {
             records[name] = record
         }
-        return true
     }
 
     /// Every hatchling's state at `now`, sorted by name.
