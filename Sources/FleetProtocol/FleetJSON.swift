@@ -23,9 +23,12 @@ public enum FleetJSON {
         Array(try makeEncoder().encode(value))
     }
 
-    /// Encodes for people (`metrics`, `check-config`): indented, same keys.
-    public static func encodePretty<T: Encodable>(_ value: T) throws -> String {
+    /// Encodes for people (`metrics`, `check-config`): indented, same keys. `keysAsWritten`: the
+    /// value's coding keys are snake_case already (no conversion, which costs a conversion per key
+    /// per object: a fifth of `fleetctl status --json` at 10,000 hatchlings).
+    public static func encodePretty<T: Encodable>(_ value: T, keysAsWritten: Bool = false) throws -> String {
         let encoder = makeEncoder()
+        if keysAsWritten { encoder.keyEncodingStrategy = .useDefaultKeys }
         encoder.outputFormatting.insert(.prettyPrinted)
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }

@@ -57,7 +57,12 @@ public enum JSONScan {
 
     /// The text of a JSON string value, escapes resolved; nil when `bytes` is not one JSON string.
     public static func string(_ bytes: ArraySlice<UInt8>) -> String? {
-        guard bytes.first == UInt8(ascii: "\"") else { return nil }
+        guard bytes.first == UInt8(ascii: "\""), bytes.count >= 2, bytes.last == UInt8(ascii: "\"") else { return nil }
+        // The common case, no escape and no control character: the bytes are the text (if UTF-8).
+        let inner = bytes.dropFirst().dropLast()
+        if !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+            return String(validating: inner, as: UTF8.self)
+        }
         let wrapped = Array("{\"s\":".utf8) + bytes + [UInt8(ascii: "}")]
         guard let all = strings(wrapped[...]), all.count == 2 else { return nil }
         return all[1]

@@ -11,6 +11,21 @@ struct FleetViewTests {
         return view
     }
 
+    @Test("status --json: the coding keys written out give the same bytes as converting every key to snake_case")
+    func jsonKeys() throws {
+        var view = FleetView(root: "fleet")
+        for message in [
+            Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
+            Fixture.message("fleet/finch/status", Fixture.online()), MQTTMessage(topic: "fleet/finch/heartbeat", payload: Array("{broken".utf8)),
+            MQTTMessage(topic: "fleet/rook/status", payload: Array(#"{"v":1,"state":"offline","reason":"lost","boot_id":"0123456789abcdef0123456789abcdef"}"#.utf8)),
+        ] {
+            view.apply(message)
+        }
+        let report = FleetStatusReport(view: view, now: Fixture.t0.adding(seconds: 5))
+        #expect(try report.json() == FleetJSON.encodePretty(report) + "\n")
+        #expect(try report.json().contains("\"heartbeat_age_s\""))
+    }
+
     @Test("online with a fresh heartbeat, with its figures")
     func online() throws {
         let view = view([.status("mason", Fixture.online()), .beat("mason", Fixture.heartbeat("mason"))])

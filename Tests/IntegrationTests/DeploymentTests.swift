@@ -114,6 +114,48 @@ struct DeploymentTests {
         }
     }
 
+    @Test("the entrypoint runs its arguments instead of the gateway (as the gateway's user, no API key, no doctor, no rendering), with the agent beside; SIGTERM ends both with shutdown announced; `openclaw gateway` given explicitly is the gateway on GATEWAY_PORT")
+    func runsItsArguments() async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/kite/#"])
+            defer { hub.close() }
+            let script = #"echo "custom command as uid $(id -u)"; trap 'echo custom got TERM; exit 7' TERM; while :; do sleep 0.1; done"#
+            let hatchling = try Hatchling(name: "kite", broker: broker, apiKey: false, command: ["/bin/sh", "-c", script])
+            do {
+                try await hub.waitOnline("kite")
+                try await waitFor("the command's first line", timeout: 20) { hatchling.log().contains("custom command as uid") }
+                let log = hatchling.log()
+                let expectedUID = getuid() == 0 ? hatchling.users.gateway.uid : getuid()
+                #expect(log.contains("custom command as uid \(expectedUID)"), "\(log)")
+                #expect(log.contains("command started") && !log.contains("gateway started"), "\(log)")
+                #expect(!log.contains("ANTHROPIC_API_KEY") && !log.contains("from its template"), "\(log)")
+                let calls = (try? String(contentsOf: hatchling.agent.directory.appendingPathComponent("openclaw-calls.log"), encoding: .utf8)) ?? ""
+                #expect(!calls.contains("doctor") && !calls.contains("gateway"), "openclaw was run: \(calls)")
+                hatchling.process.signal(SIGTERM)
+                let status = await hatchling.process.waitForExit(seconds: 15)
+                #expect(status == 7, "the exit status is the command's: \(hatchling.log())")
+                _ = try await hub.waitForMessage("shutdown announced", timeout: 10) { message in
+                    message.topic == "fleet/kite/status" && (try? FleetJSON.decode(StatusPayload.self, from: message.payload))?.reason == .shutdown
+                }
+            } catch {
+                print(hatchling.log())
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+
+            // `openclaw gateway` spelled out is the gateway: API key checked, port from GATEWAY_PORT.
+            let gateway = try Hatchling(name: "kite", broker: broker, apiKey: false, command: ["openclaw", "gateway"])
+            let refused = await gateway.process.waitForExit(seconds: 20)
+            #expect(refused == 1 && gateway.log().contains("ANTHROPIC_API_KEY"), "\(gateway.log())")
+            await gateway.stopAll()
+            let explicit = try Hatchling(name: "kite", broker: broker, command: ["openclaw", "gateway"])
+            try await waitForPort(explicit.gatewayPort, deadline: 20)
+            #expect(explicit.log().contains("gateway started") && explicit.log().contains("--port \(explicit.gatewayPort)"), "\(explicit.log())")
+            await explicit.stopAll()
+        }
+    }
+
     @Test("the entrypoint refuses to start without an API key, and says which variables")
     func refusesWithoutAPIKey() async throws {
         let hatchling = try Hatchling(name: "shrike", broker: nil, apiKey: false)
@@ -524,18 +566,20 @@ private struct Hatchling {
 
     init(
         name: String, broker: TestBroker?, apiKey: Bool = true, environment extra: [String: String] = [:], asGateway: Bool = false,
-        users given: TestUsers? = nil
+        users given: TestUsers? = nil, command: [String] = []
     ) throws {
         let users = getuid() == 0 ? try given ?? TestUsers() : nil
         do {
-            try self.init(name: name, broker: broker, apiKey: apiKey, users: users, environment: extra, asGateway: asGateway)
+            try self.init(name: name, broker: broker, apiKey: apiKey, users: users, environment: extra, asGateway: asGateway, command: command)
         } catch {
             users?.remove()
             throw error
         }
     }
 
-    private init(name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers?, environment extra: [String: String], asGateway: Bool) throws {
+    private init(
+        name: String, broker: TestBroker?, apiKey: Bool, users: TestUsers?, environment extra: [String: String], asGateway: Bool, command: [String]
+    ) throws {
         let agent = try TestAgent(name: name, broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"])
         let bin = agent.directory.appendingPathComponent("bin")
         let configDirectory = agent.directory.appendingPathComponent("openclaw-config")
@@ -574,7 +618,7 @@ private struct Hatchling {
         environment.merge(extra) { $1 }
         let entrypoint = DeploymentTests.template.appendingPathComponent("entrypoint.sh")
         let tini = try which("tini")
-        let arguments = ["-s", "-g", "--", "/bin/sh", entrypoint.path]
+        let arguments = ["-s", "-g", "--", "/bin/sh", entrypoint.path] + command
         if asGateway, let users {
             self.process = try ChildProcess(
                 executable: try which("setpriv"),

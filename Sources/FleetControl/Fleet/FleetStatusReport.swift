@@ -13,6 +13,12 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
     /// How many are online, offline and stale.
     public var counts: [String: Int]
 
+    /// The wire names, snake_case already (`json()` converts no key).
+    enum CodingKeys: String, CodingKey {
+        case generatedAt = "generated_at"
+        case hatchlings, counts
+    }
+
     /// The report of `view` at `now`.
     public init(view: FleetView, now: FleetTimestamp) {
         generatedAt = now
@@ -24,7 +30,7 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
 
     /// The report as JSON for scripts.
     public func json() throws -> String {
-        try FleetJSON.encodePretty(self) + "\n"
+        try FleetJSON.encodePretty(self, keysAsWritten: true) + "\n"
     }
 
     /// The table people read. Figures are shown for online hatchlings only.

@@ -56,11 +56,12 @@ public struct FleetView: Sendable, Equatable {
         else { return nil }
         // An empty retained message deletes the retained one: the broker no longer has it.
         if message.payload.isEmpty { return Reading(name: name, leaf: leaf, content: .removed) }
+        // The fast readers take the contract's exact shapes; JSONDecoder decides the rest.
         if leaf == "status" {
-            let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+            let status = StatusPayload.read(message.payload) ?? (try? FleetJSON.decode(StatusPayload.self, from: message.payload))
             return Reading(name: name, leaf: leaf, content: status.map { .status($0) } ?? .unreadable)
         }
-        let heartbeat = try? FleetJSON.decode(Heartbeat.self, from: message.payload)
+        let heartbeat = Heartbeat.read(message.payload) ?? (try? FleetJSON.decode(Heartbeat.self, from: message.payload))
         return Reading(name: name, leaf: leaf, content: heartbeat.map { .heartbeat($0) } ?? .unreadable)
     }
 
@@ -137,6 +138,23 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
     public var agentVersion: String?
     /// Payloads that could not be read.
     public var problems: [String]
+
+    /// The wire names, snake_case already: `status --json` converts no key (`keysAsWritten`).
+    enum CodingKeys: String, CodingKey {
+        case name, state, reason, health, seq, problems
+        case bootId = "boot_id"
+        case heartbeatAgeS = "heartbeat_age_s"
+        case heartbeatIntervalS = "heartbeat_interval_s"
+        case memoryCurrentBytes = "memory_current_bytes"
+        case memoryLimitBytes = "memory_limit_bytes"
+        case memoryPct = "memory_pct"
+        case cpuPct = "cpu_pct"
+        case load1
+        case diskFreeBytes = "disk_free_bytes"
+        case diskFreePct = "disk_free_pct"
+        case gatewayOk = "gateway_ok"
+        case agentVersion = "agent_version"
+    }
 
     /// Judges `record` at `now` (see the rules in docs/fleetctl.md).
     public init(_ record: HatchlingRecord, now: FleetTimestamp) {
