@@ -4,6 +4,10 @@ import FoundationEssentials
 import MosquittoClient
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The fleet at an instant, for `status` (table or JSON) and each frame of `watch`.
 public struct FleetStatusReport: Sendable, Equatable, Encodable {
     /// When the view was computed (ages are relative to it).
@@ -76,13 +80,60 @@ public enum FleetStatusRunner {
             names.isEmpty
             ? FleetView.filters(root: settings.topicRoot)
             : names.flatMap { [settings.topics(for: $0).status, settings.topics(for: $0).heartbeat] }
+        // Messages are read (decoded) on a thread of their own while they arrive, so decoding
+        // overlaps the broker's sending and the quiet time; what is left is read on every core.
+        let root = settings.topicRoot
+        let early = EarlyReader(hub: hub, root: root)
+        DispatchQueue.global(qos: .userInitiated).async { early.run() }
         // QoS 0: the retained snapshot is not held back by the broker's QoS 1 in-flight window.
-        try await hub.subscribeAndSettle(filters, qos: 0)
-        return view(of: hub.drain(), root: settings.topicRoot)
+        do {
+            try await hub.subscribeAndSettle(filters, qos: 0)
+        } catch {
+            early.finish()
+            throw error
+        }
+        let readings = early.finish() + readings(of: hub.drain(), root: root)
+        var view = FleetView(root: root)
+        for case let reading? in readings { view.apply(reading) }
+        return view
     }
 
-    /// The view of `messages`, applied in order; read (decoded) on every core first.
-    static func view(of messages: [MQTTMessage], root: String) -> FleetView {
+    /// Drains the hub's inbox and reads what comes, until `finish`; then hands over its readings.
+    final class EarlyReader: Sendable {
+        let hub: HubConnection
+        let root: String
+        private let state = Mutex<(done: Bool, readings: [FleetView.Reading?])>((false, []))
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(hub: HubConnection, root: String) {
+            self.hub = hub
+            self.root = root
+        }
+
+        func run() {
+            defer { finished.signal() }
+            while !state.withLock({ $0.done }) {
+                let batch = hub.drain()
+                if batch.isEmpty {
+                    usleep(2000)
+                    continue
+                }
+                let read = batch.map { FleetView.read($0, root: root) }
+                state.withLock { $0.readings += read }
+            }
+        }
+
+        /// Stops the reader (after its current batch) and returns what it read, in order.
+        @discardableResult
+        func finish() -> [FleetView.Reading?] {
+            state.withLock { $0.done = true }
+            finished.wait()
+            return state.withLock { $0.readings }
+        }
+    }
+
+    /// `messages` read on every core, in their order.
+    static func readings(of messages: [MQTTMessage], root: String) -> [FleetView.Reading?] {
         let parts = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, messages.count / 500))
         let readings = Mutex([[FleetView.Reading?]](repeating: [], count: parts))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
@@ -90,10 +141,6 @@ public enum FleetStatusRunner {
             let read = slice.map { FleetView.read($0, root: root) }
             readings.withLock { $0[part] = read }
         }
-        var view = FleetView(root: root)
-        for part in readings.withLock({ $0 }) {
-            for case let reading? in part { view.apply(reading) }
-        }
-        return view
+        return readings.withLock { $0.flatMap { $0 } }
     }
 }
