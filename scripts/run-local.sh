@@ -20,8 +20,29 @@ log_dest file $state/broker.log
 CONF
 mosquitto -c "$state/mosquitto.conf" &
 broker=$!
-trap 'kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null; rm -rf "$state"' EXIT
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+agent=
+# On exit, and on SIGTERM or SIGINT: the agent first (it announces shutdown), then the broker.
+# shellcheck disable=SC2317 # run by the EXIT trap
+stop() {
+  if [ -n "$agent" ]; then kill -TERM "$agent" 2>/dev/null || true; wait "$agent" 2>/dev/null || true; fi
+  kill "$broker" 2>/dev/null || true
+  wait "$broker" 2>/dev/null || true
+  rm -rf "$state"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for _ in $(seq 100); do
+  kill -0 "$broker" 2>/dev/null || break
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+# Our broker must be the one listening: another one on the port makes ours exit (it cannot bind).
+if ! kill -0 "$broker" 2>/dev/null; then
+  echo "run-local: mosquitto did not start on 127.0.0.1:$port (is another broker using the port? MQTT_PORT=... picks another):" >&2
+  cat "$state/broker.log" >&2 2>/dev/null || true
+  exit 1
+fi
 cat <<TEXT
 mosquitto is listening on 127.0.0.1:$port (log: $state/broker.log). In another terminal:
   mosquitto_sub -h 127.0.0.1 -p $port -t 'fleet/$name/#' -v          # watch status, heartbeat, responses
@@ -32,4 +53,9 @@ mosquitto is listening on 127.0.0.1:$port (log: $state/broker.log). In another t
 Starting hatchling-agent as '$name' (Ctrl-C to stop)...
 TEXT
 HATCHLING_AGENT_SOCKET="$state/agent.sock" HATCHLING_NAME="$name" MQTT_HOST=127.0.0.1 MQTT_PORT="$port" HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}" \
-  HATCHLING_DATA_DIR="${HATCHLING_DATA_DIR:-$HOME}" .build/release/hatchling-agent
+  HATCHLING_DATA_DIR="${HATCHLING_DATA_DIR:-$HOME}" .build/release/hatchling-agent &
+agent=$!
+status=0
+wait "$agent" || status=$?
+agent=
+exit "$status"
