@@ -37,9 +37,14 @@ for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.05
 done
-# Our broker must be the one listening: another one on the port makes ours exit (it cannot bind).
-if ! kill -0 "$broker" 2>/dev/null; then
-  echo "run-local: mosquitto did not start on 127.0.0.1:$port (is another broker using the port? MQTT_PORT=... picks another):" >&2
+# Our broker must be the one listening, and the only one: another on the port makes ours exit
+# (it cannot bind), or, when both set SO_REUSEPORT, takes half the connections.
+others=""
+if command -v ss >/dev/null; then
+  others=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | grep -v "pid=$broker\$" || true)
+fi
+if ! kill -0 "$broker" 2>/dev/null || [ -n "$others" ]; then
+  echo "run-local: another program listens on 127.0.0.1:$port (${others:-mosquitto could not bind}); stop it, or pick another port: MQTT_PORT=18830 scripts/run-local.sh" >&2
   cat "$state/broker.log" >&2 2>/dev/null || true
   exit 1
 fi
