@@ -134,9 +134,14 @@ wait_for() {
 # required; with no more words, `--port $GATEWAY_PORT`). Any other command runs in its place, as
 # the gateway's user, with the agent beside it and the same signal routing and exit rules.
 if [ $# -eq 0 ]; then set -- openclaw gateway; fi
+# A program started in the background gets /dev/null as its input: keep this script's (a terminal,
+# with `docker run -it`) on descriptor 3 for a command given instead of the gateway.
+exec 3<&0
 gateway_mode=
+program="command"
 if { [ "$1" = openclaw ] || [ "$1" = "$OPENCLAW_BIN" ]; } && [ "${2:-}" = gateway ]; then
     gateway_mode=1
+    program=gateway
     shift 2
     if [ $# -eq 0 ]; then set -- --port "$GATEWAY_PORT"; fi
     set -- "$OPENCLAW_BIN" gateway "$@"
@@ -368,7 +373,7 @@ if [ -n "$gateway_mode" ]; then
         log "no $template: the gateway's configuration is left as it is"
     fi
 else
-    log "command: $* (not the gateway: no configuration rendered, no doctor, no API key needed)"
+    log "command: $1 ($# words; not the gateway: no configuration rendered, no doctor, no API key needed)"
 fi
 
 # 3. The gateway's own repairs.
@@ -405,12 +410,15 @@ fi
 
 # 5. The gateway (or the command given instead).
 if [ -z "$stopping" ]; then
-    # shellcheck disable=SC2086 # the prefix: words without spaces
-    start_isolated $gateway_prefix "$@"
-    gateway_pid=$started
     if [ -n "$gateway_mode" ]; then
-        log "gateway started (pid $gateway_pid, $*${gateway_uid:+, uid $gateway_uid})"
+        # shellcheck disable=SC2086 # the prefix: words without spaces
+        start_isolated $gateway_prefix "$@"
+        gateway_pid=$started
+        log "gateway started (pid $gateway_pid, $# words${gateway_uid:+, uid $gateway_uid})"
     else
+        # shellcheck disable=SC2086 # the prefix: words without spaces
+        start_isolated $gateway_prefix "$@" <&3
+        gateway_pid=$started
         log "command started (pid $gateway_pid, $1${gateway_uid:+, uid $gateway_uid})"
     fi
 fi
@@ -424,10 +432,10 @@ if [ -n "$gateway_pid" ]; then
     gateway_pid= # reaped: its pid may be reused, send it nothing more
     if [ -z "$stopping" ]; then
         stopping=gateway
-        log "gateway exited on its own (status $gateway_status)${agent_pid:+; stopping hatchling-agent}"
+        log "$program exited on its own (status $gateway_status)${agent_pid:+; stopping hatchling-agent}"
         send TERM "$agent_pid"
     else
-        log "gateway exited (status $gateway_status)"
+        log "$program exited (status $gateway_status)"
     fi
 fi
 if [ -n "$agent_pid" ]; then

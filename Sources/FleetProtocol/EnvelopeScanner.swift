@@ -123,7 +123,7 @@ struct EnvelopeScanner {
             index += 1
             skipWhitespace()
             if topLevel, fieldRanges != nil {
-                guard fieldRanges?.contains(where: { $0.key == key }) == false else { return false }
+                guard keys.insert(key).inserted else { return false }
                 let start = index
                 guard value(depth: depth) else { return false }
                 fieldRanges?.append((key, start..<index))

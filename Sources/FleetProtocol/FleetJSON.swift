@@ -40,15 +40,25 @@ public enum FleetJSON {
     /// `.convertFromSnakeCase` converted every key of every object anew, a quarter of the time of
     /// `fleetctl status` at 10,000 hatchlings (20,000 payloads).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(type, from: Data(camelCaseKeys(bytes)))
+        guard let converted = camelCaseKeys(bytes) else {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return try decoder.decode(type, from: Data(bytes))
+        }
+        return try JSONDecoder().decode(type, from: Data(converted))
     }
 
     /// `bytes` with each object key's `_x` made `X` and `_1` made `1` (`boot_id` → `bootId`,
-    /// `net_rx_bytes` → `netRxBytes`), as `.convertFromSnakeCase` reads the fleet's keys (lower-case words joined by
-    /// single underscores). Values, and keys with leading, trailing or doubled underscores, are left
-    /// as they are. Not a validator: what is not JSON stays not JSON, for the decoder to refuse.
-    public static func camelCaseKeys(_ bytes: [UInt8]) -> [UInt8] {
-        guard bytes.contains(UInt8(ascii: "_")) else { return bytes }
+    /// `net_rx_bytes` → `netRxBytes`), as `.convertFromSnakeCase` reads the fleet's keys: lower-case
+    /// words and digits joined by single underscores. Nil when a key is anything else (an escape,
+    /// an upper-case letter, an underscore leading, trailing or doubled): the caller then decodes
+    /// with `.convertFromSnakeCase` itself. Unlike it, keys of a `[String: X]` dictionary are
+    /// converted too, so payloads keep such keys free of underscores (the outcome codes of
+    /// `status-report`'s counters use hyphens). Not a validator: what is not JSON stays not JSON,
+    /// for the decoder to refuse.
+    public static func camelCaseKeys(_ bytes: [UInt8]) -> [UInt8]? {
+        // Without an underscore or an escape, no key changes (and no key hides an underscore).
+        guard bytes.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "\\") }) else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = 0
@@ -70,6 +80,9 @@ public enum FleetJSON {
             let isKey = next < bytes.count && bytes[next] == UInt8(ascii: ":")
             if isKey, end > index + 1 {
                 let body = bytes[(index + 1)..<end]
+                guard body.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }),
+                    body.first != UInt8(ascii: "_"), body.last != UInt8(ascii: "_"), !contains(body, [0x5F, 0x5F])
+                else { return nil }
                 out.append(UInt8(ascii: "\""))
                 var position = body.startIndex
                 while position < body.endIndex {
@@ -92,6 +105,16 @@ public enum FleetJSON {
             index = end + 1
         }
         return out
+    }
+
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        var index = haystack.startIndex
+        while index + needle.count <= haystack.endIndex {
+            if haystack[index..<index + needle.count].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
     }
 
     static func makeEncoder() -> JSONEncoder {

@@ -1,7 +1,8 @@
 // Readers for the payloads a hub reads by the ten thousand (heartbeats and statuses), without
 // `JSONDecoder`: at 10,000 hatchlings, decoding 20,000 payloads was half of `fleetctl status`.
 // Each reads only the exact shapes the contract has and gives up (nil) on anything else (a wrong
-// type, a number written as 1.0 where an integer is due, a key twice, an invalid name or time):
+// type, a number written as 1.0 where an integer is due or too large for a Double, a key twice or
+// not the contract's, any backslash, invalid UTF-8, an invalid name or time):
 // the caller then decodes with `JSONDecoder`, which decides as it always did. So they can only be
 // faster, never different; `PayloadReaderTests` holds them against `JSONDecoder`.
 
@@ -99,10 +100,24 @@ struct JSONFields {
         }
     }
 
-    /// A JSON number (already checked by the scanner) as a Double; nil for anything else.
+    /// A JSON number (already checked by the scanner) as a Double; nil for anything else, and for
+    /// what `JSONDecoder` refuses as not representable (1e400 is infinite, 1e-400 rounds to zero).
     static func double(_ raw: ArraySlice<UInt8>) -> Double? {
-        guard let first = raw.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) else { return nil }
-        return Double(String(decoding: raw, as: UTF8.self))
+        guard let first = raw.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39),
+            let value = Double(String(decoding: raw, as: UTF8.self)), value.isFinite
+        else { return nil }
+        if value == 0 {
+            // Zero only when every digit before the exponent is a zero.
+            let mantissa = raw.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
+            guard mantissa.allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) else { return nil }
+        }
+        return value
+    }
+
+    /// True when every key is one of `keys`: a key the contract does not have (a camelCase spelling
+    /// the decoder would read, a duplicate under another spelling) is left to the decoder.
+    func has(only keys: Set<String>) -> Bool {
+        fields.allSatisfy { keys.contains($0.key) }
     }
 }
 
@@ -127,12 +142,24 @@ extension Heartbeat {
     /// Reads a heartbeat without `JSONDecoder`; nil when it is not exactly the contract's shape
     /// (then decode it with `FleetJSON.decode`, which says why or reads it after all).
     public static func read(_ bytes: [UInt8]) -> Heartbeat? {
-        guard let top = JSONFields(bytes[...]), let v = top.int("v").required, let name = top.string("hatchling").required,
+        // No escape anywhere (keys the decoder would read differently, text it would check) and
+        // valid UTF-8; only the contract's keys, in every section.
+        guard !bytes.contains(UInt8(ascii: "\\")), String(validating: bytes, as: UTF8.self) != nil,
+            let top = JSONFields(bytes[...]),
+            top.has(only: ["v", "hatchling", "boot_id", "seq", "ts", "interval_s", "health", "agent", "host", "container", "disk", "gateway"]),
+            let v = top.int("v").required, let name = top.string("hatchling").required,
             let hatchling = try? HatchlingName(validating: name), let bootId = top.string("boot_id").required,
             let seq = top.uint64("seq").required, let tsText = top.string("ts").required, let ts = FleetTimestamp(rfc3339: tsText),
             let intervalS = top.int("interval_s").required, let health = top.string("health").required.flatMap(HealthStatus.init(rawValue:)),
             let a = top.object("agent").required, let h = top.object("host").required, let c = top.object("container").required,
             let d = top.object("disk").required, let g = top.object("gateway").required
+        else { return nil }
+        guard a.has(only: ["version", "uptime_s", "rss_bytes", "threads", "open_fds"]),
+            h.has(only: ["uptime_s", "load", "mem_total_bytes", "mem_available_bytes", "cpu_pct"]),
+            c.has(only: [
+                "uptime_s", "mem_current_bytes", "mem_limit_bytes", "cpu_pct", "cpu_limit_cores", "oom_kills", "net_rx_bytes", "net_tx_bytes",
+            ]),
+            d.has(only: ["path", "total_bytes", "free_bytes"]), g.has(only: ["ok", "http_status", "latency_ms", "error", "age_s"])
         else { return nil }
         guard let version = a.string("version").required, let agentUptime = a.double("uptime_s").optional,
             let rss = a.uint64("rss_bytes").optional, let threads = a.uint64("threads").optional, let fds = a.uint64("open_fds").optional,
@@ -163,7 +190,10 @@ extension Heartbeat {
 extension StatusPayload {
     /// Reads a status without `JSONDecoder`; nil when it is not exactly the contract's shape.
     public static func read(_ bytes: [UInt8]) -> StatusPayload? {
-        guard let top = JSONFields(bytes[...]), let v = top.int("v").required,
+        guard !bytes.contains(UInt8(ascii: "\\")), String(validating: bytes, as: UTF8.self) != nil,
+            let top = JSONFields(bytes[...]),
+            top.has(only: ["v", "state", "reason", "ts", "boot_id", "agent_version", "protocol", "commands", "heartbeat_interval_s"]),
+            let v = top.int("v").required,
             let state = top.string("state").required.flatMap(State.init(rawValue:)), let bootId = top.string("boot_id").required,
             let reasonText = top.string("reason").optional, let tsText = top.string("ts").optional,
             let agentVersion = top.string("agent_version").optional, let protocolNumber = top.int("protocol").optional,

@@ -42,7 +42,7 @@ struct PayloadReaderTests {
                 container: .init(
                     uptimeS: maybe(3), memCurrentBytes: maybe(10), memLimitBytes: maybe(20), cpuPct: maybe(-0.0), cpuLimitCores: maybe(2.5),
                     oomKills: maybe(0), netRxBytes: maybe(1), netTxBytes: maybe(2)),
-                disk: .init(path: "/data \"quoted\" \u{e9}", totalBytes: maybe(100), freeBytes: maybe(50)),
+                disk: .init(path: "/data/é \(round)", totalBytes: maybe(100), freeBytes: maybe(50)),
                 gateway: .init(ok: Bool.random(using: &generator), httpStatus: maybe(200), latencyMs: maybe(-1), error: maybe("connection refused"), ageS: maybe(0.25)))
             let bytes = FleetJSON.encode(beat)
             #expect(Heartbeat.read(bytes) == beat, "\(String(decoding: bytes, as: UTF8.self))")
@@ -50,6 +50,12 @@ struct PayloadReaderTests {
             let status = Bool.random(using: &generator)
                 ? StatusPayload.online(bootId: "b\(round)", at: beat.ts, agentVersion: "1.0.0", heartbeatIntervalS: round)
                 : StatusPayload.lost(bootId: "b\(round)")
+            // A backslash anywhere (an escape) is left to the decoder, which reads it the same.
+            var quoted = beat
+            quoted.disk.path = "/data \"quoted\""
+            let quotedBytes = FleetJSON.encode(quoted)
+            #expect(Heartbeat.read(quotedBytes) == nil)
+            #expect(try FleetJSON.decode(Heartbeat.self, from: quotedBytes) == quoted)
             let statusBytes = FleetJSON.encode(status)
             #expect(StatusPayload.read(statusBytes) == status, "\(String(decoding: statusBytes, as: UTF8.self))")
         }

@@ -151,7 +151,9 @@ struct DeploymentTests {
             await gateway.stopAll()
             let explicit = try Hatchling(name: "kite", broker: broker, command: ["openclaw", "gateway"])
             try await waitForPort(explicit.gatewayPort, deadline: 20)
-            #expect(explicit.log().contains("gateway started") && explicit.log().contains("--port \(explicit.gatewayPort)"), "\(explicit.log())")
+            #expect(explicit.log().contains("gateway started"), "\(explicit.log())")
+            let explicitCalls = (try? String(contentsOf: explicit.agent.directory.appendingPathComponent("openclaw-calls.log"), encoding: .utf8)) ?? ""
+            #expect(explicitCalls.contains("called gateway --port \(explicit.gatewayPort)"), "\(explicitCalls)")
             await explicit.stopAll()
         }
     }

@@ -51,8 +51,10 @@ public enum WatchRunner {
                 screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: started, source: source)
             }
             if let frame {
-                output(frame)
+                // The cost of making it, not of writing it: a terminal that stalls (Ctrl-S, a slow
+                // link) must not space the frames out.
                 screen.noteCost(Monotonic.now() - started)
+                output(frame)
             }
         }
     }

@@ -26,13 +26,16 @@ public final class FleetStore: Sendable {
         state.withLock { body($0.view, $0.connection) }
     }
 
-    /// Applies `messages` in order; returns whether any was about the view.
+    /// Applies `messages` in order; returns whether any was about the view. They are read
+    /// (decoded) before the lock is taken: a scrape never waits for JSON decoding.
     func apply(_ messages: [MQTTMessage]) -> Bool {
+        let root = state.withLock { $0.view.root }
+        let readings = messages.compactMap { FleetView.read($0, root: root) }
+        guard !readings.isEmpty else { return false }
         state.withLock { state in
-            var changed = false
-            for message in messages { changed = state.view.apply(message) || changed }
-            return changed
+            for reading in readings { state.view.apply(reading) }
         }
+        return true
     }
 
     func replace(with view: FleetView) {
@@ -85,9 +88,17 @@ public enum LiveFleet {
             }
             guard let hub = connected else { continue }
             backoff = 1
-            // A fresh snapshot replaces what we had: a hatchling removed meanwhile is gone.
-            store.replace(with: FleetView(root: settings.topicRoot))
-            _ = take(hub.drain())
+            // A fresh snapshot replaces what we had (a hatchling removed meanwhile is gone), built
+            // aside and swapped in at once: a scrape never sees an empty fleet in between.
+            var fresh = FleetView(root: settings.topicRoot)
+            for message in hub.drain() {
+                if let reading = FleetView.read(message, root: settings.topicRoot) {
+                    fresh.apply(reading)
+                } else {
+                    _ = other(message)
+                }
+            }
+            store.replace(with: fresh)
             report(.connected, true)
             while !stop.isStopped {
                 guard let message = await hub.next(timeout: tick) else {

@@ -13,6 +13,8 @@ public struct WatchScreen: Sendable {
     public var ansi: Bool
     public var maxFramesPerSecond = 4.0
     public var costFactor = 10.0
+    /// Frames are never further apart than this, whatever one cost (a stalled terminal included).
+    static let longestSpacing = 5.0
     private var lastFrameAt = -Double.infinity
     private var lastFrameCost = 0.0
     private var pending = false
@@ -27,7 +29,7 @@ public struct WatchScreen: Sendable {
         return term != "dumb"
     }
 
-    /// Notes how long the last frame took to make and write (seconds), for the spacing of the next.
+    /// Notes how long the last frame took to make (seconds), for the spacing of the next.
     public mutating func noteCost(_ seconds: Double) {
         lastFrameCost = max(0, seconds)
     }
@@ -38,7 +40,7 @@ public struct WatchScreen: Sendable {
         at time: Double, source: String
     ) -> String? {
         pending = pending || changed
-        let spacing = max(1 / maxFramesPerSecond, lastFrameCost * costFactor)
+        let spacing = min(Self.longestSpacing, max(1 / maxFramesPerSecond, lastFrameCost * costFactor))
         guard time - lastFrameAt >= spacing else { return nil }
         guard pending || (ansi && time - lastFrameAt >= max(1, spacing)) else { return nil }
         pending = false
