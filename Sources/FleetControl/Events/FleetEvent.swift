@@ -45,7 +45,7 @@ public struct FleetEvent: Sendable, Equatable {
     /// (`TerminalText.clean`): the data is the gateway's, and JSON lets a string carry C1 controls
     /// and bidirectional overrides as they are.
     public var line: String {
-        let data = String(decoding: Self.compact(payload.data), as: UTF8.self)
+        let data = String(decoding: JSONScan.compacted(payload.data[...]), as: UTF8.self)
         return TerminalText.clean("\(payload.ts)  \(hatchling)  \(payload.event)  seq=\(payload.seq)  \(data)")
     }
 
@@ -59,35 +59,10 @@ public struct FleetEvent: Sendable, Equatable {
             return writer.bytes
         }
         var line = Array(#"{"boot_id":"#.utf8) + string(payload.bootId)
-        line += Array(#","data":"#.utf8) + Self.compact(payload.data)
+        line += Array(#","data":"#.utf8) + JSONScan.compacted(payload.data[...])
         line += Array(#","event":"#.utf8) + string(payload.event)
         line += Array(#","hatchling":"#.utf8) + string(hatchling)
         line += Array(#","seq":\#(payload.seq),"ts":"#.utf8) + string(payload.ts.description)
         return line + Array("}\n".utf8)
-    }
-
-    /// Valid JSON without the white space between tokens; strings are kept byte for byte.
-    static func compact(_ json: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(json.count)
-        var inString = false
-        var escaped = false
-        for byte in json {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-                continue
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            }
-            out.append(byte)
-        }
-        return out
     }
 }
