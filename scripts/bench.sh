@@ -273,9 +273,9 @@ HB_BYTES=$(timeout 3 mosquitto_sub -h 127.0.0.1 -p "$PORT" -C 1 -t fleet/bench-a
 [ "${HB_BYTES:-0}" -gt 32 ] || HB_BYTES=1000
 mapfile -t FLOOR_FILES < <("$COLLECTOR" --list-files 2>>"$LOG" || true)
 "$WORK/heartbeat" 127.0.0.1 "$PORT" bench-cfloor 1 "$HB_BYTES" "$WORK" "$CLOSED_PORT" "${FLOOR_FILES[@]}" >> "$WORK/floor.log" 2>&1 &
-CF_PID=$!; LIVE[$CF_PID]=c-floor
+CF_PID=$!; LIVE[$CF_PID]="c-floor"
 "$WORK/heartbeat" 127.0.0.1 "$PORT" bench-cfloor-idle 0 "$HB_BYTES" "$WORK" "$CLOSED_PORT" "${FLOOR_FILES[@]}" >> "$WORK/floor.log" 2>&1 &
-CFI_PID=$!; LIVE[$CFI_PID]=c-floor-idle
+CFI_PID=$!; LIVE[$CFI_PID]="c-floor-idle"
 wait_online 1 bench-hb 10 > /dev/null
 sleep 1.5
 # Each subject in a cpuacct group of its own (every thread, even exited ones, in ns); without

@@ -2,7 +2,7 @@
 # Installs what building and testing hatchling-agent needs, if it is missing (Debian/Ubuntu, as root
 # or with sudo). Safe to run again.
 set -euo pipefail
-packages=(libmosquitto-dev libssl-dev mosquitto mosquitto-clients tini pkg-config python3 python3-psutil python3-jsonschema socat openssl rabbitmq-server prometheus)
+packages=(libmosquitto-dev libssl-dev mosquitto mosquitto-clients tini pkg-config python3 python3-psutil python3-jsonschema socat openssl rabbitmq-server prometheus shellcheck)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

