@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the most static hatchling-agent this machine allows, stripped, into OUTDIR/hatchling-agent,
-# and checks it: no Swift runtime library at run time, and a size budget.
+# and checks it: no Swift runtime library at run time, and a size budget. The hub's fleetctl is
+# built the same way into OUTDIR/fleetctl (checked for the runtime libraries, its size reported).
 #
 #   scripts/build-static.sh OUTDIR
 #
@@ -52,12 +53,20 @@ flags=(-c release --product hatchling-agent --static-swift-stdlib --scratch-path
 echo "build-static: swift build ${flags[*]}"
 swift build "${flags[@]}"
 bin_dir=$(swift build "${flags[@]}" --show-bin-path)
+# fleetctl, with the same flags (the agent's link order only orders what they share).
+fleetctl_flags=("${flags[@]}")
+fleetctl_flags[3]=fleetctl
+swift build "${fleetctl_flags[@]}"
 
 mkdir -p "$outdir"
 out="$outdir/hatchling-agent"
 cp "$bin_dir/hatchling-agent" "$out"
 strip "$out"
 chmod 0755 "$out"
+hub="$outdir/fleetctl"
+cp "$bin_dir/fleetctl" "$hub"
+strip "$hub"
+chmod 0755 "$hub"
 
 size=$(stat -c %s "$out")
 mib=$(awk -v bytes="$size" 'BEGIN { printf "%.2f", bytes / 1048576 }')
@@ -88,9 +97,19 @@ elif [ "$size" -gt "$target" ]; then
     echo "build-static: WARNING: $mib MiB is over the 15 MiB target ($size > $target bytes)" >&2
 fi
 
-# It must start without a Swift toolchain's libraries: --version loads every library it links.
+hub_links=$(ldd "$hub" 2>&1 || true)
+if printf '%s\n' "$hub_links" | grep -qE 'libswift|libFoundation|libdispatch|libBlocksRuntime|not found'; then
+    echo "build-static: FAIL: $hub links Swift runtime libraries or misses one:" >&2
+    printf '%s\n' "$hub_links" | sed 's/^/  /' >&2
+    status=1
+fi
+echo "build-static: $hub: $(stat -c %s "$hub") bytes stripped"
+
+# They must start without a Swift toolchain's libraries: --version loads every library linked.
 if [ "$status" -eq 0 ]; then
     version=$("$out" --version) || { echo "build-static: FAIL: $out --version did not run" >&2; exit 1; }
     echo "build-static: $out --version: $version"
+    hub_version=$("$hub" --version) || { echo "build-static: FAIL: $hub --version did not run" >&2; exit 1; }
+    echo "build-static: $hub --version: $hub_version"
 fi
 exit "$status"
