@@ -55,7 +55,28 @@ set -eu
 # Word splitting of the prefixes below must not depend on an IFS from the environment.
 IFS=$(printf ' \t\n')
 
-log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+# One line per event on standard error, in LOG_FORMAT as the agent writes its own (text, logfmt,
+# json); the level is read from the message (`warning: ...`, `refusing to start: ...`).
+log() {
+    ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    case $* in
+        warning:*) level=warning ;;
+        refusing*) level=error ;;
+        *) level=info ;;
+    esac
+    case ${LOG_FORMAT:-text} in
+        json | logfmt)
+            # JSON string escapes for \ and ", control characters dropped (logfmt quotes the same way).
+            msg=$(printf '%s' "$*" | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
+            if [ "${LOG_FORMAT}" = json ]; then
+                printf '{"level":"%s","logger":"entrypoint","msg":"%s","ts":"%s"}\n' "$level" "$msg" "$ts" >&2
+            else
+                printf 'ts=%s level=%s logger=entrypoint msg="%s"\n' "$ts" "$level" "$msg" >&2
+            fi
+            ;;
+        *) printf '%s entrypoint: %s\n' "$ts" "$*" >&2 ;;
+    esac
+}
 
 CONFIG_DIR="${CONFIG_DIR:-${HOME:-/home/openclaw}/.openclaw}"
 HATCHLING_AGENT_BIN="${HATCHLING_AGENT_BIN:-hatchling-agent}"
@@ -164,7 +185,7 @@ gateway_prefix="env $strip_agent_vars"
 # The agent's environment: an allow-list, its own settings and the basics. The gateway's other
 # secrets (model provider keys, bot tokens, whatever the operator gives it) never reach the agent.
 agent_drops=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | grep -v -E \
-    '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|EVENT_RATE_LIMIT|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
+    '^(MQTT_[A-Z0-9_]*|FLEET_COMMAND_KEY(_FILE)?|HATCHLING_[A-Z0-9_]*|COMMAND_RATE_[A-Z]+|EVENT_RATE_LIMIT|GATEWAY_HEALTH_URL|HEALTH_[A-Z0-9_]*|HEARTBEAT_INTERVAL|IMAGE_VERSION|OPENCLAW_VERSION|LOG_LEVEL|LOG_FORMAT|PATH|HOME|LANG|LC_[A-Z]+|TZ)$' \
     | sort -u | sed 's/^/-u /' | tr '\n' ' ')
 agent_prefix="env $agent_drops HOME=/"
 gateway_uid=

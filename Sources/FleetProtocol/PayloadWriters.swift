@@ -328,8 +328,8 @@ extension JSONWriter {
         endArray()
     }
 
-    /// A key that is data (a counter's outcome name), escaped like any string.
-    mutating func dynamicKey(_ key: String) {
+    /// A key that is data (a counter's outcome name, a log line's metadata key), escaped like any string.
+    public mutating func dynamicKey(_ key: String) {
         string(key)
         put(UInt8(ascii: ":"))
     }

@@ -104,7 +104,8 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let level = SharedLogLevel(loaded.configuration.logLevel)
-        LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: level) }
+        let format = loaded.configuration.logFormat
+        LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: level, format: format) }
 
         if !noSupervisor, !ProcessSupervisor.isWorker(environment) {
             let logger = Logger(label: "hatchling-agent.supervisor")

@@ -1,4 +1,5 @@
 import FleetProtocol
+import Foundation
 import Logging
 import Testing
 
@@ -11,6 +12,66 @@ struct AgentLogHandlerTests {
     func line(_ level: Logger.Level, _ message: Logger.Message, _ extra: Logger.Metadata?, handler: Logger.Metadata = [:]) -> String {
         let event = LogEvent(level: level, message: message, metadata: extra, source: nil, file: #fileID, function: #function, line: #line)
         return String(decoding: AgentLogHandler.line(for: event, label: "hatchling-agent", metadata: handler, at: Self.time), as: UTF8.self)
+    }
+
+    func line(_ format: LogFormat, _ message: Logger.Message, _ extra: Logger.Metadata?) -> String {
+        let event = LogEvent(level: .warning, message: message, metadata: extra, source: nil, file: #fileID, function: #function, line: #line)
+        return String(decoding: AgentLogHandler.line(for: event, label: "hatchling-agent", metadata: ["h": "1"], at: Self.time, format: format), as: UTF8.self)
+    }
+
+    /// A logfmt line's pairs, read as logfmt readers read them (bare or double-quoted values, `\` escapes).
+    static func logfmt(_ line: String) -> [(String, String)]? {
+        var pairs: [(String, String)] = []
+        var rest = Substring(line.dropLast())
+        while !rest.isEmpty {
+            guard let equals = rest.firstIndex(of: "=") else { return nil }
+            let key = String(rest[..<equals])
+            rest = rest[rest.index(after: equals)...]
+            var value = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                while let character = rest.first, character != "\"" {
+                    rest = rest.dropFirst()
+                    if character == "\\", let next = rest.first {
+                        value.append(next == "n" ? "\n" : next)
+                        rest = rest.dropFirst()
+                    } else {
+                        value.append(character)
+                    }
+                }
+                guard rest.first == "\"" else { return nil }
+                rest = rest.dropFirst()
+            } else {
+                value = String(rest.prefix { $0 != " " })
+                rest = rest.dropFirst(value.count)
+            }
+            pairs.append((key, value))
+            if rest.first == " " { rest = rest.dropFirst() } else if !rest.isEmpty { return nil }
+        }
+        return pairs
+    }
+
+    @Test("LOG_FORMAT=logfmt: ts, level, logger, msg, then the metadata; each line parses; a reserved key in the metadata is renamed; a newline stays escaped")
+    func logfmtLines() throws {
+        let written = line(.logfmt, "connected to broker", ["mqtt.broker": "127.0.0.1:1883", "msg": "clash", "why": "two words\nforged=1"])
+        #expect(written.filter { $0 == "\n" }.count == 1)
+        let pairs = try #require(Self.logfmt(written), "\(written)")
+        #expect(pairs.map(\.0) == ["ts", "level", "logger", "msg", "h", "meta.msg", "mqtt.broker", "why"])
+        #expect(pairs.first { $0.0 == "msg" }?.1 == "connected to broker")
+        #expect(pairs.first { $0.0 == "ts" }?.1 == "2026-11-29T05:00:00.120Z" && pairs.first { $0.0 == "level" }?.1 == "warning")
+        #expect(pairs.first { $0.0 == "why" }?.1 == "two words\nforged=1")
+    }
+
+    @Test("LOG_FORMAT=json: one object a line, keys sorted, metadata as strings, a reserved key renamed, control characters escaped")
+    func jsonLines() throws {
+        let written = line(.json, "connected \"q\"\nx", ["mqtt.broker": "127.0.0.1:1883", "level": "clash", "t": "a\u{01}"])
+        #expect(written.filter { $0 == "\n" }.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [String: String], "\(written)")
+        #expect(object == [
+            "ts": "2026-11-29T05:00:00.120Z", "level": "warning", "logger": "hatchling-agent", "msg": "connected \"q\"\nx", "h": "1",
+            "meta.level": "clash", "mqtt.broker": "127.0.0.1:1883", "t": "a\u{01}",
+        ])
+        #expect(written.hasPrefix(#"{"h":"1","level":"warning","#))
     }
 
     @Test("time, level, label, message, then the metadata sorted by key, one line")

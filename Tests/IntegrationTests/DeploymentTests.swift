@@ -158,6 +158,37 @@ struct DeploymentTests {
         }
     }
 
+    @Test("LOG_FORMAT=json and logfmt: every line of the entrypoint and the agent (supervisor and worker) parses, with ts, level and msg", arguments: ["json", "logfmt"])
+    func logFormats(_ format: String) async throws {
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/#"])
+            defer { hub.close() }
+            let hatchling = try Hatchling(name: "tern", broker: broker, environment: ["LOG_FORMAT": format])
+            do {
+                try await hub.waitOnline("tern")
+                try await waitFor("the agent's connected line", timeout: 20) { hatchling.log().contains("connected") }
+                hatchling.process.signal(SIGTERM)
+                _ = await hatchling.process.waitForExit(seconds: 15)
+            } catch {
+                await hatchling.stopAll()
+                throw error
+            }
+            await hatchling.stopAll()
+            // The fake gateway writes lines of its own; ours are every line naming our loggers.
+            let ours = hatchling.log().split(separator: "\n").filter { $0.contains("entrypoint") || $0.contains("hatchling-agent") }
+            #expect(ours.count >= 5, "\(hatchling.log())")
+            for line in ours {
+                if format == "json" {
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    #expect(object?["ts"] is String && object?["level"] is String && object?["msg"] is String, "not a JSON log line: \(line)")
+                } else {
+                    #expect(line.hasPrefix("ts=") && line.contains(" level=") && line.contains(" msg="), "not a logfmt line: \(line)")
+                }
+            }
+            #expect(ours.contains { $0.contains("entrypoint") } && ours.contains { $0.contains("connected") })
+        }
+    }
+
     @Test("the entrypoint refuses to start without an API key, and says which variables")
     func refusesWithoutAPIKey() async throws {
         let hatchling = try Hatchling(name: "shrike", broker: nil, apiKey: false)

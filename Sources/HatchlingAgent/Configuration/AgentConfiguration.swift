@@ -36,6 +36,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var imageVersion: String?
     public var openclawVersion: String?
     public var logLevel: Logger.Level
+    public var logFormat: LogFormat = .text
 
     /// Things worth a warning at start that are not errors (a secret file others can read).
     public var warnings: [String] = []
@@ -83,6 +84,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         case .imageVersion: imageVersion
         case .openclawVersion: openclawVersion
         case .logLevel: logLevel.rawValue
+        case .logFormat: logFormat.rawValue
         }
     }
 

@@ -195,6 +195,10 @@ public struct ConfigurationLoader: Sendable {
             throw fail(.logLevel, "must be one of trace, debug, info, notice, warning, error, critical")
         }
 
+        guard let logFormat = LogFormat(rawValue: (text(.logFormat) ?? "text").lowercased()) else {
+            throw fail(.logFormat, "must be one of text, logfmt, json")
+        }
+
         var warnings: [String] = []
         for (key, path) in [(SettingKey.mqttPasswordFile, passwordFile), (.commandKeyFile, commandKeyPath)] {
             if let path, let mode = Self.permissions(of: path), mode & 0o077 != 0 {
@@ -220,6 +224,7 @@ public struct ConfigurationLoader: Sendable {
             imageVersion: imageVersion, openclawVersion: openclawVersion, logLevel: logLevel,
             sources: sources)
         configuration.warnings = warnings
+        configuration.logFormat = logFormat
         return configuration
     }
 

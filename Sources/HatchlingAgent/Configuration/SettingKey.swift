@@ -34,6 +34,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
     case imageVersion = "IMAGE_VERSION"
     case openclawVersion = "OPENCLAW_VERSION"
     case logLevel = "LOG_LEVEL"
+    case logFormat = "LOG_FORMAT"
 
     public static func < (lhs: SettingKey, rhs: SettingKey) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
@@ -62,6 +63,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .diskDegradedFreePercent: "5"
         case .dataDirectory: "/home/openclaw/.openclaw"
         case .logLevel: "info"
+        case .logFormat: "text"
         default: nil
         }
     }
@@ -102,6 +104,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .imageVersion: "image version reported by version-report"
         case .openclawVersion: "gateway version, if known; else found from the openclaw package"
         case .logLevel: "trace, debug, info, notice, warning, error or critical"
+        case .logFormat: "text (for people), logfmt (ts= level= msg= key=value) or json (one object a line), for a log shipper"
         }
     }
 

@@ -22,16 +22,30 @@ public final class SharedLogLevel: Sendable {
     }
 }
 
-/// One line per event on standard error: `2026-11-29T05:00:00.120Z info hatchling-agent: connected mqtt.broker=...`.
-/// Metadata values are printed as they are given; callers never pass a secret.
+/// How log lines are written (`LOG_FORMAT`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// `2026-11-29T05:00:00.120Z info hatchling-agent: connected mqtt.broker=...`, for people.
+    case text
+    /// `ts=2026-11-29T05:00:00.120Z level=info logger=hatchling-agent msg=connected mqtt.broker=...`,
+    /// for Loki, Vector and other logfmt readers.
+    case logfmt
+    /// `{"level":"info","logger":"hatchling-agent","msg":"connected","mqtt.broker":"...","ts":"..."}`.
+    case json
+}
+
+/// One line per event on standard error, in `LogFormat`: `2026-11-29T05:00:00.120Z info hatchling-agent:
+/// connected mqtt.broker=...` by default. Metadata values are printed as they are given; callers
+/// never pass a secret.
 public struct AgentLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     private let label: String
     private let sharedLevel: SharedLogLevel
+    private let format: LogFormat
 
-    public init(label: String, level: SharedLogLevel) {
+    public init(label: String, level: SharedLogLevel, format: LogFormat = .text) {
         self.label = label
         self.sharedLevel = level
+        self.format = format
     }
 
     public var logLevel: Logger.Level {
@@ -47,7 +61,7 @@ public struct AgentLogHandler: LogHandler {
     public func log(event: LogEvent) {
         // One line, built as bytes and written with one write(2). A line is logged for every
         // command, so this stays cheap: no String building, no reflection for the level's name.
-        let line = Self.line(for: event, label: label, metadata: metadata, at: .now())
+        let line = Self.line(for: event, label: label, metadata: metadata, at: .now(), format: format)
         line.withUnsafeBufferPointer { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -63,7 +77,12 @@ public struct AgentLogHandler: LogHandler {
 
     /// The bytes of one line, newline included: time, level, label, message, then the metadata
     /// (the handler's and the event's, the event's winning) sorted by key.
-    static func line(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp) -> [UInt8] {
+    static func line(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp, format: LogFormat = .text) -> [UInt8] {
+        switch format {
+        case .text: break
+        case .logfmt: return logfmtLine(for: event, label: label, metadata: metadata, at: time)
+        case .json: return jsonLine(for: event, label: label, metadata: metadata, at: time)
+        }
         var line: [UInt8] = []
         line.reserveCapacity(256)
         time.appendRFC3339(to: &line)
@@ -89,6 +108,54 @@ public struct AgentLogHandler: LogHandler {
         }
         line.append(0x0A)
         return line
+    }
+
+    /// The handler's and the event's metadata (the event's winning), as text, sorted by key.
+    static func fields(_ metadata: Logger.Metadata, _ event: LogEvent) -> [(String, String)] {
+        var fields = metadata
+        if let extra = event.metadata { fields.merge(extra) { $1 } }
+        return fields.keys.sorted().map { key in
+            switch fields[key]! {
+            case .string(let text): (key, text)
+            case .stringConvertible(let value): (key, value.description)
+            case let other: (key, other.description)
+            }
+        }
+    }
+
+    /// `ts=… level=… logger=… msg=… key=value…`: the reserved keys first, a metadata key that
+    /// would clash with one gets a `meta.` prefix; values quoted as in the text form.
+    static func logfmtLine(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp) -> [UInt8] {
+        var line: [UInt8] = Array("ts=".utf8)
+        time.appendRFC3339(to: &line)
+        let reserved: Set<String> = ["ts", "level", "logger", "msg"]
+        var pairs = [("level", event.level.rawValue), ("logger", label), ("msg", event.message.description)]
+        pairs += fields(metadata, event).map { reserved.contains($0.0) ? ("meta." + $0.0, $0.1) : $0 }.sorted { $0.0 < $1.0 }
+        for (key, value) in pairs {
+            line.append(0x20)
+            line.append(contentsOf: key.utf8.filter { $0 > 0x20 && $0 != 0x3D && $0 != 0x22 && $0 != 0x7F })
+            line.append(UInt8(ascii: "="))
+            appendValue(value, to: &line)
+        }
+        line.append(0x0A)
+        return line
+    }
+
+    /// One JSON object: `ts`, `level`, `logger`, `msg` and the metadata (a clashing key gets a
+    /// `meta.` prefix), keys sorted, escaped as JSON escapes them (no raw control character).
+    static func jsonLine(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp) -> [UInt8] {
+        let reserved: Set<String> = ["ts", "level", "logger", "msg"]
+        var pairs = [("level", event.level.rawValue), ("logger", label), ("msg", event.message.description), ("ts", time.description)]
+        pairs += fields(metadata, event).map { reserved.contains($0.0) ? ("meta." + $0.0, $0.1) : $0 }
+        pairs.sort { $0.0 < $1.0 }
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        for (key, value) in pairs {
+            writer.dynamicKey(key)
+            writer.string(value)
+        }
+        writer.endObject()
+        return writer.bytes + [0x0A]
     }
 
     /// Appends the message as it is, but for control characters, escaped: a newline in it must
