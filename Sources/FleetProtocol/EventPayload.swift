@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// An event from the gateway, published by the agent on `fleet/<name>/event` (QoS 1, not retained):
 /// `{"boot_id":…,"data":{…},"event":"task-done","seq":7,"ts":…,"v":1}`.
 ///
@@ -103,7 +105,7 @@ public struct EventPayload: Sendable, Equatable {
             let forms = secretForms(secret)
             for text in separate + joined {
                 let lowered = text.map(lowercased)
-                if forms.contains(where: { contains(lowered[...], $0) }) { return .failure(secretRefusal) }
+                if forms.contains(where: { SecretScanner.contains(lowered[...], $0) }) { return .failure(secretRefusal) }
             }
         }
         if separate.contains(where: { !SecretScanner.scan($0).isEmpty }) || joined.contains(where: { !SecretScanner.credentialShapes($0).isEmpty }) {
@@ -120,7 +122,7 @@ public struct EventPayload: Sendable, Equatable {
     static func secretForms(_ secret: [UInt8]) -> [[UInt8]] {
         let lower = secret.map(lowercased)
         let hex = secret.flatMap { byte in [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]] }
-        let base64 = base64Encoded(secret).prefix { $0 != UInt8(ascii: "=") }
+        let base64 = Array(Data(secret).base64EncodedString().utf8).prefix { $0 != UInt8(ascii: "=") }
         let url = base64.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
         return [lower, hex, Array(base64).map(lowercased), url.map(lowercased)]
     }
@@ -144,21 +146,6 @@ public struct EventPayload: Sendable, Equatable {
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
 
     static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func base64Encoded(_ bytes: [UInt8]) -> [UInt8] {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
-            for position in 0..<4 {
-                out.append(position <= chunk.count ? alphabet[Int((value >> (18 - 6 * UInt32(position))) & 63)] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return out
-    }
 
     /// Characters no event may carry: C0 controls but tab and newline, DEL, C1 controls, the
     /// bidirectional controls and the invisible format characters.
@@ -233,18 +220,6 @@ public struct EventPayload: Sendable, Equatable {
 
     static func isNameByte(_ byte: UInt8) -> Bool {
         (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "-")
-    }
-
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-        let first = needle[0]
-        var index = haystack.startIndex
-        let last = haystack.endIndex - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<index + needle.count].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
     }
 }
 

@@ -81,7 +81,7 @@ public enum FleetJSON {
             if isKey, end > index + 1 {
                 let body = bytes[(index + 1)..<end]
                 guard body.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }),
-                    body.first != UInt8(ascii: "_"), body.last != UInt8(ascii: "_"), !contains(body, [0x5F, 0x5F])
+                    body.first != UInt8(ascii: "_"), body.last != UInt8(ascii: "_"), !SecretScanner.contains(body, [0x5F, 0x5F])
                 else { return nil }
                 out.append(UInt8(ascii: "\""))
                 var position = body.startIndex
@@ -105,16 +105,6 @@ public enum FleetJSON {
             index = end + 1
         }
         return out
-    }
-
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        var index = haystack.startIndex
-        while index + needle.count <= haystack.endIndex {
-            if haystack[index..<index + needle.count].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
     }
 
     static func makeEncoder() -> JSONEncoder {

@@ -52,10 +52,12 @@ struct RefusalLog: Sendable {
         return suppressed
     }
 
-    /// "19990 commands refused in 10 s (malformed 19980, rate-limited 10); each one is counted in status-report".
-    static func summaryLine(_ counts: [String: Int]) -> String {
+    /// "19990 more commands refused in 10 s (malformed 19980, rate-limited 10); not logged one by one,
+    /// all counted in status-report" (the local socket's requests are not counted there).
+    static func summaryLine(_ counts: [String: Int], of what: String = "commands", countedIn: String? = "status-report") -> String {
         let total = counts.values.reduce(0, +)
         let parts = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return "\(total) more commands refused in \(Int(window)) s (\(parts)); not logged one by one, all counted in status-report"
+        let counted = countedIn.map { ", all counted in \($0)" } ?? ""
+        return "\(total) more \(what) refused in \(Int(window)) s (\(parts)); not logged one by one\(counted)"
     }
 }

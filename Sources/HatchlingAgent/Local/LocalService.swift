@@ -117,9 +117,7 @@ final class LocalService: Sendable {
     }
 
     private func logSummary(_ counts: [String: Int]) {
-        let total = counts.values.reduce(0, +)
-        let parts = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        logger.warning("\(total) more local requests refused in \(Int(RefusalLog.window)) s (\(parts)); not logged one by one")
+        logger.warning("\(RefusalLog.summaryLine(counts, of: "local requests", countedIn: nil))")
     }
 }
 
@@ -134,10 +132,16 @@ final class EventAcks: Sendable {
     }
 
     private let waiting = Mutex<[Int32: Waiter]>([:])
+    /// How many wait (one more while a publish is under way): every PUBACK of the agent passes
+    /// through `acknowledge`, and with no event waiting it takes no lock.
+    private let count = Atomic<Int>(0)
 
     func publish(_ send: () throws -> Int32, done: @escaping @Sendable (_ reasonCode: Int) -> Void) throws {
         let now = Monotonic.seconds()
         try waiting.withLock { waiting in
+            // Counted before the packet is queued: its PUBACK, however fast, then takes the lock.
+            count.add(1, ordering: .sequentiallyConsistent)
+            defer { count.store(waiting.count, ordering: .sequentiallyConsistent) }
             let id = try send()
             waiting = waiting.filter { now - $0.value.since < 60 }
             waiting[id] = Waiter(since: now, done: done)
@@ -147,7 +151,13 @@ final class EventAcks: Sendable {
     /// Takes the acknowledgement of an event (true), or leaves it to others (false). A waiter
     /// older than a minute is dropped, never matched: its message id may have been reused since.
     func acknowledge(_ messageID: Int32, reasonCode: Int) -> Bool {
-        guard let waiter = waiting.withLock({ $0.removeValue(forKey: messageID) }) else { return false }
+        guard count.load(ordering: .sequentiallyConsistent) > 0 else { return false }
+        guard
+            let waiter = waiting.withLock({ waiting -> Waiter? in
+                defer { count.store(waiting.count, ordering: .sequentiallyConsistent) }
+                return waiting.removeValue(forKey: messageID)
+            })
+        else { return false }
         guard Monotonic.seconds() - waiter.since < 60 else { return false }
         waiter.done(reasonCode)
         return true
