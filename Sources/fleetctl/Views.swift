@@ -74,10 +74,17 @@ struct Exporter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the fleet as Prometheus metrics on GET /metrics until SIGINT or SIGTERM.",
         discussion: """
-            Gauges, each labelled hatchling="NAME": hatchling_up, hatchling_heartbeat_age_seconds, \
-            hatchling_memory_current_bytes, hatchling_memory_limit_bytes, hatchling_cpu_percent, hatchling_load1, \
-            hatchling_disk_free_bytes, hatchling_gateway_up, and hatchling_info{agent_version,boot_id} 1. An \
-            offline or stale hatchling reports hatchling_up 0 and its info only: no frozen values.
+            Every series of a hatchling is labelled hatchling="NAME". For every known hatchling: \
+            hatchling_up (1 online, else 0), hatchling_state{state="online|stale|lost|shutdown"} (1 for its \
+            state), hatchling_last_heartbeat_timestamp_seconds, hatchling_info{agent_version,boot_id}. While it is \
+            online: hatchling_memory_current_bytes, hatchling_memory_limit_bytes, hatchling_cpu_usage_ratio, \
+            hatchling_cpu_limit_cores, hatchling_host_cpu_busy_ratio, hatchling_load1, \
+            hatchling_data_filesystem_avail_bytes, hatchling_data_filesystem_size_bytes, hatchling_oom_kills_total, \
+            hatchling_network_receive_bytes_total, hatchling_network_transmit_bytes_total, \
+            hatchling_container_start_time_seconds, hatchling_agent_start_time_seconds, hatchling_gateway_up, \
+            hatchling_gateway_latency_seconds (no frozen figures for a hatchling that is not online). And \
+            fleetctl_broker_connected, fleetctl_build_info{version}. Alert rules and a dashboard: template/prometheus, \
+            template/grafana, docs/monitoring.md.
             """)
 
     @OptionGroup var connection: ConnectionOptions

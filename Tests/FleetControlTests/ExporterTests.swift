@@ -12,23 +12,83 @@ struct ExporterTests {
         return String(decoding: MetricsRenderer.render(view.summaries(now: Fixture.t0.adding(seconds: seconds)), brokerConnected: true), as: UTF8.self)
     }
 
-    @Test("an online hatchling has every gauge with HELP and TYPE; a stale one only hatchling_up 0 and its info")
+    @Test("an online hatchling has every family with HELP and TYPE; a stale one only its state, last heartbeat and info")
     func gauges() {
         let text = render([
             Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
             Fixture.message("fleet/finch/status", Fixture.online()),
             Fixture.message("fleet/finch/heartbeat", Fixture.heartbeat("finch", at: Fixture.t0.adding(seconds: -100))),
         ])
-        for (name, _) in MetricsRenderer.help {
-            #expect(text.contains("# HELP \(name) ") && text.contains("# TYPE \(name) gauge"), "\(name)")
+        for family in MetricsRenderer.help {
+            #expect(text.contains("# HELP \(family.name) ") && text.contains("# TYPE \(family.name) \(family.type)\n"), "\(family.name)")
+            #expect(family.type == (family.name.hasSuffix("_total") ? "counter" : "gauge"), "\(family.name)")
+            #expect(!family.name.contains("percent") && !family.name.contains("_pct"), "\(family.name): ratios, not percentages")
         }
         #expect(text.contains(#"hatchling_up{hatchling="mason"} 1.0"#))
+        #expect(text.contains(#"hatchling_state{hatchling="mason",state="online"} 1.0"#))
+        #expect(text.contains(#"hatchling_state{hatchling="mason",state="stale"} 0.0"#))
         #expect(text.contains(#"hatchling_memory_current_bytes{hatchling="mason"} 104857600.0"#))
         #expect(text.contains(#"hatchling_memory_limit_bytes{hatchling="mason"} 419430400.0"#))
-        #expect(text.contains(#"hatchling_heartbeat_age_seconds{hatchling="mason"} 5.0"#))
+        let t0 = Double(Fixture.t0.millisecondsSinceEpoch) / 1000
+        #expect(text.contains("hatchling_last_heartbeat_timestamp_seconds{hatchling=\"mason\"} \(t0)\n"))
+        #expect(text.contains("hatchling_last_heartbeat_timestamp_seconds{hatchling=\"finch\"} \(t0 - 100)\n"))
+        #expect(text.contains(#"fleetctl_build_info{version="\#(FleetControlVersion.current)"} 1.0"#))
         #expect(text.contains(#"hatchling_up{hatchling="finch"} 0.0"#))
+        #expect(text.contains(#"hatchling_state{hatchling="finch",state="stale"} 1.0"#))
         let finch = text.split(separator: "\n").filter { $0.contains(#"hatchling="finch""#) }
-        #expect(finch.count == 2 && finch.allSatisfy { $0.hasPrefix("hatchling_up") || $0.hasPrefix("hatchling_info") }, "\(finch)")
+        let kinds = Set(finch.map { $0.prefix { $0 != "{" } })
+        #expect(kinds == ["hatchling_up", "hatchling_state", "hatchling_last_heartbeat_timestamp_seconds", "hatchling_info"], "\(finch)")
+        #expect(finch.count == 7, "\(finch)")
+    }
+
+    @Test("figures in base units and ratios, from the heartbeat's fields")
+    func figures() {
+        var beat = Fixture.heartbeat("mason")
+        beat.container.cpuLimitCores = 2
+        beat.container.oomKills = 3
+        beat.container.netRxBytes = 123_456
+        beat.container.netTxBytes = 654_321
+        beat.agent.uptimeS = 12.5
+        let text = render([Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", beat)])
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.contains(#"{hatchling="mason"}"#) {
+            let parts = line.split(separator: " ")
+            values[String(parts[0].prefix { $0 != "{" })] = Double(parts[1])
+        }
+        let beatS = Double(beat.ts.millisecondsSinceEpoch) / 1000
+        func expectValue(_ name: String, _ expected: Double?, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(values[name] == expected, "\(name): \(String(describing: values[name])) != \(String(describing: expected))", sourceLocation: sourceLocation)
+        }
+        expectValue("hatchling_cpu_usage_ratio", beat.container.cpuPct.map { $0 / 100 })
+        expectValue("hatchling_host_cpu_busy_ratio", beat.host.cpuPct.map { $0 / 100 })
+        expectValue("hatchling_cpu_limit_cores", beat.container.cpuLimitCores)
+        expectValue("hatchling_data_filesystem_avail_bytes", beat.disk.freeBytes.map { Double($0) })
+        expectValue("hatchling_data_filesystem_size_bytes", beat.disk.totalBytes.map { Double($0) })
+        expectValue("hatchling_oom_kills_total", beat.container.oomKills.map { Double($0) })
+        expectValue("hatchling_network_receive_bytes_total", beat.container.netRxBytes.map { Double($0) })
+        expectValue("hatchling_network_transmit_bytes_total", beat.container.netTxBytes.map { Double($0) })
+        expectValue("hatchling_container_start_time_seconds", beat.container.uptimeS.map { beatS - $0 })
+        expectValue("hatchling_agent_start_time_seconds", beat.agent.uptimeS.map { beatS - $0 })
+        expectValue("hatchling_gateway_latency_seconds", beat.gateway.latencyMs.map { Double($0) / 1000 })
+        // The fixture must exercise most of them, or the checks above prove little.
+        #expect(values.count == 17, "\(values.keys.sorted())")
+    }
+
+    @Test("a lost hatchling and one that shut down are told apart; nonsense figures make no series")
+    func states() {
+        let text = render([
+            Fixture.message("fleet/lark/status", StatusPayload.lost(bootId: "0123456789abcdef0123456789abcdef")),
+            Fixture.message("fleet/wren/status", StatusPayload.shutdown(bootId: "0123456789abcdef0123456789abcdef", at: Fixture.t0)),
+        ])
+        #expect(text.contains(#"hatchling_state{hatchling="lark",state="lost"} 1.0"#), "\(text)")
+        #expect(text.contains(#"hatchling_state{hatchling="lark",state="shutdown"} 0.0"#))
+        #expect(text.contains(#"hatchling_state{hatchling="wren",state="shutdown"} 1.0"#))
+        #expect(text.contains(#"hatchling_state{hatchling="wren",state="lost"} 0.0"#))
+        var wild = Fixture.heartbeat("mason")
+        wild.container.uptimeS = -5
+        wild.agent.uptimeS = 1e300
+        let odd = render([Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", wild)])
+        #expect(!odd.contains("hatchling_container_start_time_seconds{") && !odd.contains("hatchling_agent_start_time_seconds{"), "\(odd)")
     }
 
     @Test("label values a hatchling sends are checked: a hostile version or boot id is exported as 'invalid'")

@@ -67,7 +67,7 @@ struct FleetctlViewTests {
         }
     }
 
-    @Test("exporter: hatchling_up 1 and gauges for a live hatchling; 0 and no frozen gauges for a killed one; 404 elsewhere")
+    @Test("exporter: hatchling_up 1 and figures for a live hatchling; state lost and no frozen figures for a killed one; 404 elsewhere")
     func exporter() async throws {
         try await withBroker { broker in
             try await withAgent("mason", broker: broker) { _ in
@@ -95,9 +95,16 @@ struct FleetctlViewTests {
                     #expect(checked.status == 0 && checked.stdout.isEmpty && checked.stderr.isEmpty, "promtool check metrics: \(checked)")
                     let series = parseExposition(body)
                     let rookFamilies = Set(series.filter { $0.labels.contains(#"hatchling="rook""#) }.map(\.name))
-                    #expect(rookFamilies == ["hatchling_up", "hatchling_info"], "no frozen gauges: \(rookFamilies)")
+                    #expect(
+                        rookFamilies == ["hatchling_up", "hatchling_state", "hatchling_last_heartbeat_timestamp_seconds", "hatchling_info"],
+                        "no frozen figures: \(rookFamilies)")
+                    #expect(series.contains { $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="rook""#) && $0.labels.contains(#"state="lost""#) && $0.value == 1 })
+                    #expect(series.contains { $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="mason""#) && $0.labels.contains(#"state="online""#) && $0.value == 1 })
                     let masonFamilies = Set(series.filter { $0.labels.contains(#"hatchling="mason""#) }.map(\.name))
-                    for family in ["hatchling_heartbeat_age_seconds", "hatchling_disk_free_bytes", "hatchling_gateway_up", "hatchling_load1", "hatchling_info"] {
+                    for family in [
+                        "hatchling_last_heartbeat_timestamp_seconds", "hatchling_data_filesystem_avail_bytes", "hatchling_data_filesystem_size_bytes",
+                        "hatchling_gateway_up", "hatchling_load1", "hatchling_agent_start_time_seconds", "hatchling_container_start_time_seconds", "hatchling_info",
+                    ] {
                         #expect(masonFamilies.contains(family), "\(family) missing: \(body)")
                     }
                     #expect(series.contains { $0.name == "hatchling_gateway_up" && $0.labels.contains("mason") && $0.value == 0 })

@@ -3,45 +3,94 @@ import FleetProtocol
 /// The Prometheus text exposition of the fleet, written in one pass for every scrape.
 ///
 /// Written directly, family by family, into one buffer: a collector registry with a gauge per
-/// series (swift-prometheus) cost 19 s a scrape at 10,000 hatchlings, much more than linear. A
-/// series exists only while its value is current: an offline or stale hatchling reports
-/// `hatchling_up 0` and its info, and no frozen gauges. Label values are escaped as the text
+/// series (swift-prometheus) cost 19 s a scrape at 10,000 hatchlings, much more than linear.
+/// Names, units and types follow Prometheus' conventions (node_exporter, cAdvisor): base units,
+/// ratios 0-1, `_total` counters, timestamps rather than ages, a `_build_info`. A figure exists
+/// only while it is current: a stale, lost or shut down hatchling reports its state, its last
+/// heartbeat's time and its info, and no frozen figures. Label values are escaped as the text
 /// format says (backslash, double quote, newline); `promtool check metrics` reads the output in
 /// the tests.
 public enum MetricsRenderer {
-    /// Names and help texts of every family, for the docs and the tests.
-    public static let help: [(name: String, help: String)] = families.map { ($0.name, $0.help) } + [
-        ("hatchling_info", "Always 1; the labels carry the agent version and the boot id."),
-        ("fleetctl_broker_connected", "1 while the exporter is connected to the broker."),
+    /// A metric family: its name, help text and type as written in `# HELP` and `# TYPE`.
+    public struct Family: Sendable {
+        public var name: String
+        public var help: String
+        public var type: String
+    }
+
+    /// The states of `hatchling_state`, one series each (1 for the hatchling's state, 0 for the rest).
+    public static let states = ["online", "stale", "lost", "shutdown"]
+
+    /// Every family the exporter writes, in order; for the docs and the tests.
+    public static let help: [Family] =
+        [Family(name: "hatchling_up", help: "1 when the hatchling is online with a fresh heartbeat, 0 when it is stale, lost or shut down.", type: "gauge"),
+         Family(name: "hatchling_state", help: "1 for the state the hub sees the hatchling in (online, stale, lost: its will fired, shutdown: it said it stopped), 0 for the others.", type: "gauge"),
+         Family(name: "hatchling_last_heartbeat_timestamp_seconds", help: "Unix time of the last heartbeat the hub holds (its ts), in every state.", type: "gauge")]
+        + figures.map(\.family)
+        + [Family(name: "hatchling_info", help: "Always 1; the labels carry the agent version and the boot id.", type: "gauge"),
+           Family(name: "fleetctl_broker_connected", help: "1 while the exporter is connected to the broker.", type: "gauge"),
+           Family(name: "fleetctl_build_info", help: "Always 1; the version label is the exporter's fleetctl version.", type: "gauge")]
+
+    /// Figures of an online hatchling: the value of each, or nil for no series (nothing frozen
+    /// is exported for a hatchling that is not online). Base units: bytes, seconds, ratios.
+    static let figures: [(family: Family, value: @Sendable (HatchlingSummary) -> Double?)] = [
+        (gauge("hatchling_memory_current_bytes", "Memory in use by the hatchling's container (cgroup)."), { $0.memoryCurrentBytes.map { Double($0) } }),
+        (gauge("hatchling_memory_limit_bytes", "The container's memory limit; absent when it has none."), { $0.memoryLimitBytes.map { Double($0) } }),
+        (gauge("hatchling_cpu_usage_ratio", "CPU seconds per second used by the container (1 = one core), between the last two heartbeats."), { $0.containerCpuRatio }),
+        (gauge("hatchling_cpu_limit_cores", "The container's CPU quota in cores; absent when it has none."), { $0.cpuLimitCores }),
+        (gauge("hatchling_host_cpu_busy_ratio", "Busy share of all the host's CPUs (0-1), between the last two heartbeats."), { $0.hostCpuRatio }),
+        (gauge("hatchling_load1", "The host's one-minute load average."), { $0.load1 }),
+        (gauge("hatchling_data_filesystem_avail_bytes", "Bytes an unprivileged user may still write on the file system of the data directory."), { $0.diskFreeBytes.map { Double($0) } }),
+        (gauge("hatchling_data_filesystem_size_bytes", "Size in bytes of the file system of the data directory."), { $0.diskTotalBytes.map { Double($0) } }),
+        (counter("hatchling_oom_kills_total", "Processes of the container killed for want of memory (cgroup oom_kill)."), { $0.oomKills.map { Double($0) } }),
+        (counter("hatchling_network_receive_bytes_total", "Bytes received by the container's interfaces, lo excepted."), { $0.netRxBytes.map { Double($0) } }),
+        (counter("hatchling_network_transmit_bytes_total", "Bytes sent by the container's interfaces, lo excepted."), { $0.netTxBytes.map { Double($0) } }),
+        (gauge("hatchling_container_start_time_seconds", "Unix time the container started (its PID 1)."), { $0.containerStartUnixS }),
+        (gauge("hatchling_agent_start_time_seconds", "Unix time the agent process started."), { $0.agentStartUnixS }),
+        (gauge("hatchling_gateway_up", "1 when the last probe of the gateway's health endpoint worked."), { $0.gatewayOk.map { $0 ? 1 : 0 } }),
+        (gauge("hatchling_gateway_latency_seconds", "How long the last probe of the gateway's health endpoint took."), { $0.gatewayLatencyS }),
     ]
 
-    /// The per-hatchling gauges: the value of each, or nil for no series.
-    static let families: [(name: String, help: String, value: @Sendable (HatchlingSummary) -> Double?)] = [
-        ("hatchling_up", "1 when the hatchling is online with a fresh heartbeat, 0 when offline or stale.", { $0.state == .online ? 1 : 0 }),
-        (
-            "hatchling_heartbeat_age_seconds", "Seconds since the hatchling's last heartbeat (its ts against the hub's clock).",
-            { $0.state == .online ? $0.heartbeatAgeS : nil }
-        ),
-        ("hatchling_memory_current_bytes", "Memory in use by the hatchling's container (cgroup).", { $0.memoryCurrentBytes.map { Double($0) } }),
-        ("hatchling_memory_limit_bytes", "The container's memory limit; absent when it has none.", { $0.memoryLimitBytes.map { Double($0) } }),
-        ("hatchling_cpu_percent", "CPU of the container in percent of one core, else the host's busy share.", { $0.cpuPct }),
-        ("hatchling_load1", "The host's one-minute load average.", { $0.load1 }),
-        ("hatchling_disk_free_bytes", "Free bytes on the file system of the hatchling's data directory.", { $0.diskFreeBytes.map { Double($0) } }),
-        ("hatchling_gateway_up", "1 when the last probe of the gateway's health endpoint worked.", { $0.gatewayOk.map { $0 ? 1 : 0 } }),
-    ]
+    static func gauge(_ name: String, _ help: String) -> Family { Family(name: name, help: help, type: "gauge") }
+    static func counter(_ name: String, _ help: String) -> Family { Family(name: name, help: help, type: "counter") }
+
+    /// The name `hatchling_state` gives a summary's state.
+    static func stateName(_ summary: HatchlingSummary) -> String {
+        switch summary.state {
+        case .online: "online"
+        case .stale: "stale"
+        case .offline: summary.shutDownCleanly ? "shutdown" : "lost"
+        }
+    }
 
     /// The exposition for `summaries` (figures are set for online hatchlings only; see `HatchlingSummary`).
     public static func render(_ summaries: [HatchlingSummary], brokerConnected: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256 + summaries.count * 900)
-        for family in families {
-            header(family.name, family.help, into: &out)
-            for summary in summaries {
-                guard let value = family.value(summary) else { continue }
-                sample(family.name, [("hatchling", summary.name)], value, into: &out)
+        out.reserveCapacity(512 + summaries.count * 2000)
+        header(help[0], into: &out)
+        for summary in summaries {
+            sample("hatchling_up", [("hatchling", summary.name)], summary.state == .online ? 1 : 0, into: &out)
+        }
+        header(help[1], into: &out)
+        for summary in summaries {
+            let current = stateName(summary)
+            for state in states {
+                sample("hatchling_state", [("hatchling", summary.name), ("state", state)], state == current ? 1 : 0, into: &out)
             }
         }
-        header("hatchling_info", help[help.count - 2].help, into: &out)
+        header(help[2], into: &out)
+        for summary in summaries {
+            guard let unixS = summary.lastHeartbeatUnixS else { continue }
+            sample(help[2].name, [("hatchling", summary.name)], unixS, into: &out)
+        }
+        for figure in figures {
+            header(figure.family, into: &out)
+            for summary in summaries where summary.state == .online {
+                guard let value = figure.value(summary) else { continue }
+                sample(figure.family.name, [("hatchling", summary.name)], value, into: &out)
+            }
+        }
+        header(help[help.count - 3], into: &out)
         for summary in summaries {
             // Label values come from the hatchling: anything but a version and a boot id as the
             // contract has them becomes "invalid" (no 64 KB labels, no escape codes in dashboards).
@@ -49,15 +98,21 @@ public enum MetricsRenderer {
             let bootID = summary.bootId.map { isBootID($0) ? $0 : "invalid" } ?? ""
             sample("hatchling_info", [("hatchling", summary.name), ("agent_version", version), ("boot_id", bootID)], 1, into: &out)
         }
-        header("fleetctl_broker_connected", help[help.count - 1].help, into: &out)
+        header(help[help.count - 2], into: &out)
         sample("fleetctl_broker_connected", [], brokerConnected ? 1 : 0, into: &out)
+        header(help[help.count - 1], into: &out)
+        sample("fleetctl_build_info", [("version", FleetControlVersion.current)], 1, into: &out)
         return out
     }
 
-    static func header(_ name: String, _ help: String, into out: inout [UInt8]) {
+    static func header(_ family: Family, into out: inout [UInt8]) {
+        header(family.name, family.help, type: family.type, into: &out)
+    }
+
+    static func header(_ name: String, _ help: String, type: String = "gauge", into out: inout [UInt8]) {
         out += "# HELP \(name) ".utf8
         escape(help, quote: false, into: &out)
-        out += "\n# TYPE \(name) gauge\n".utf8
+        out += "\n# TYPE \(name) \(type)\n".utf8
     }
 
     static func sample(_ name: String, _ labels: [(String, String)], _ value: Double, into out: inout [UInt8]) {

@@ -139,6 +139,25 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
     /// Payloads that could not be read.
     public var problems: [String]
 
+    // For the exporter; not in `status --json`. Figures the hatchling sent that are negative or
+    // not finite are dropped here, so no series carries them.
+    /// Unix time of the last heartbeat the hub holds, of this run or an earlier one, in any state.
+    public var lastHeartbeatUnixS: Double?
+    /// Offline because the agent said it was stopping (`shutdown`), not because its will fired.
+    public var shutDownCleanly = false
+    /// The container's CPU seconds per second (1 = one core); the host's busy share, 0-1.
+    public var containerCpuRatio: Double?
+    public var hostCpuRatio: Double?
+    public var cpuLimitCores: Double?
+    public var diskTotalBytes: UInt64?
+    public var oomKills: UInt64?
+    public var netRxBytes: UInt64?
+    public var netTxBytes: UInt64?
+    /// Unix times the container and the agent started (the heartbeat's ts less their uptimes).
+    public var containerStartUnixS: Double?
+    public var agentStartUnixS: Double?
+    public var gatewayLatencyS: Double?
+
     /// The wire names, snake_case already: `status --json` converts no key (`keysAsWritten`).
     enum CodingKeys: String, CodingKey {
         case name, state, reason, health, seq, problems
@@ -168,9 +187,11 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
         heartbeatIntervalS = beat?.intervalS
         seq = beat?.seq
         heartbeatAgeS = beat.map { max(0, now.seconds(since: $0.ts)) }
+        lastHeartbeatUnixS = record.heartbeat.map { Double($0.ts.millisecondsSinceEpoch) / 1000 }
         if let status, status.state == .offline {
             state = .offline
             reason = status.reason?.rawValue ?? "unknown"
+            shutDownCleanly = status.reason == .shutdown
             return
         }
         guard let beat, let age = heartbeatAgeS else {
@@ -199,5 +220,22 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
             diskFreePct = Double(free) / Double(total) * 100
         }
         gatewayOk = beat.gateway.ok
+
+        let beatUnixS = Double(beat.ts.millisecondsSinceEpoch) / 1000
+        containerCpuRatio = Self.sane(beat.container.cpuPct).map { $0 / 100 }
+        hostCpuRatio = Self.sane(beat.host.cpuPct).map { $0 / 100 }
+        cpuLimitCores = Self.sane(beat.container.cpuLimitCores)
+        diskTotalBytes = beat.disk.totalBytes
+        oomKills = beat.container.oomKills
+        netRxBytes = beat.container.netRxBytes
+        netTxBytes = beat.container.netTxBytes
+        containerStartUnixS = Self.sane(beat.container.uptimeS).map { beatUnixS - $0 }.flatMap { $0 >= 0 ? $0 : nil }
+        agentStartUnixS = Self.sane(beat.agent.uptimeS).map { beatUnixS - $0 }.flatMap { $0 >= 0 ? $0 : nil }
+        gatewayLatencyS = beat.gateway.latencyMs.flatMap { $0 >= 0 ? Double($0) / 1000 : nil }
+    }
+
+    /// A figure as sent, unless it is negative or not finite (nothing the agent writes).
+    static func sane(_ value: Double?) -> Double? {
+        value.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
     }
 }
