@@ -143,3 +143,34 @@ struct ExporterTests {
         #expect(throws: FleetctlError.self) { try ListenAddress(parsing: "::1:9464") }
     }
 }
+
+@Suite("fleetctl's log lines")
+struct FleetctlLogLineTests {
+    let t0 = FleetTimestamp(rfc3339: "2026-11-29T05:00:00.120Z")!
+
+    func line(_ text: String, _ format: LogFormat, level: FleetctlLog.Level = .info) -> String {
+        String(decoding: FleetctlLog.bytes(text, level: level, format: format, at: t0), as: UTF8.self)
+    }
+
+    @Test("text is the line as written; logfmt and json split 'fleetctl <command>:' into logger and command")
+    func forms() {
+        #expect(line("fleetctl exporter: connected to 127.0.0.1:1883", .text) == "fleetctl exporter: connected to 127.0.0.1:1883\n")
+        #expect(
+            line("fleetctl exporter: connected to 127.0.0.1:1883", .logfmt, level: .warning)
+                == "ts=2026-11-29T05:00:00.120Z level=warning logger=fleetctl msg=\"connected to 127.0.0.1:1883\" command=exporter\n")
+        #expect(line("fleetctl: no broker", .logfmt, level: .error) == "ts=2026-11-29T05:00:00.120Z level=error logger=fleetctl msg=\"no broker\"\n")
+        #expect(
+            line("fleetctl events: not an event, on a b: c", .json)
+                == #"{"command":"events","level":"info","logger":"fleetctl","msg":"not an event, on a b: c","ts":"2026-11-29T05:00:00.120Z"}"# + "\n")
+        // Not of the form: the whole line is the message.
+        #expect(line("fleetctl two words: x", .logfmt).contains(#"msg="fleetctl two words: x""#))
+        #expect(line("usage: x\ny", .logfmt) == "ts=2026-11-29T05:00:00.120Z level=info logger=fleetctl msg=\"usage: x\\ny\"\n")
+    }
+
+    @Test("LOG_FORMAT: unset or empty is text, any case accepted, anything else refused")
+    func setting() {
+        #expect(FleetctlLog.format(environment: nil) == .text && FleetctlLog.format(environment: "") == .text)
+        #expect(FleetctlLog.format(environment: "LogFmt") == .logfmt && FleetctlLog.format(environment: "json") == .json)
+        #expect(FleetctlLog.format(environment: "yaml") == nil)
+    }
+}

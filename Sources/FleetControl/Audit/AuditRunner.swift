@@ -48,7 +48,7 @@ public enum AuditRunner {
     /// Runs the audit; returns the summary (already printed). `output` is a path, or `-` for
     /// standard output (the summary then goes to standard error).
     public static func run(
-        settings: ConnectionSettings, output: String, duration: Double?, stop: StopSignal, log: (String) -> Void = Terminal.error
+        settings: ConnectionSettings, output: String, duration: Double?, stop: StopSignal, log: FleetctlLog = .standardError
     ) async throws(FleetctlError) -> AuditSummary {
         let fd: Int32 = output == "-" ? 1 : open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw .io("cannot open \(output) for writing: \(String(cString: strerror(errno)))") }
@@ -58,7 +58,7 @@ public enum AuditRunner {
         // QoS 2: a message is delivered at the QoS it was published with, so the log shows it.
         try await hub.subscribe(["#"], qos: 2)
         let source = "\(settings.endpoint) (#\(settings.username.map { " as \($0)" } ?? ""))"
-        log("fleetctl audit: recording \(source) to \(output == "-" ? "standard output" : output)"
+        log.info("fleetctl audit: recording \(source) to \(output == "-" ? "standard output" : output)"
             + (duration.map { " for \(Figures.decimal($0, places: 1)) s" } ?? "") + "; Ctrl-C to stop")
         let inspector = AuditInspector(root: settings.topicRoot, broadcast: settings.broadcastTopic)
         var summary = AuditSummary()

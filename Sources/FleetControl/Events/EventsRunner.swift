@@ -26,12 +26,12 @@ public enum EventsRunner {
     /// since events published meanwhile are lost (a fresh clean session each time).
     public static func run(
         settings: ConnectionSettings, names: [HatchlingName], json: Bool, stop: StopSignal,
-        output: ([UInt8]) -> Void = { Terminal.write(fd: 1, $0) }, log: (String) -> Void = Terminal.error
+        output: ([UInt8]) -> Void = { Terminal.write(fd: 1, $0) }, log: FleetctlLog = .standardError
     ) async throws(FleetctlError) {
         let root = settings.topicRoot
         let filters = names.isEmpty ? [FleetEvent.filter(root: root)] : names.map { settings.topics(for: $0).event }
         var hub = try await follow(settings, filters)
-        log("fleetctl events: following \(filters.joined(separator: ", ")) on \(hub.broker); Ctrl-C to stop")
+        log.info("fleetctl events: following \(filters.joined(separator: ", ")) on \(hub.broker); Ctrl-C to stop")
         var warnings = WarningGate()
         var shown = 0
         var malformed = 0
@@ -39,10 +39,10 @@ public enum EventsRunner {
             guard let message = await hub.next(timeout: 0.25) else {
                 guard let ended = hub.ended else { continue }
                 hub.close()
-                log("fleetctl events: \(ended); reconnecting (events published meanwhile are not shown)")
+                log.warning("fleetctl events: \(ended); reconnecting (events published meanwhile are not shown)")
                 guard let again = await reconnect(settings, filters, stop: stop, log: log) else { break }
                 hub = again
-                log("fleetctl events: following again on \(hub.broker)")
+                log.info("fleetctl events: following again on \(hub.broker)")
                 continue
             }
             switch FleetEvent.read(message, root: root) {
@@ -52,14 +52,14 @@ public enum EventsRunner {
             case .malformed(let topic, let problem):
                 malformed += 1
                 let warning = "fleetctl events: not an event, on \(topic) (\(message.payload.count) bytes): \(problem)"
-                if let line = warnings.admit(warning, at: Monotonic.now()) { log(line) }
+                if let line = warnings.admit(warning, at: Monotonic.now()) { log.warning(line) }
             case .other:
                 break
             }
         }
         hub.close()
         let held = warnings.heldBack > 0 ? " (\(warnings.heldBack) warnings held back)" : ""
-        log("fleetctl events: stopped; \(shown) event\(shown == 1 ? "" : "s") shown, \(malformed) malformed\(held)")
+        log.info("fleetctl events: stopped; \(shown) event\(shown == 1 ? "" : "s") shown, \(malformed) malformed\(held)")
     }
 
     /// Connects and subscribes at QoS 1.
@@ -76,14 +76,14 @@ public enum EventsRunner {
 
     /// `follow` again and again, with backoff, until it works; nil when `stop` is set first.
     static func reconnect(
-        _ settings: ConnectionSettings, _ filters: [String], stop: StopSignal, log: (String) -> Void
+        _ settings: ConnectionSettings, _ filters: [String], stop: StopSignal, log: FleetctlLog
     ) async -> HubConnection? {
         var backoff = 1.0
         while !stop.isStopped {
             do {
                 return try await follow(settings, filters)
             } catch {
-                log("fleetctl events: not connected: \(error); next attempt in \(Int(backoff)) s")
+                log.warning("fleetctl events: not connected: \(error); next attempt in \(Int(backoff)) s")
                 await LiveFleet.pause(backoff, stop: stop)
                 backoff = min(backoff * 2, 30)
             }

@@ -5,7 +5,7 @@ public enum ExporterRunner {
     /// Listens, then follows the bus until `stop` is set; `log` gets one line per change of the
     /// broker connection and the address served.
     public static func run(
-        settings: ConnectionSettings, listen: ListenAddress, stop: StopSignal, log: (String) -> Void = Terminal.error
+        settings: ConnectionSettings, listen: ListenAddress, stop: StopSignal, log: FleetctlLog = .standardError
     ) async throws(FleetctlError) {
         let store = FleetStore(root: settings.topicRoot)
         // A scrape renders under the store's lock, in one pass (a few milliseconds for thousands
@@ -18,18 +18,18 @@ public enum ExporterRunner {
         server.start()
         defer { server.stop() }
         let shown = ListenAddress(host: listen.host.isEmpty ? "0.0.0.0" : listen.host, port: server.port)
-        log("fleetctl exporter: serving http://\(shown)/metrics for \(settings.endpoint)")
+        log.info("fleetctl exporter: serving http://\(shown)/metrics for \(settings.endpoint)")
         var last: LiveConnection? = nil
         await LiveFleet.run(settings: settings, stop: stop, store: store) { connection, _ in
             if connection != last {
                 switch connection {
-                case .connected: log("fleetctl exporter: connected to \(settings.endpoint)")
-                case .disconnected(let reason): log("fleetctl exporter: not connected: \(reason)")
+                case .connected: log.info("fleetctl exporter: connected to \(settings.endpoint)")
+                case .disconnected(let reason): log.warning("fleetctl exporter: not connected: \(reason)")
                 }
                 last = connection
             }
         }
-        log("fleetctl exporter: stopped")
+        log.info("fleetctl exporter: stopped")
     }
 }
 

@@ -89,7 +89,7 @@ public final class MetricsHTTPServer: Sendable {
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                         // Out of descriptors or memory: the pending connection stays queued, so
                         // accepting again at once would spin. Wait for connections to close.
-                        if !outOfDescriptors { Terminal.error("fleetctl exporter: cannot accept a connection: \(String(cString: strerror(errno))); retrying every 0.1 s") }
+                        if !outOfDescriptors { Terminal.log("fleetctl exporter: cannot accept a connection: \(String(cString: strerror(errno))); retrying every 0.1 s", level: .warning) }
                         outOfDescriptors = true
                         usleep(100_000)
                         continue

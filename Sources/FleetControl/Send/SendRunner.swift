@@ -58,7 +58,7 @@ public struct SendOptions: Sendable {
 /// hatchlings answered or the timeout passed.
 public enum SendRunner {
     public static func run(
-        _ options: SendOptions, settings: ConnectionSettings, warn: (String) -> Void = Terminal.error
+        _ options: SendOptions, settings: ConnectionSettings, log: FleetctlLog = .standardError
     ) async throws(FleetctlError) -> SendReport {
         var signer = options.signer
         if case .names(let names) = options.targets { try signer.loadKeys(for: names) }
@@ -92,7 +92,7 @@ public enum SendRunner {
             }
             try signer.loadKeys(for: expected)
         }
-        signer.warnings.forEach(warn)
+        signer.warnings.forEach(log.warning)
 
         // One request per hatchling; an unsigned --all is one request on the broadcast topic.
         let batch = RandomID.hex(6)
@@ -125,7 +125,7 @@ public enum SendRunner {
             let remaining = deadline - Monotonic.now()
             guard remaining > 0 else { break }
             guard let message = await hub.next(timeout: remaining) else {
-                if let ended = hub.ended { warn("fleetctl: \(ended)") }
+                if let ended = hub.ended { log.warning("fleetctl: \(ended)") }
                 if hub.ended != nil { break }
                 continue
             }

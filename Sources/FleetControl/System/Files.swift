@@ -49,9 +49,9 @@ public enum Terminal {
         write(fd: 1, Array(text.utf8))
     }
 
-    /// Writes one line to standard error.
+    /// Writes one error line to standard error, in `LOG_FORMAT` (`FleetctlLog`).
     public static func error(_ line: String) {
-        write(fd: 2, Array((line + "\n").utf8))
+        log(line, level: .error)
     }
 
     /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
