@@ -27,6 +27,15 @@ public final class MetricsHTTPServer: Sendable {
     /// Seconds a client has to send its whole request, and to take the whole answer.
     static let readDeadline = 2.0
     static let writeDeadline = 10.0
+    /// Descriptors below the process's limit that a connection may never take.
+    static let descriptorReserve: Int32 = 8
+    /// A connection given a descriptor at or above this is refused (the soft `RLIMIT_NOFILE` less
+    /// the reserve, read when the server is made).
+    private let descriptorCeiling: Int32 = {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(Int32.max) else { return Int32.max }
+        return Int32(clamping: max(Int(limit.rlim_cur) - Int(descriptorReserve), 1))
+    }()
 
     /// Binds and listens at once, so a taken port is an error before anything else starts.
     public init(listen address: ListenAddress, metrics: @escaping @Sendable () -> [UInt8]) throws(FleetctlError) {
@@ -96,8 +105,22 @@ public final class MetricsHTTPServer: Sendable {
                     default: return  // the listening socket was shut down
                     }
                 }
-                outOfDescriptors = false
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                // Descriptors are handed out lowest first, so a number this high means the process
+                // is about to run out: refuse the connection and keep the last few for the broker
+                // connection and libdispatch's timers (it traps when it cannot get one).
+                if client >= descriptorCeiling {
+                    refuse(client)
+                    if !outOfDescriptors {
+                        Terminal.log(
+                            "fleetctl exporter: cannot accept a connection: descriptor \(client) of at most \(descriptorCeiling + Self.descriptorReserve) "
+                                + "(the last \(Self.descriptorReserve) are kept for the broker and timers); answering 503 every 0.1 s", level: .warning)
+                    }
+                    outOfDescriptors = true
+                    usleep(100_000)
+                    continue
+                }
+                outOfDescriptors = false
                 guard active.wrappingAdd(1, ordering: .relaxed).oldValue < Self.maximumConnections else {
                     active.wrappingSubtract(1, ordering: .relaxed)
                     refuse(client)
