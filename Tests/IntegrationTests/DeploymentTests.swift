@@ -554,6 +554,47 @@ struct DeploymentTests {
         }
     }
 
+    @Test("reproducible images: one Debian release (an ARG before FROM) in every FROM of both Dockerfiles, IMAGE_VERSION after the apt-get and npm layers, modes by COPY --chmod, USER by number")
+    func dockerfilesReproducible() throws {
+        let files = [
+            try DockerfileText(Self.template.appendingPathComponent("Dockerfile")),
+            try DockerfileText(Self.root.appendingPathComponent("Dockerfile.agent")),
+        ]
+        var releases: [String: String] = [:]
+        for file in files {
+            let instructions = file.instructions
+            let firstFrom = try #require(instructions.firstIndex(where: { $0.keyword == "FROM" }), "\(file.name): no FROM")
+            let release = instructions[..<firstFrom].first { $0.keyword == "ARG" && $0.arguments.hasPrefix("DEBIAN_RELEASE=") }
+            let value = try #require(release, "\(file.name): no ARG DEBIAN_RELEASE=... before the first FROM").arguments.dropFirst("DEBIAN_RELEASE=".count)
+            releases[file.name] = String(value)
+            #expect(!value.isEmpty && value.allSatisfy({ $0.isLowercase }), "\(file.name): DEBIAN_RELEASE=\(value) is not a Debian code name")
+            for from in instructions where from.keyword == "FROM" {
+                let image = from.arguments.split(separator: " ").first.map(String.init) ?? ""
+                #expect(image.contains("${DEBIAN_RELEASE}"), "\(file.name): FROM \(from.arguments) does not name the release through DEBIAN_RELEASE")
+                #expect(!image.contains("latest"), "\(file.name): FROM \(from.arguments) floats")
+            }
+            // Per release: declared after every heavy layer, so that a new version rebuilds none of them.
+            let heavy = instructions.lastIndex { $0.keyword == "RUN" && ($0.arguments.contains("apt-get") || $0.arguments.contains("npm ")) }
+            if let version = instructions.firstIndex(where: { $0.keyword == "ARG" && $0.arguments.hasPrefix("IMAGE_VERSION") }) {
+                #expect(heavy.map { $0 < version } ?? true, "\(file.name): ARG IMAGE_VERSION comes before an apt-get or npm layer")
+            }
+            for run in instructions where run.keyword == "RUN" {
+                #expect(!run.arguments.hasPrefix("chmod"), "\(file.name): RUN \(run.arguments): set the mode with COPY --chmod")
+            }
+            for user in instructions where user.keyword == "USER" {
+                #expect(user.arguments.split(separator: ":").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }, "\(file.name): USER \(user.arguments) is not a number")
+            }
+        }
+        #expect(Set(releases.values).count == 1, "both Dockerfiles must name one Debian release: \(releases)")
+        // The template's image declares IMAGE_VERSION (for version-report); its programs get their mode from COPY.
+        let image = files[0].instructions
+        #expect(image.contains { $0.keyword == "ARG" && $0.arguments.hasPrefix("IMAGE_VERSION") })
+        for copy in try files[0].copies() where copy.destination.hasPrefix("/usr/local/bin/") {
+            let instruction = image.first { $0.keyword == "COPY" && $0.arguments.hasSuffix(copy.destination) }
+            #expect(instruction?.arguments.contains("--chmod=0755") == true, "template/Dockerfile: COPY to \(copy.destination) without --chmod=0755")
+        }
+    }
+
     @Test("template/.env.example names every setting of `hatchling-agent --help`, and the entrypoint's")
     func envExampleIsComplete() throws {
         let help = try runAgentCommand(["--help"], environment: ["PATH": "/usr/bin:/bin"])
