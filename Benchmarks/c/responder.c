@@ -106,7 +106,8 @@ int main(int argc, char **argv) {
     char will[256];
     int wl = snprintf(will, sizeof will, "{\"v\":1,\"state\":\"offline\",\"reason\":\"lost\",\"hatchling\":\"%s\"}", name);
     mosquitto_will_set(m, status_topic, wl, will, 1, true);
-    /* Loop thread first, then connect (FACTS.md: the other order never connects if the broker is down). */
+    /* Loop thread first, then connect: in the other order, with the broker down at start, the client
+       never connected (libmosquitto 2.0.11, 2 runs of 2; docs/benchmarks.md). */
     if (mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "responder: loop_start failed\n"); return 1; }
     int rc = mosquitto_connect_async(m, host, port, 30);
     if (rc != MOSQ_ERR_SUCCESS) fprintf(stderr, "responder: connect_async: %s (will retry)\n", mosquitto_strerror(rc));

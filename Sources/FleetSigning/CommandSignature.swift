@@ -24,7 +24,7 @@ public struct CommandKey: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "***" }
 }
 
-/// Signed commands (PROTOCOL.md): `sig` is the lowercase hex HMAC-SHA256, under the hatchling's
+/// Signed commands (docs/protocol.md): `sig` is the lowercase hex HMAC-SHA256, under the hatchling's
 /// key, of `v1\n<name>\n<id>\n<command>\n<ts>\n<expires_at or empty>`, with `ts` and
 /// `expires_at` exactly as sent.
 public enum CommandSignature {
@@ -92,7 +92,7 @@ public enum CommandSignature {
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
     }
 
-    /// Lowercase hex only (PROTOCOL.md), 2 digits a byte.
+    /// Lowercase hex only (docs/protocol.md, Signed commands), 2 digits a byte.
     static func unhex(_ text: String) -> [UInt8]? {
         let bytes = Array(text.utf8)
         guard bytes.count % 2 == 0 else { return nil }

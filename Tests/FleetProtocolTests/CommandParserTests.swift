@@ -29,7 +29,7 @@ struct CommandParserTests {
         #expect(try parse("\r\(command.rawValue)\r").get() == request)
     }
 
-    /// CR LF is white space too (PROTOCOL.md: "surrounding white space allowed"); `mosquitto_pub -f`
+    /// CR LF is white space too (docs/protocol.md: "spaces, tabs and newlines around it are allowed"); `mosquitto_pub -f`
     /// with a file saved on Windows sends it.
     @Test("plain text and JSON ending in CR LF are accepted")
     func crlf() throws {

@@ -10,7 +10,12 @@
 #                this script). The hub's user lives in hub-passwd, never here.
 #   SECRETS_DIR  where the password and key files go (default: ./secrets next to this script);
 #                mount SECRETS_DIR/NAME into the hatchling, SECRETS_DIR/keys into the hub.
-# After adding users, reload the broker: kill -HUP the mosquitto process (or restart the container).
+# The defaults are inside the git work tree: .gitignore (the repository's and template/'s) keeps
+# passwd, hub-passwd, secrets/ and certs/ out of commits, and this script says whether git ignores
+# what it wrote. The broker reads PASSWD_FILE as its own user (uid 1883 in the eclipse-mosquitto
+# container, mosquitto outside Docker): chown it to that user once; mosquitto_passwd keeps the owner.
+# After adding users, reload the broker: docker compose kill -s HUP mosquitto; outside Docker,
+# systemctl reload mosquitto (never kill -HUP $(pidof mosquitto): that signals every broker on the host).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 usage="usage: add-hatchling.sh [--tls] [--ca-dir DIR] NAME [PASSWD_FILE] [SECRETS_DIR]"
@@ -53,6 +58,24 @@ fi
 command -v mosquitto_passwd >/dev/null || { echo "add-hatchling: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
 
+# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
+# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
+# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
+git_note() {
+  command -v git >/dev/null || return 0
+  local path dir top ignored=""
+  for path in "$@"; do
+    dir="$(dirname "$path")"
+    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
+    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
+      ignored="${ignored:+$ignored, }$path"
+    else
+      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
+    fi
+  done
+  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
+}
+
 umask 077
 mkdir -p "$secrets/$name" "$secrets/keys"
 password="$(openssl rand -hex 24)"
@@ -81,8 +104,10 @@ if [ "$tls" = 1 ]; then
   chmod 0644 "$secrets/$name/client.crt" "$secrets/$name/ca.crt"
 fi
 
+git_note "$passwd_file" "$secrets/$name" "$secrets/keys"
 cat <<TEXT
-added broker user '$name' to $passwd_file
+added broker user '$name' to $passwd_file (now $(stat -c '%U:%G, mode %a' "$passwd_file"); the broker
+reads it as its own user: 1883 in the eclipse-mosquitto container, mosquitto outside Docker)
 secrets in $secrets/$name (mode 0600); the hub's copy of the key: $secrets/keys/$name.key
 
 For the hatchling's .env (mount $secrets/$name at /run/secrets/hatchling):
@@ -102,5 +127,7 @@ TEXT
 fi
 cat <<TEXT
 
-Reload the broker to apply: docker compose kill -s HUP mosquitto (outside Docker: kill -HUP with the broker's own pid, never pidof: that signals every broker on the host)
+Reload the broker to apply: docker compose kill -s HUP mosquitto
+(outside Docker: sudo systemctl reload mosquitto, or, with pid_file set in mosquitto.conf,
+sudo kill -HUP "\$(cat /run/mosquitto/mosquitto.pid)"; never pidof: that signals every broker on the host)
 TEXT

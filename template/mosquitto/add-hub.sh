@@ -9,12 +9,33 @@
 #                    written anew, holding zephyr alone
 #   SECRETS_DIR      where the password goes, as SECRETS_DIR/zephyr/mqtt-password, mode 0600
 #                    (default: ./secrets next to this script); give it to fleetctl and the hub
+# The defaults are inside the git work tree, which ignores them (.gitignore; the script says so).
+# The broker reads HUB_PASSWD_FILE as its own user (uid 1883 in the eclipse-mosquitto container,
+# mosquitto outside Docker): chown it to that user once; mosquitto_passwd keeps the owner.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 hub_passwd="${1:-$here/hub-passwd}"
 secrets="${2:-$here/secrets}"
 command -v mosquitto_passwd >/dev/null || { echo "add-hub: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "add-hub: openssl not found" >&2; exit 1; }
+
+# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
+# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
+# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
+git_note() {
+  command -v git >/dev/null || return 0
+  local path dir top ignored=""
+  for path in "$@"; do
+    dir="$(dirname "$path")"
+    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
+    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
+      ignored="${ignored:+$ignored, }$path"
+    else
+      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
+    fi
+  done
+  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
+}
 
 umask 077
 mkdir -p "$secrets/zephyr"
@@ -24,8 +45,10 @@ printf '%s\n' "$password" > "$secrets/zephyr/mqtt-password"
 mosquitto_passwd -c -b "$hub_passwd" zephyr "$password"
 unset password
 
+git_note "$hub_passwd" "$secrets/zephyr"
 cat <<TEXT
-hub user 'zephyr' written to $hub_passwd (zephyr alone)
+hub user 'zephyr' written to $hub_passwd (zephyr alone; now $(stat -c '%U:%G, mode %a' "$hub_passwd");
+the broker reads it as its own user: 1883 in the eclipse-mosquitto container, mosquitto outside Docker)
 password in $secrets/zephyr/mqtt-password (mode 0600; never printed)
 
 For fleetctl and the hub:
@@ -35,4 +58,6 @@ MQTT_USERNAME=zephyr
 MQTT_PASSWORD_FILE=$secrets/zephyr/mqtt-password
 
 The broker reads hub-passwd at start and on SIGHUP: docker compose kill -s HUP mosquitto
+(outside Docker: sudo systemctl reload mosquitto, or, with pid_file set in mosquitto.conf,
+sudo kill -HUP "\$(cat /run/mosquitto/mosquitto.pid)"; never pidof: that signals every broker on the host)
 TEXT

@@ -27,6 +27,24 @@ esac
 if [ "$#" -eq 0 ]; then set -- mosquitto localhost; fi
 command -v openssl >/dev/null || { echo "make-ca: openssl not found" >&2; exit 1; }
 
+# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
+# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
+# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
+git_note() {
+  command -v git >/dev/null || return 0
+  local path dir top ignored=""
+  for path in "$@"; do
+    dir="$(dirname "$path")"
+    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
+    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
+      ignored="${ignored:+$ignored, }$path"
+    else
+      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
+    fi
+  done
+  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
+}
+
 if [ -e "$out/ca.key" ] || [ -e "$out/ca.crt" ]; then
   echo "make-ca: $out already holds a CA (ca.key or ca.crt): not overwriting it; every certificate it signed would stop working. Remove it yourself, or choose another directory with -o." >&2
   exit 1
@@ -64,10 +82,12 @@ chmod 0600 "$out/ca.key" "$out/broker.key"
 chmod 0644 "$out/ca.crt" "$out/broker.crt"
 chmod 0755 "$out" # the broker's user reads ca.crt and broker.crt; the keys stay 0600
 
+git_note "$out"
 cat <<TEXT
 fleet CA: $out/ca.crt (key $out/ca.key, mode 0600: keep it safe, it signs every hatchling)
 broker:   $out/broker.crt, $out/broker.key for $san
 Mount $out at /mosquitto/config/certs in the broker (its key must be readable by the broker's
-user, uid 1883 in eclipse-mosquitto: chown 1883 $out/broker.key).
+user, uid 1883 in eclipse-mosquitto: chown 1883 $out/broker.key; outside Docker the user
+mosquitto: chown mosquitto:mosquitto $out/broker.key).
 Then add hatchlings with: add-hatchling.sh --tls NAME
 TEXT

@@ -42,7 +42,7 @@ public final class CommandDispatcher: Sendable {
         var commandLimit: TokenBucket
         var errorLimit: TokenBucket
         var recent = RecentResponses()
-        /// When set, only commands signed with this key run (PROTOCOL.md, signed commands).
+        /// When set, only commands signed with this key run (docs/protocol.md, Signed commands).
         var commandKey: CommandKey?
         /// Refusals logged at a bounded rate: a flood writes summary lines, not a line per command.
         var refusalLog = RefusalLog()
