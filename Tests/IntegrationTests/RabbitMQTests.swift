@@ -164,6 +164,57 @@ struct RabbitMQTests {
         await agent.stop()
     }
 
+    @Test("fleetctl forget on RabbitMQ: refused while online; once stopped, the retained status and heartbeat are cleared (the hub's topic permission from add-hatchling.sh --hub; RabbitMQ clears them after the PUBACK, the check waits); remove-hatchling.sh deletes the user and its secrets")
+    func forget() async throws {
+        let nodes = try await RabbitMQNodes.shared()
+        let name = "rabbit-forget"
+        let environment = try await hatchling(name, nodes)
+        let hubUser = try await nodes.hub(on: nodes.standalone)
+        let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(nodes.standalone.port)", passwordFile: hubUser.passwordFile)
+        let watcher = try await hub(nodes, ["fleet/\(name)/status", "fleet/\(name)/heartbeat"])
+        defer { watcher.close() }
+        let agent = try startAgent(name, environment: environment)
+        do {
+            let online = try await waitLiveOnline(watcher, name)
+            _ = try await watcher.waitForMessage("a live heartbeat", timeout: 30) { $0.topic == "fleet/\(name)/heartbeat" && !$0.retain }
+            let refused = try await Fleetctl.run(["forget", name, "--json"], environment: env)
+            #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+            let refusal = try refused.json()["hatchlings"] as? [[String: Any]]
+            #expect(refusal?.first?["result"] as? String == "refused-online")
+            #expect(await agent.stop() == 0)
+            _ = try await watcher.waitForMessage("offline (shutdown)", timeout: 30) { message in
+                guard message.topic == "fleet/\(name)/status", let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload)
+                else { return false }
+                return status.state == .offline && status.reason == .shutdown && status.bootId == online.bootId
+            }
+        } catch {
+            print("agent log:\n\(agent.log())")
+            await agent.stop()
+            throw error
+        }
+
+        let forgotten = try await Fleetctl.run(["forget", name, "--json", "--timeout", "15"], environment: env)
+        #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
+        let outcome = try forgotten.json()["hatchlings"] as? [[String: Any]]
+        #expect(outcome?.first?["result"] as? String == "forgotten", "\(forgotten.stdout)")
+        let status = try await Fleetctl.run(["status", name, "--json"], environment: env)
+        let listed = try status.json()["hatchlings"] as? [Any]
+        #expect(status.status == 0 && listed?.isEmpty == true, "\(status.stdout)")
+
+        var scriptEnvironment = ProcessInfo.processInfo.environment
+        scriptEnvironment["RABBITMQCTL"] = nodes.ctl
+        scriptEnvironment["RABBITMQ_NODE"] = nodes.standalone.name
+        let secrets = nodes.secrets(for: nodes.standalone)
+        let removed = try await runProcessOffPool(
+            RabbitMQNodes.repositoryRoot.appendingPathComponent("template/rabbitmq/remove-hatchling.sh").path, [name, secrets.path],
+            environment: scriptEnvironment)
+        #expect(removed.status == 0 && removed.stdout.contains("fleetctl forget \(name)"), "\(removed.stdout)\(removed.stderr)")
+        let users = try await nodes.rabbitmqctl(["-n", nodes.standalone.name, "-q", "list_users", "--no-table-headers"])
+        #expect(!users.split(separator: "\n").contains { $0.split(separator: "\t").first.map(String.init) == name }, "\(users)")
+        #expect(!FileManager.default.fileExists(atPath: secrets.appendingPathComponent(name).path))
+        #expect(!FileManager.default.fileExists(atPath: secrets.appendingPathComponent("keys/\(name).key").path))
+    }
+
     @Test("SIGKILL of the worker: RabbitMQ publishes the Last Will (lost), and the agent comes back")
     func lastWill() async throws {
         let nodes = try await RabbitMQNodes.shared()

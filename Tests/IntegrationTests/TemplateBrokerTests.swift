@@ -348,6 +348,11 @@ final class TemplateBroker: @unchecked Sendable {
 
     func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
+    /// SIGHUP by pid (never pidof): mosquitto reads its password files and ACL again.
+    func reload() {
+        process?.signal(SIGHUP)
+    }
+
     /// mosquitto_pub or mosquitto_sub against one of the listeners, to completion (10 s at most).
     func client(_ program: String, port: Int, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try runProcess(

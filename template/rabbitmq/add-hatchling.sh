@@ -18,8 +18,12 @@
 #     may only declare, bind and read its own session queues, and read/write amq.topic;
 #   - topic permissions on amq.topic (regexes over routing keys): a hatchling reads only
 #     fleet.<name>.command and zephyr.broadcast, and writes only fleet.<name>.status, heartbeat,
-#     response and event. The hub reads fleet.# and zephyr.broadcast and writes fleet.*.command and
-#     zephyr.broadcast.
+#     response and event. The hub reads fleet.# and zephyr.broadcast and writes fleet.*.command,
+#     zephyr.broadcast, and fleet.*.status and fleet.*.heartbeat: `fleetctl forget` clears a retired
+#     hatchling's retained status and heartbeat with an empty retained message. No permission can
+#     be limited to empty payloads, so the hub could write a fake status or heartbeat too; hatchlings
+#     never read those, so a fake misleads only the hub's own tools. The hub still cannot write a
+#     hatchling's response or event.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 hub=false
@@ -67,7 +71,7 @@ unset password
 if [ "$hub" = true ]; then
   # fleetctl and other hub tools connect with fresh client ids: any session queue.
   queues='mqtt-subscription-.*'
-  topic_write='^(fleet\.[^.]+\.command|zephyr\.broadcast)$'
+  topic_write='^(fleet\.[^.]+\.(command|status|heartbeat)|zephyr\.broadcast)$'
   topic_read='^(fleet\..+|zephyr\.broadcast)$'
 else
   queues="mqtt-subscription-${name}qos[01]"

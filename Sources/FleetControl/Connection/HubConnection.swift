@@ -196,14 +196,15 @@ public final class HubConnection: Sendable {
     }
 
     /// Publishes and waits for the PUBACK (QoS 1); returns its MQTT 5 reason code (0 under 3.1.1).
+    /// `retain` with an empty payload deletes the topic's retained message (`forget`).
     @discardableResult
     public func publish(
-        _ topic: String, _ payload: [UInt8], qos: Int = 1, properties: MQTTPublishProperties = MQTTPublishProperties(),
-        timeout: Double = 5
+        _ topic: String, _ payload: [UInt8], qos: Int = 1, retain: Bool = false,
+        properties: MQTTPublishProperties = MQTTPublishProperties(), timeout: Double = 5
     ) async throws(FleetctlError) -> Int {
         let mid: Int32
         do {
-            mid = try client.publish(topic: topic, payload: payload, qos: qos, properties: properties)
+            mid = try client.publish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         } catch {
             throw .broker("cannot publish to \(topic): \(error.message)")
         }
