@@ -161,11 +161,11 @@ struct TemplateBrokerTests {
         }
     }
 
-    @Test("add-hatchling.sh refuses the hub's name and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA")
+    @Test("add-hatchling.sh refuses the hub's name, the hub's key folder and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA")
     func scriptsRefuse() throws {
         let directory = try makeTemporaryDirectory(prefix: "scripts")
         let passwd = directory.appendingPathComponent("passwd")
-        for name in ["zephyr", "fleetctl", "fleetctl-1a2b3c4d"] {
+        for name in ["zephyr", "keys", "fleetctl", "fleetctl-1a2b3c4d"] {
             let result = try runProcess(
                 Self.mosquittoDirectory.appendingPathComponent("add-hatchling.sh").path, [name, passwd.path, directory.appendingPathComponent("secrets").path],
                 environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])

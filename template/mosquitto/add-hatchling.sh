@@ -47,6 +47,9 @@ case "$name" in
   zephyr)
     echo "add-hatchling: 'zephyr' is the hub's user" >&2
     exit 2 ;;
+  keys)
+    echo "add-hatchling: 'keys' is the folder of the hub's copies of the command keys (SECRETS_DIR/keys)" >&2
+    exit 2 ;;
   fleetctl*)
     echo "add-hatchling: names starting with 'fleetctl' are fleetctl's client ids" >&2
     exit 2 ;;

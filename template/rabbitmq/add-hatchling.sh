@@ -41,6 +41,10 @@ if ! [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ ]]; then
   echo "add-hatchling: '$name' is not a valid hatchling name (1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit)" >&2
   exit 2
 fi
+if [ "$name" = "keys" ]; then
+  echo "add-hatchling: 'keys' is the folder of the hub's copies of the command keys (SECRETS_DIR/keys)" >&2
+  exit 2
+fi
 if [ "$hub" = false ] && [ "$name" = "zephyr" ]; then
   echo "add-hatchling: 'zephyr' is the hub's user: use --hub" >&2
   exit 2
