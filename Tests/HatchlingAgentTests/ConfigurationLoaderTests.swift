@@ -40,6 +40,17 @@ struct ConfigurationLoaderTests {
         #expect(try loadError(["HATCHLING_NAME": ""]).key == "HATCHLING_NAME", "an empty variable counts as unset")
     }
 
+    @Test("MQTT_USERNAME other than HATCHLING_NAME is a warning (the template broker takes the username as the name); a password file is the password's source")
+    func usernameOtherThanName() throws {
+        let other = try load(["HATCHLING_NAME": "mason", "MQTT_USERNAME": "finch", "MQTT_PASSWORD_FILE": readablePath], files: [readablePath: "pw\n"])
+        let mismatch = other.warnings.filter { $0.hasPrefix("MQTT_USERNAME") }
+        #expect(mismatch.count == 1 && mismatch.allSatisfy { $0.contains("MQTT_USERNAME differs from HATCHLING_NAME (mason)") }, "\(other.warnings)")
+        #expect(!mismatch.contains { $0.contains("finch") }, "no value of a credential setting in the line")
+        #expect(other.sources[.mqttPassword] == "read from MQTT_PASSWORD_FILE")
+        let same = try load(["HATCHLING_NAME": "mason", "MQTT_USERNAME": "mason", "MQTT_PASSWORD": "pw"])
+        #expect(!same.warnings.contains { $0.hasPrefix("MQTT_USERNAME") } && same.sources[.mqttPassword] == "environment", "\(same.warnings) \(same.sources)")
+    }
+
     @Test("MQTT_CLIENT_ID overrides the default")
     func clientID() throws {
         #expect(try load(name.merging(["MQTT_CLIENT_ID": "custom-1"]) { $1 }).clientID == "custom-1")

@@ -1,3 +1,4 @@
+import Synchronization
 import FleetProtocol
 
 /// `fleetctl exporter`: a live view of the fleet served as Prometheus metrics until stopped.
@@ -10,9 +11,12 @@ public enum ExporterRunner {
         let store = FleetStore(root: settings.topicRoot)
         // A scrape renders under the store's lock, in one pass (a few milliseconds for thousands
         // of hatchlings); the bus waits meanwhile, nothing is copied.
+        let cache = RenderCache()
         let server = try MetricsHTTPServer(listen: listen) {
-            store.read { view, connection in
-                MetricsRenderer.render(view.summaries(now: .now()), brokerConnected: connection == .connected)
+            cache.bytes {
+                store.read { view, connection in
+                    MetricsRenderer.render(view.summaries(now: .now()), brokerConnected: connection == .connected)
+                }
             }
         }
         server.start()
@@ -56,6 +60,24 @@ public enum WatchRunner {
                 screen.noteCost(Monotonic.now() - started)
                 output(frame)
             }
+        }
+    }
+}
+
+/// The last exposition, shared by the scrapes that come within `maximumAge` seconds of it: a dozen
+/// scrapers at once (or one that never reads its answer, over and over) cost one rendering and
+/// one buffer, not one each (13.6 MB at 10,000 hatchlings). Scrapes wait for a rendering under way.
+final class RenderCache: Sendable {
+    static let maximumAge = 1.0
+    private let last = Mutex<(bytes: [UInt8], at: Double)?>(nil)
+
+    func bytes(_ render: () -> [UInt8]) -> [UInt8] {
+        last.withLock { last in
+            let now = Monotonic.now()
+            if let last, now - last.at < Self.maximumAge { return last.bytes }
+            let bytes = render()
+            last = (bytes, now)
+            return bytes
         }
     }
 }

@@ -74,11 +74,16 @@ public enum HTTPExchange {
 
     /// The bytes on the wire; HEAD gets the header only.
     public static func serialize(_ response: Response, headOnly: Bool = false) -> [UInt8] {
+        header(response) + (headOnly ? [] : response.body)
+    }
+
+    /// The status line and header fields, up to and with the blank line.
+    public static func header(_ response: Response) -> [UInt8] {
         let reasons = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 431: "Request Header Fields Too Large"]
         var head = "HTTP/1.1 \(response.status) \(reasons[response.status] ?? "Error")\r\n"
         head += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n"
         for header in response.extraHeaders { head += header + "\r\n" }
         head += "\r\n"
-        return Array(head.utf8) + (headOnly ? [] : response.body)
+        return Array(head.utf8)
     }
 }

@@ -179,7 +179,11 @@ public final class MetricsHTTPServer: Sendable {
         case .incomplete:
             return
         }
-        _ = write(client, HTTPExchange.serialize(response, headOnly: headOnly), deadline: Monotonic.now() + Self.writeDeadline)
+        // The header, then the body as it is: the body is shared by every connection that
+        // scraped the same rendering (`RenderCache`), so no connection copies it.
+        let deadline = Monotonic.now() + Self.writeDeadline
+        guard write(client, HTTPExchange.header(response), deadline: deadline), !headOnly else { return }
+        _ = write(client, response.body, deadline: deadline)
     }
 
     /// Writes all of `bytes` before `deadline`; false when the client was too slow or went away.

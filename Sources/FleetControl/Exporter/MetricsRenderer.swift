@@ -66,7 +66,7 @@ public enum MetricsRenderer {
     /// The exposition for `summaries` (figures are set for online hatchlings only; see `HatchlingSummary`).
     public static func render(_ summaries: [HatchlingSummary], brokerConnected: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512 + summaries.count * 2000)
+        out.reserveCapacity(512 + summaries.count * 1400)
         header(help[0], into: &out)
         for summary in summaries {
             sample("hatchling_up", [("hatchling", summary.name)], summary.state == .online ? 1 : 0, into: &out)

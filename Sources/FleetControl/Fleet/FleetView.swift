@@ -214,7 +214,7 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
             memoryPct = Double(current) / Double(limit) * 100
         }
         cpuPct = beat.container.cpuPct ?? beat.host.cpuPct
-        load1 = beat.host.load?.first
+        load1 = Self.sane(beat.host.load?.first)
         diskFreeBytes = beat.disk.freeBytes
         if let free = beat.disk.freeBytes, let total = beat.disk.totalBytes, total > 0 {
             diskFreePct = Double(free) / Double(total) * 100
@@ -225,7 +225,7 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
         containerCpuRatio = Self.sane(beat.container.cpuPct).map { $0 / 100 }
         hostCpuRatio = Self.sane(beat.host.cpuPct).map { $0 / 100 }
         cpuLimitCores = Self.sane(beat.container.cpuLimitCores)
-        diskTotalBytes = beat.disk.totalBytes
+        diskTotalBytes = beat.disk.totalBytes.flatMap { $0 > 0 ? $0 : nil }
         oomKills = beat.container.oomKills
         netRxBytes = beat.container.netRxBytes
         netTxBytes = beat.container.netTxBytes

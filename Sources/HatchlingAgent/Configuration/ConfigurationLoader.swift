@@ -155,7 +155,10 @@ public struct ConfigurationLoader: Sendable {
             throw fail(.mqttPasswordFile, "cannot be set together with MQTT_PASSWORD; keep one")
         }
         var effectivePassword = password
-        if let passwordFile { effectivePassword = try secret(.mqttPasswordFile, at: passwordFile) }
+        if let passwordFile {
+            effectivePassword = try secret(.mqttPasswordFile, at: passwordFile)
+            sources[.mqttPassword] = "read from MQTT_PASSWORD_FILE"
+        }
         let username = text(.mqttUsername)
         if effectivePassword != nil, username == nil {
             throw fail(.mqttUsername, "is required when a password is set")
@@ -165,7 +168,10 @@ public struct ConfigurationLoader: Sendable {
         if keyText != nil, commandKeyPath != nil {
             throw fail(.commandKeyFile, "cannot be set together with FLEET_COMMAND_KEY; keep one")
         }
-        if let commandKeyPath { keyText = try secret(.commandKeyFile, at: commandKeyPath) }
+        if let commandKeyPath {
+            keyText = try secret(.commandKeyFile, at: commandKeyPath)
+            sources[.commandKey] = "read from FLEET_COMMAND_KEY_FILE"
+        }
         var commandKey: CommandKey? = nil
         if let keyText {
             guard let key = CommandKey(keyText) else {
@@ -205,6 +211,13 @@ public struct ConfigurationLoader: Sendable {
                 warnings.append(
                     "\(key.rawValue) names a file that other users can read (mode \(String(mode & 0o777, radix: 8))): chmod 600 it")
             }
+        }
+
+        if let username, username != name.rawValue {
+            warnings.append(
+                "MQTT_USERNAME differs from HATCHLING_NAME (\(name.rawValue)): a broker set up like the template (ACL `%u`, "
+                    + "use_username_as_clientid) takes the username as this hatchling's name and client id, so it could not use "
+                    + "\(topicRoot)/\(name.rawValue)/*; keep them equal")
         }
 
         var configuration = AgentConfiguration(

@@ -50,9 +50,10 @@ public enum AgentCLI {
 
     /// `check-config`: the effective settings with their sources, secrets as `***`.
     public static func describe(_ configuration: AgentConfiguration) -> String {
-        SettingKey.allCases.map { key in
+        let width = (SettingKey.allCases.map(\.rawValue.count).max() ?? 0) + 2
+        return SettingKey.allCases.map { key in
             let source = configuration.sources[key] ?? "default"
-            return "\(key.rawValue.padding(to: 24))\(configuration.displayValue(of: key))  [\(source)]"
+            return "\(key.rawValue.padding(to: width))\(configuration.displayValue(of: key))  [\(source)]"
         }.joined(separator: "\n")
     }
 
