@@ -47,25 +47,48 @@ if [ ! -f "$passwd_file" ]; then
 fi
 command -v mosquitto_passwd >/dev/null || { echo "remove-hatchling: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
 
-if cut -d: -f1 "$passwd_file" | grep -qxF -- "$name"; then
+# Check first that everything can be done, so that nothing is half done: the password file and
+# its folder (mosquitto_passwd writes a new file beside it), NAME's folder and the key's folder.
+problems=()
+[ -r "$passwd_file" ] && [ -w "$passwd_file" ] || problems+=("$passwd_file is not readable and writable by $(id -un)")
+[ -w "$(dirname "$passwd_file")" ] || problems+=("$(dirname "$passwd_file") is not writable by $(id -un) (mosquitto_passwd writes beside the file)")
+if [ -d "$secrets/$name" ] && [ ! -L "$secrets/$name" ]; then
+  [ -w "$secrets" ] || problems+=("$secrets is not writable by $(id -un)")
+  # Every folder inside must be open to us too (add-hatchling.sh makes NAME 0700, owned by the agent's uid).
+  # find tests NAME itself too; a folder it cannot enter is printed as well.
+  if [ -n "$(find "$secrets/$name" -type d ! \( -readable -writable -executable \) -print -quit 2>/dev/null)" ]; then
+    problems+=("$secrets/$name (or a folder in it) is not open to $(id -un)")
+  fi
+fi
+if [ -e "$secrets/keys/$name.key" ] || [ -L "$secrets/keys/$name.key" ]; then
+  [ -w "$secrets/keys" ] || problems+=("$secrets/keys is not writable by $(id -un)")
+fi
+if [ "${#problems[@]}" -gt 0 ]; then
+  printf 'remove-hatchling: %s\n' "${problems[@]}" >&2
+  echo "remove-hatchling: nothing removed; run it as the files' owner, or with sudo" >&2
+  exit 1
+fi
+
+# grep without -q reads to the end: with -q it stops at the first match, cut dies of SIGPIPE, and
+# pipefail turns a found user into "no user" (seen with a few thousand users).
+if cut -d: -f1 "$passwd_file" | grep -xF -- "$name" >/dev/null; then
   mosquitto_passwd -D "$passwd_file" "$name"
   echo "removed broker user '$name' from $passwd_file"
 else
   echo "no user '$name' in $passwd_file (removed already?)"
 fi
 # Only NAME's own folder and key file: rm without -r on a link removes the link, never its target.
+failed=0
 if [ -L "$secrets/$name" ]; then
-  rm -f -- "$secrets/$name"
+  rm -f -- "$secrets/$name" || failed=1
   echo "removed the link $secrets/$name (not what it points to)"
 elif [ -d "$secrets/$name" ]; then
-  rm -rf -- "${secrets:?}/$name"
-  echo "removed $secrets/$name"
+  if rm -rf -- "${secrets:?}/$name"; then echo "removed $secrets/$name"; else failed=1; fi
 else
   echo "no folder $secrets/$name"
 fi
 if [ -e "$secrets/keys/$name.key" ] || [ -L "$secrets/keys/$name.key" ]; then
-  rm -f -- "$secrets/keys/$name.key"
-  echo "removed the hub's copy of its key, $secrets/keys/$name.key"
+  if rm -f -- "$secrets/keys/$name.key"; then echo "removed the hub's copy of its key, $secrets/keys/$name.key"; else failed=1; fi
 fi
 
 cat <<TEXT
@@ -81,3 +104,7 @@ it expires: the template has no revocation list. Delete every copy of it (the ha
 too), or replace the fleet CA. The broker drops the hatchling's session (and any commands queued
 in it) after persistent_client_expiration (14 days in the template).
 TEXT
+if [ "$failed" = 1 ]; then
+  echo "remove-hatchling: some secrets could not be removed (above); the broker user is gone: reload the broker all the same" >&2
+  exit 1
+fi

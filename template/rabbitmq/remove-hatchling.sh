@@ -38,7 +38,10 @@ esac
 read -r -a ctl <<< "${RABBITMQCTL:-rabbitmqctl}"
 [ -z "${RABBITMQ_NODE:-}" ] || ctl+=(-n "$RABBITMQ_NODE")
 
-if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -qxF -- "$name"; then
+# grep without -q reads to the end: with -q it stops at the first match, the listing dies of
+# SIGPIPE, and pipefail turns a found user into "no user" (seen with a few thousand users).
+users=$("${ctl[@]}" -q list_users --no-table-headers | cut -f1)
+if printf '%s\n' "$users" | grep -xF -- "$name" >/dev/null; then
   "${ctl[@]}" -q delete_user "$name" > /dev/null
   echo "deleted RabbitMQ user '$name' (and its permissions)"
 else
