@@ -36,7 +36,10 @@ struct PrometheusTests {
         let names = try Self.alertNames()
         #expect(checked.output.contains("SUCCESS: \(names.count) rules found"), "\(checked.output)")
         #expect(
-            names == ["HatchlingDown", "HatchlingStale", "HatchlingMemoryNearLimit", "HatchlingDiskNearlyFull", "HatchlingOOMKills", "FleetExporterOffBroker"])
+            names == [
+                "HatchlingDown", "HatchlingStale", "HatchlingFlapping", "HatchlingNotRunning", "HatchlingMemoryNearLimit", "HatchlingDiskNearlyFull",
+                "HatchlingOOMKills", "FleetExporterOffBroker",
+            ])
 
         // From another folder: rule_files (alerts.yml) is found next to the test file.
         let tested = try await runTool(promtool, ["test", "rules", Self.ruleTests.path], in: try makeTemporaryDirectory(prefix: "promtool"))
@@ -52,6 +55,7 @@ struct PrometheusTests {
         }
 
         // The unit tests bite: each of these mistakes in alerts.yml makes `promtool test rules` fail.
+        let gate = "\n          and on (job, instance) fleetctl_broker_connected == 1"
         let mutations: [(String, String, String)] = [
             ("a clean shutdown counted as down", #"hatchling_state{state="lost"} == 1"#, #"hatchling_state{state=~"lost|shutdown"} == 1"#),
             ("HatchlingDown without its 2 minutes", "for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling", "for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling"),
@@ -65,6 +69,15 @@ struct PrometheusTests {
             ("a broker blip fires", "fleetctl_broker_connected == 0, \"reason\", \"broker\", \"\", \"\")\n", "fleetctl_broker_connected < 2, \"reason\", \"broker\", \"\", \"\")\n"),
             ("an unscrapeable exporter is not noticed", "\n          or label_replace(up{job=\"fleetctl\"} == 0, \"reason\", \"scrape\", \"\", \"\")", ""),
             ("a missing exporter job is not noticed", "\n          or label_replace(absent(up{job=\"fleetctl\"}), \"reason\", \"absent\", \"\", \"\")", ""),
+            // One outage, one alert: the hatchling state alerts hold only while the exporter is on the broker.
+            ("a stopped broker pages every lost hatchling", #"state="lost"} == 1"# + gate, #"state="lost"} == 1"#),
+            ("a cut-off hub warns of every stale hatchling", #"state="stale"} == 1"# + gate, #"state="stale"} == 1"#),
+            ("an old view's shutdowns count as not running", #"state="shutdown"} == 1"# + gate, #"state="shutdown"} == 1"#),
+            ("one exporter's connection vouches for another's view", #"state="lost"} == 1"# + "\n          and on (job, instance)", #"state="lost"} == 1"# + "\n          and on (job)"),
+            ("broker restarts count as flapping", "min_over_time(fleetctl_broker_connected[30m]) == 1", "fleetctl_broker_connected == 1"),
+            ("5 changes in 30 minutes flap", "changes(hatchling_up[30m]) >= 6", "changes(hatchling_up[30m]) >= 5"),
+            ("a shutdown of 25 minutes is not running", "for: 30m", "for: 20m"),
+            ("a lost hatchling counts as not running", #"hatchling_state{state="shutdown"} == 1"#, #"hatchling_state{state=~"shutdown|lost"} == 1"#),
         ]
         let original = try String(contentsOf: Self.rules, encoding: .utf8)
         for (what, from, to) in mutations {
@@ -304,6 +317,9 @@ struct PrometheusTests {
                 try hub.publish("fleet/wren/heartbeat", Wren.heartbeat(seq: 2, oomKills: 1), retain: true)
                 try await prometheus.waitForAlert("HatchlingOOMKills", hatchling: "wren", state: "firing")
 
+                // finch, shut down: HatchlingNotRunning goes pending (for 30m), and nothing else names it.
+                try await prometheus.waitForAlert("HatchlingNotRunning", hatchling: "finch", state: "pending")
+
                 // rook killed (its Last Will: lost) and mason frozen (stale): HatchlingDown and
                 // HatchlingStale go pending for them, never for finch, which shut down.
                 await rook.kill9()
@@ -311,7 +327,10 @@ struct PrometheusTests {
                 try await prometheus.waitForAlert("HatchlingDown", hatchling: "rook", state: "pending")
                 try await prometheus.waitForAlert("HatchlingStale", hatchling: "mason", state: "pending")
                 let alerts = try prometheus.alerts()
-                #expect(!alerts.contains { ($0["labels"] as? [String: String])?["hatchling"] == "finch" }, "an alert for a clean shutdown: \(alerts)")
+                #expect(!alerts.contains { alert in
+                    let labels = alert["labels"] as? [String: String] ?? [:]
+                    return labels["hatchling"] == "finch" && labels["alertname"] != "HatchlingNotRunning"
+                }, "an alert other than HatchlingNotRunning for a clean shutdown: \(alerts)")
                 // A healthy exporter: not off the broker, its job present. (One scrape slower than its
                 // 1 s timeout on a loaded machine would make reason="scrape" pending for a second.)
                 #expect(!alerts.contains { alert in
@@ -323,9 +342,38 @@ struct PrometheusTests {
                 #expect(Set(table.map { "\(Self.label($0, "hatchling")) \(Self.label($0, "state"))" }) == ["finch shutdown", "rook lost", "mason stale"], "\(table)")
                 mason?.signal(SIGCONT)
 
-                // The exporter loses the broker, then Prometheus loses the exporter.
+                // finch in a crash loop, as the entrypoint makes one of a gateway that keeps exiting:
+                // each exit stops the agent cleanly (shutdown), each restart brings it back (online).
+                // After its first stop, three rounds, each seen by Prometheus, make 7 changes of
+                // hatchling_up: HatchlingFlapping (no `for`) fires.
+                for round in 1...3 {
+                    try finch.start(arguments: ["run", "--no-supervisor"])
+                    try await waitForAsync("finch up in Prometheus, round \(round)", timeout: 60) {
+                        (try? prometheus.query(#"hatchling_up{hatchling="finch"} == 1"#))?.isEmpty == false
+                    }
+                    #expect(await finch.stop() == 0, "finch: \(finch.log())")
+                    try await waitForAsync("finch shut down in Prometheus, round \(round)", timeout: 60) {
+                        (try? prometheus.query(#"hatchling_state{hatchling="finch",state="shutdown"} == 1"#))?.isEmpty == false
+                    }
+                }
+                try await prometheus.waitForAlert("HatchlingFlapping", hatchling: "finch", state: "firing")
+
+                // The exporter loses the broker (which sends the Last Will of every agent still
+                // connected as it stops), then Prometheus loses the exporter. One outage, one alert:
+                // FleetExporterOffBroker; the exporter keeps its last view, but the hatchling state
+                // alerts (rook down, finch not running and flapping, mason now lost) are held back.
                 await broker.stop()
                 try await prometheus.waitForAlert("FleetExporterOffBroker", reason: "broker", state: "pending")
+                let held: Set = ["HatchlingDown", "HatchlingStale", "HatchlingFlapping", "HatchlingNotRunning"]
+                var active: [[String: Any]] = []
+                do {
+                    try await waitForAsync("the hatchling state alerts held back while the exporter is off the broker", timeout: 20) {
+                        active = try prometheus.alerts().filter { held.contains(($0["labels"] as? [String: String])?["alertname"] ?? "") }
+                        return active.isEmpty
+                    }
+                } catch {
+                    Issue.record("\(error): \(active)")
+                }
                 #expect(await exporter?.terminate(signal: SIGTERM, grace: 10) == 0)
                 try await prometheus.waitForAlert("FleetExporterOffBroker", reason: "scrape", state: "pending")
             } catch {
