@@ -26,8 +26,8 @@ if let membership = system.read("/proc/self/cgroup").flatMap({ try? ProcParsers.
 {
     let location = ProcParsers.locateCgroups(membership: membership, mounts: mounts)
     for (directory, names) in [
-        (location.unified, ["memory.current", "memory.max", "memory.events", "cpu.stat", "cpu.max"]),
-        (location.v1["memory"], ["memory.usage_in_bytes", "memory.limit_in_bytes", "memory.oom_control"]),
+        (location.unified, ["memory.current", "memory.max", "memory.events", "memory.stat", "cpu.stat", "cpu.max"]),
+        (location.v1["memory"], ["memory.usage_in_bytes", "memory.limit_in_bytes", "memory.oom_control", "memory.stat"]),
         (location.v1["cpuacct"], ["cpuacct.usage"]), (location.v1["cpu"], ["cpu.cfs_quota_us", "cpu.cfs_period_us"]),
     ] {
         guard let directory else { continue }
@@ -63,4 +63,5 @@ for round in 0..<3 {
     let collect = (cpuMicroseconds() - startCollect) / Double(iterations)
     print("round \(round + 1): one collection \(fixed(collect)) µs CPU; raw reads of the same \(files.count) files \(fixed(baseline)) µs; ratio \(fixed(collect / baseline))")
 }
-print("figures read: memory limit \(first.containerMemoryLimitBytes.map(String.init) ?? "none"), problems: \(first.problems)")
+print(
+    "figures read: memory limit \(first.containerMemoryLimitBytes.map(String.init) ?? "none"), working set \(first.containerMemoryWorkingSetBytes.map(String.init) ?? "none"), problems: \(first.problems)")

@@ -116,17 +116,18 @@ static int heartbeat_payload(char *out, size_t cap, int i, const char *name, con
     rfc3339_now(ts);
     /* Figures vary with i, so the exposition is not one value repeated. */
     unsigned long long mem = 60000000ULL + (unsigned long long)(i % 997) * 131072ULL;
+    unsigned long long working_set = mem / 4 * 3; /* usage less some inactive page cache */
     unsigned long long free_b = 40000000000ULL + (unsigned long long)(i % 1009) * 10000000ULL;
     double cpu = (double)(i % 400) / 10.0, load = (double)(i % 300) / 100.0;
     return snprintf(out, cap,
         "{\"agent\":{\"open_fds\":13,\"rss_bytes\":5242880,\"threads\":5,\"uptime_s\":3600,\"version\":\"1.0.0\"},"
         "\"boot_id\":\"%s\",\"container\":{\"cpu_limit_cores\":null,\"cpu_pct\":%.1f,\"mem_current_bytes\":%llu,"
-        "\"mem_limit_bytes\":536870912,\"net_rx_bytes\":1048576,\"net_tx_bytes\":524288,\"oom_kills\":0,\"uptime_s\":3600.5},"
+        "\"mem_limit_bytes\":536870912,\"mem_working_set_bytes\":%llu,\"net_rx_bytes\":1048576,\"net_tx_bytes\":524288,\"oom_kills\":0,\"uptime_s\":3600.5},"
         "\"disk\":{\"free_bytes\":%llu,\"path\":\"/home/openclaw/.openclaw\",\"total_bytes\":107374182400},"
         "\"gateway\":{\"age_s\":12.5,\"http_status\":200,\"latency_ms\":4,\"ok\":true},\"hatchling\":\"%s\","
         "\"health\":\"healthy\",\"host\":{\"cpu_pct\":3.1,\"load\":[%.2f,0.3,0.25],\"mem_available_bytes\":9663676416,"
         "\"mem_total_bytes\":16707350528,\"uptime_s\":912345.2},\"interval_s\":%d,\"seq\":%llu,\"ts\":\"%s\",\"v\":1}",
-        bid, cpu, mem, free_b, name, load, interval_s, (unsigned long long)seq, ts);
+        bid, cpu, mem, working_set, free_b, name, load, interval_s, (unsigned long long)seq, ts);
 }
 
 /* ---------- the connection and its in-flight window ---------- */

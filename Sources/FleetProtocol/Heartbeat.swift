@@ -88,6 +88,10 @@ public struct Heartbeat: Sendable, Equatable, Codable {
         @Nullable public var memCurrentBytes: UInt64?
         /// Null when the container has no memory limit.
         @Nullable public var memLimitBytes: UInt64?
+        /// `memCurrentBytes` less the inactive file pages (cAdvisor's working set): what the
+        /// container cannot give back without swapping or an OOM kill. Added within version 1:
+        /// absent from older agents' heartbeats, and then decoded as null.
+        @Nullable public var memWorkingSetBytes: UInt64?
         @Nullable public var cpuPct: Double?
         @Nullable public var cpuLimitCores: Double?
         /// Processes the kernel's OOM killer ended in this cgroup.
@@ -98,7 +102,7 @@ public struct Heartbeat: Sendable, Equatable, Codable {
 
         public init(
             uptimeS: Double?, memCurrentBytes: UInt64?, memLimitBytes: UInt64?, cpuPct: Double?, cpuLimitCores: Double?,
-            oomKills: UInt64? = nil, netRxBytes: UInt64? = nil, netTxBytes: UInt64? = nil
+            oomKills: UInt64? = nil, netRxBytes: UInt64? = nil, netTxBytes: UInt64? = nil, memWorkingSetBytes: UInt64? = nil
         ) {
             self.uptimeS = uptimeS
             self.memCurrentBytes = memCurrentBytes
@@ -108,6 +112,7 @@ public struct Heartbeat: Sendable, Equatable, Codable {
             self.oomKills = oomKills
             self.netRxBytes = netRxBytes
             self.netTxBytes = netTxBytes
+            self.memWorkingSetBytes = memWorkingSetBytes
         }
     }
 

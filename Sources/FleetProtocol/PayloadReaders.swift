@@ -157,7 +157,8 @@ extension Heartbeat {
         guard a.has(only: ["version", "uptime_s", "rss_bytes", "threads", "open_fds"]),
             h.has(only: ["uptime_s", "load", "mem_total_bytes", "mem_available_bytes", "cpu_pct"]),
             c.has(only: [
-                "uptime_s", "mem_current_bytes", "mem_limit_bytes", "cpu_pct", "cpu_limit_cores", "oom_kills", "net_rx_bytes", "net_tx_bytes",
+                "uptime_s", "mem_current_bytes", "mem_limit_bytes", "mem_working_set_bytes", "cpu_pct", "cpu_limit_cores", "oom_kills",
+                "net_rx_bytes", "net_tx_bytes",
             ]),
             d.has(only: ["path", "total_bytes", "free_bytes"]), g.has(only: ["ok", "http_status", "latency_ms", "error", "age_s"])
         else { return nil }
@@ -167,6 +168,8 @@ extension Heartbeat {
             let memTotal = h.uint64("mem_total_bytes").optional, let memAvailable = h.uint64("mem_available_bytes").optional,
             let hostCPU = h.double("cpu_pct").optional, let containerUptime = c.double("uptime_s").optional,
             let memCurrent = c.uint64("mem_current_bytes").optional, let memLimit = c.uint64("mem_limit_bytes").optional,
+            // Absent from the heartbeats of agents older than the field: null, as the decoder reads it.
+            let workingSet = c.uint64("mem_working_set_bytes").optional,
             let containerCPU = c.double("cpu_pct").optional, let cores = c.double("cpu_limit_cores").optional,
             let oom = c.uint64("oom_kills").optional, let rx = c.uint64("net_rx_bytes").optional, let tx = c.uint64("net_tx_bytes").optional,
             let path = d.string("path").required, let total = d.uint64("total_bytes").optional, let free = d.uint64("free_bytes").optional,
@@ -179,7 +182,7 @@ extension Heartbeat {
             host: HostSection(uptimeS: hostUptime, load: load, memTotalBytes: memTotal, memAvailableBytes: memAvailable, cpuPct: hostCPU),
             container: ContainerSection(
                 uptimeS: containerUptime, memCurrentBytes: memCurrent, memLimitBytes: memLimit, cpuPct: containerCPU, cpuLimitCores: cores,
-                oomKills: oom, netRxBytes: rx, netTxBytes: tx),
+                oomKills: oom, netRxBytes: rx, netTxBytes: tx, memWorkingSetBytes: workingSet),
             disk: DiskSection(path: path, totalBytes: total, freeBytes: free),
             gateway: GatewaySection(ok: ok, httpStatus: status, latencyMs: latency, error: error, ageS: age))
         beat.v = v

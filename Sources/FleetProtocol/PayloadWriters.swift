@@ -204,6 +204,8 @@ extension Heartbeat: JSONWritable {
         writer.number(container.memCurrentBytes)
         writer.key("mem_limit_bytes")
         writer.number(container.memLimitBytes)
+        writer.key("mem_working_set_bytes")
+        writer.number(container.memWorkingSetBytes)
         writer.key("net_rx_bytes")
         writer.number(container.netRxBytes)
         writer.key("net_tx_bytes")

@@ -128,10 +128,15 @@ extension ProcParsers {
         return quota / period
     }
 
-    /// A `key value` line of a flat-keyed file such as v2 `cpu.stat` or `memory.events`.
+    /// A `key value` line of a flat-keyed file such as v2 `cpu.stat`, `memory.events` or
+    /// `memory.stat`. Only the wanted line is split into fields: the others are passed over on a
+    /// comparison of their first bytes (`memory.stat` has some 40 to 70 lines).
     public static func flatKeyed(_ key: String, in text: String, file: String) throws(MetricsParseError) -> UInt64? {
         let wanted = Array(key.utf8)
         for (index, line) in ByteScanning.lines(text).enumerated() {
+            let start = line.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? line.endIndex
+            let end = start + wanted.count
+            guard end < line.endIndex, line[end] == 0x20 || line[end] == 0x09, line[start..<end].elementsEqual(wanted) else { continue }
             let parts = ByteScanning.fields(line)
             guard parts.count == 2, parts[0].elementsEqual(wanted) else { continue }
             guard let value = ByteScanning.unsigned(parts[1]) else {
@@ -140,5 +145,13 @@ extension ProcParsers {
             return value
         }
         return nil
+    }
+
+    /// The working set as cAdvisor and the kubelet define it: usage (v2 `memory.current`, v1
+    /// `memory.usage_in_bytes`) less the inactive file pages of `memory.stat` (v2 `inactive_file`,
+    /// v1 `total_inactive_file`), which the kernel reclaims before an OOM kill; at least 0 (the two
+    /// files are read a moment apart, and the kernel's counters are per-CPU batched).
+    public static func workingSet(usage: UInt64, inactiveFile: UInt64) -> UInt64 {
+        usage > inactiveFile ? usage - inactiveFile : 0
     }
 }

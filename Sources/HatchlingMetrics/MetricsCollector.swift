@@ -167,6 +167,24 @@ public final class MetricsCollector: Sendable {
         return Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.flatKeyed(key, in: text, file: path) } ?? nil
     }
 
+    /// Usage less the inactive file pages of `memory.stat` (the working set); nil without a usage.
+    /// A `memory.stat` that cannot be read, or lacks the line, is a problem, as is a garbage line.
+    private func workingSet(usage: UInt64?, inactiveKey: String, _ path: String, _ problems: inout [String]) -> UInt64? {
+        guard let usage else { return nil }
+        guard let text = files.read(path) else {
+            problems.append("\(path): cannot be read")
+            return nil
+        }
+        guard let parsed = Self.parse(&problems, { () throws(MetricsParseError) in try ProcParsers.flatKeyed(inactiveKey, in: text, file: path) }) else {
+            return nil
+        }
+        guard let inactive = parsed else {
+            problems.append("\(path): no \(inactiveKey) line")
+            return nil
+        }
+        return ProcParsers.workingSet(usage: usage, inactiveFile: inactive)
+    }
+
     /// Memory and CPU of the container's cgroup: v2 where its controllers are enabled, else v1.
     private func collectCgroup(into snapshot: inout MetricsSnapshot, problems: inout [String]) {
         guard let location = locateCgroups(problems: &problems) else { return }
@@ -175,10 +193,15 @@ public final class MetricsCollector: Sendable {
             snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.current", &problems).value
             snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.max", &problems).value
             snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.events", &problems)
+            snapshot.containerMemoryWorkingSetBytes = workingSet(
+                usage: snapshot.containerMemoryCurrentBytes, inactiveKey: "inactive_file", dir + "/memory.stat", &problems)
         } else if let dir = location.v1["memory"] {
             snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.usage_in_bytes", &problems).value
             snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.limit_in_bytes", &problems).value.flatMap(ProcParsers.v1MemoryLimit)
             snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.oom_control", &problems)
+            // total_: the whole hierarchy below this cgroup, as usage_in_bytes counts it.
+            snapshot.containerMemoryWorkingSetBytes = workingSet(
+                usage: snapshot.containerMemoryCurrentBytes, inactiveKey: "total_inactive_file", dir + "/memory.stat", &problems)
         }
         if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat") {
             usageNanoseconds = (Self.parse(&problems) { () throws(MetricsParseError) in

@@ -9,6 +9,9 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
     public var containerUptimeSeconds: Double?
     public var containerMemoryCurrentBytes: UInt64?
+    /// The working set, as cAdvisor and the kubelet define it: usage less the inactive file pages
+    /// of `memory.stat` (page cache the kernel reclaims before it would kill), at least 0.
+    public var containerMemoryWorkingSetBytes: UInt64?
     /// Nil when the container has no memory limit.
     public var containerMemoryLimitBytes: UInt64?
     /// Percent of one core used by the container's cgroup since the previous collection.

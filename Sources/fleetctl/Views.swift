@@ -77,7 +77,8 @@ struct Exporter: AsyncParsableCommand {
             Every series of a hatchling is labelled hatchling="NAME". For every known hatchling: \
             hatchling_up (1 online, else 0), hatchling_state{state="online|stale|lost|shutdown"} (1 for its \
             state), hatchling_last_heartbeat_timestamp_seconds, hatchling_info{agent_version,boot_id}. While it is \
-            online: hatchling_memory_current_bytes, hatchling_memory_limit_bytes, hatchling_cpu_usage_ratio, \
+            online: hatchling_memory_current_bytes, hatchling_memory_limit_bytes, \
+            hatchling_memory_working_set_bytes (usage less inactive file pages), hatchling_cpu_usage_ratio, \
             hatchling_cpu_limit_cores, hatchling_host_cpu_busy_ratio, hatchling_load1, \
             hatchling_data_filesystem_avail_bytes, hatchling_data_filesystem_size_bytes, hatchling_oom_kills_total, \
             hatchling_network_receive_bytes_total, hatchling_network_transmit_bytes_total, \

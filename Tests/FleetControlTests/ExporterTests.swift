@@ -29,6 +29,7 @@ struct ExporterTests {
         #expect(text.contains(#"hatchling_state{hatchling="mason",state="stale"} 0.0"#))
         #expect(text.contains(#"hatchling_memory_current_bytes{hatchling="mason"} 104857600.0"#))
         #expect(text.contains(#"hatchling_memory_limit_bytes{hatchling="mason"} 419430400.0"#))
+        #expect(text.contains(#"hatchling_memory_working_set_bytes{hatchling="mason"} 83886080.0"#))
         let t0 = Double(Fixture.t0.millisecondsSinceEpoch) / 1000
         #expect(text.contains("hatchling_last_heartbeat_timestamp_seconds{hatchling=\"mason\"} \(t0)\n"))
         #expect(text.contains("hatchling_last_heartbeat_timestamp_seconds{hatchling=\"finch\"} \(t0 - 100)\n"))
@@ -59,6 +60,9 @@ struct ExporterTests {
         func expectValue(_ name: String, _ expected: Double?, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(values[name] == expected, "\(name): \(String(describing: values[name])) != \(String(describing: expected))", sourceLocation: sourceLocation)
         }
+        expectValue("hatchling_memory_current_bytes", beat.container.memCurrentBytes.map { Double($0) })
+        expectValue("hatchling_memory_working_set_bytes", beat.container.memWorkingSetBytes.map { Double($0) })
+        #expect(values["hatchling_memory_working_set_bytes"] != nil, "the fixture sends a working set")
         expectValue("hatchling_cpu_usage_ratio", beat.container.cpuPct.map { $0 / 100 })
         expectValue("hatchling_host_cpu_busy_ratio", beat.host.cpuPct.map { $0 / 100 })
         expectValue("hatchling_cpu_limit_cores", beat.container.cpuLimitCores)
@@ -71,7 +75,7 @@ struct ExporterTests {
         expectValue("hatchling_agent_start_time_seconds", beat.agent.uptimeS.map { beatS - $0 })
         expectValue("hatchling_gateway_latency_seconds", beat.gateway.latencyMs.map { Double($0) / 1000 })
         // The fixture must exercise most of them, or the checks above prove little.
-        #expect(values.count == 17, "\(values.keys.sorted())")
+        #expect(values.count == 18, "\(values.keys.sorted())")
     }
 
     @Test("a lost hatchling and one that shut down are told apart; nonsense figures make no series")

@@ -33,6 +33,8 @@ struct FleetViewTests {
         #expect(summary.state == .online && summary.reason == nil)
         #expect(summary.heartbeatAgeS == 10 && summary.health == "healthy" && summary.gatewayOk == true)
         #expect(summary.memoryCurrentBytes == 100 << 20 && summary.memoryLimitBytes == 400 << 20 && summary.memoryPct == 25)
+        #expect(summary.memoryWorkingSetBytes == 80 << 20)
+        #expect(try !FleetJSON.encodePretty(summary, keysAsWritten: true).contains("working_set"), "for the exporter, not in status --json")
         #expect(summary.cpuPct == 1.5 && summary.load1 == 0.5 && summary.diskFreeBytes == 40 << 30 && summary.diskFreePct == 40)
         #expect(summary.agentVersion == "1.0.0" && summary.bootId == "0123456789abcdef0123456789abcdef")
     }
@@ -44,7 +46,7 @@ struct FleetViewTests {
         let fresh = view.summaries(now: Fixture.t0.adding(seconds: 5))
         #expect(fresh[0].state == .online, "5 s is exactly 2.5 × 2 s")
         let late = view.summaries(now: Fixture.t0.adding(seconds: 5.1))
-        #expect(late[0].state == .stale && late[0].health == nil && late[0].memoryCurrentBytes == nil)
+        #expect(late[0].state == .stale && late[0].health == nil && late[0].memoryCurrentBytes == nil && late[0].memoryWorkingSetBytes == nil)
         #expect(late[0].reason?.contains("limit 5.0s") == true, "\(late[0].reason ?? "")")
         #expect(late[1].name == "wren" && late[1].state == .stale && late[1].reason == "no heartbeat")
     }

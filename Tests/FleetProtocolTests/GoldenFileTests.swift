@@ -93,7 +93,8 @@ struct GoldenFileTests {
         #expect(try Self.keys("heartbeat", in: ["host"]) == ["uptime_s", "load", "mem_total_bytes", "mem_available_bytes", "cpu_pct"])
         #expect(
             try Self.keys("heartbeat", in: ["container"]) == [
-                "uptime_s", "mem_current_bytes", "mem_limit_bytes", "cpu_pct", "cpu_limit_cores", "oom_kills", "net_rx_bytes", "net_tx_bytes",
+                "uptime_s", "mem_current_bytes", "mem_limit_bytes", "mem_working_set_bytes", "cpu_pct", "cpu_limit_cores", "oom_kills",
+                "net_rx_bytes", "net_tx_bytes",
             ])
         #expect(try Self.keys("heartbeat", in: ["disk"]) == ["path", "total_bytes", "free_bytes"])
         let text = String(decoding: try Self.golden("heartbeat"), as: UTF8.self)

@@ -58,7 +58,7 @@ struct JSONWriterTests {
                 memTotalBytes: integer(), memAvailableBytes: integer(), cpuPct: double()),
             container: .init(
                 uptimeS: double(), memCurrentBytes: integer(), memLimitBytes: integer(), cpuPct: double(), cpuLimitCores: double(),
-                oomKills: integer(), netRxBytes: integer(), netTxBytes: integer()),
+                oomKills: integer(), netRxBytes: integer(), netTxBytes: integer(), memWorkingSetBytes: integer()),
             disk: .init(path: text(), totalBytes: integer(), freeBytes: integer()),
             gateway: gateway())
     }

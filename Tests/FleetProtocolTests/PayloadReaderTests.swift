@@ -41,7 +41,7 @@ struct PayloadReaderTests {
                 host: .init(uptimeS: maybe(1e9 / Double(round + 1)), load: maybe([0.5, 1e-5, 123.25]), memTotalBytes: maybe(1 << 34), memAvailableBytes: maybe(5), cpuPct: maybe(99.9)),
                 container: .init(
                     uptimeS: maybe(3), memCurrentBytes: maybe(10), memLimitBytes: maybe(20), cpuPct: maybe(-0.0), cpuLimitCores: maybe(2.5),
-                    oomKills: maybe(0), netRxBytes: maybe(1), netTxBytes: maybe(2)),
+                    oomKills: maybe(0), netRxBytes: maybe(1), netTxBytes: maybe(2), memWorkingSetBytes: maybe(7)),
                 disk: .init(path: "/data/é \(round)", totalBytes: maybe(100), freeBytes: maybe(50)),
                 gateway: .init(ok: Bool.random(using: &generator), httpStatus: maybe(200), latencyMs: maybe(-1), error: maybe("connection refused"), ageS: maybe(0.25)))
             let bytes = FleetJSON.encode(beat)

@@ -167,4 +167,27 @@ struct CgroupParsersTests {
         #expect(error?.file == "/sys/fs/cgroup/cpu.stat")
         #expect(error?.line == 2)
     }
+
+    @Test("flat-keyed files: a key that begins another key (inactive_file, inactive_filex) or ends one (total_inactive_file) is told apart")
+    func flatKeyedNeighbours() throws {
+        let text = "inactive_filex 1\ntotal_inactive_file 2\ninactive_file\t3\ninactive_file 4\n"
+        #expect(try ProcParsers.flatKeyed("inactive_file", in: text, file: "memory.stat") == 3, "a tab separates too")
+        #expect(try ProcParsers.flatKeyed("total_inactive_file", in: text, file: "memory.stat") == 2)
+        #expect(try ProcParsers.flatKeyed("inactive_file", in: "inactive_file\n inactive_file 5\n", file: "memory.stat") == 5)
+        #expect(try ProcParsers.flatKeyed("inactive_file", in: "inactive_file", file: "memory.stat") == nil)
+        #expect(try ProcParsers.flatKeyed("inactive_file", in: "", file: "memory.stat") == nil)
+        #expect(try ProcParsers.flatKeyed("inactive_file", in: "inactive_file 1 2\n", file: "memory.stat") == nil, "not a key-value line")
+        let error = #expect(throws: MetricsParseError.self) {
+            try ProcParsers.flatKeyed("inactive_file", in: "anon 1\ninactive_file -2\n", file: "/sys/fs/cgroup/memory.stat")
+        }
+        #expect(error?.line == 2)
+    }
+
+    @Test("working set: usage less inactive file pages, never below 0")
+    func workingSet() {
+        #expect(ProcParsers.workingSet(usage: 73_400_320, inactiveFile: 20_971_520) == 52_428_800)
+        #expect(ProcParsers.workingSet(usage: 100, inactiveFile: 100) == 0)
+        #expect(ProcParsers.workingSet(usage: 100, inactiveFile: 4096) == 0, "read a moment apart, inactive may exceed usage")
+        #expect(ProcParsers.workingSet(usage: UInt64.max, inactiveFile: 0) == UInt64.max)
+    }
 }

@@ -58,9 +58,48 @@ struct FixtureTree {
         try write("/proc/self/mountinfo", Self.v2Mountinfo)
         try write("/sys/fs/cgroup/memory.current", "73400320\n")
         try write("/sys/fs/cgroup/memory.max", memoryMax + "\n")
+        try write("/sys/fs/cgroup/memory.stat", Self.v2MemoryStat)
         try write("/sys/fs/cgroup/cpu.max", cpuMax + "\n")
         try writeCPUStat(usageUsec: usageUsec)
     }
+
+    /// v2 `memory.stat` (abridged, in the kernel's order): 20 MiB of inactive file pages, so the
+    /// working set is 70 − 20 = 50 MiB. The lines around `inactive_file` start alike on purpose.
+    static let v2MemoryStat = """
+        anon 41943040
+        file 27262976
+        kernel 2097152
+        file_mapped 1048576
+        workingset_refault_file 12
+        inactive_anon 40894464
+        active_anon 1048576
+        inactive_file 20971520
+        active_file 6291456
+        unevictable 0
+        pgfault 1000
+
+        """
+
+    /// v1 `memory.stat` (abridged): this cgroup's own `inactive_file` (10 MiB) and its hierarchy's
+    /// `total_inactive_file` (30 MiB), which is the one `memory.usage_in_bytes` goes with: the
+    /// working set is 70 − 30 = 40 MiB.
+    static let v1MemoryStat = """
+        cache 33554432
+        rss 39845888
+        inactive_anon 0
+        active_anon 39845888
+        inactive_file 10485760
+        active_file 23068672
+        hierarchical_memory_limit 9223372036854771712
+        total_cache 33554432
+        total_rss 39845888
+        total_inactive_anon 0
+        total_active_anon 39845888
+        total_inactive_file 31457280
+        total_active_file 2097152
+        total_unevictable 0
+
+        """
 
     func writeCPUStat(usageUsec: Int) throws {
         try write("/sys/fs/cgroup/cpu.stat", "usage_usec \(usageUsec)\nuser_usec 600000\nsystem_usec 400000\n")
@@ -79,6 +118,7 @@ struct FixtureTree {
             """)
         try write("/sys/fs/cgroup/memory/memory.usage_in_bytes", "73400320\n")
         try write("/sys/fs/cgroup/memory/memory.limit_in_bytes", limitInBytes + "\n")
+        try write("/sys/fs/cgroup/memory/memory.stat", Self.v1MemoryStat)
         try write("/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage", "5000000000\n")
         try write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", quota + "\n")
         try write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")

@@ -35,6 +35,7 @@ struct MetricsCollectorFixtureTests {
             try tree.writeCgroupV2(memoryMax: "1073741824", cpuMax: "150000 100000")
             let s = collector(tree).collect()
             #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.containerMemoryWorkingSetBytes == 52_428_800, "memory.current less memory.stat's inactive_file")
             #expect(s.containerMemoryLimitBytes == 1_073_741_824)
             #expect(s.containerCPULimitCores == 1.5)
             #expect(s.containerCPUPercent == nil)
@@ -49,6 +50,7 @@ struct MetricsCollectorFixtureTests {
             try tree.writeCgroupV2(memoryMax: "max", cpuMax: "max 100000")
             let s = collector(tree).collect()
             #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.containerMemoryWorkingSetBytes == 52_428_800)
             #expect(s.containerMemoryLimitBytes == nil)
             #expect(s.containerCPULimitCores == nil)
         }
@@ -61,6 +63,7 @@ struct MetricsCollectorFixtureTests {
             try tree.writeCgroupV1(limitInBytes: "536870912", quota: "50000")
             let s = collector(tree).collect()
             #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.containerMemoryWorkingSetBytes == 41_943_040, "usage_in_bytes less total_inactive_file, not the cgroup's own inactive_file")
             #expect(s.containerMemoryLimitBytes == 536_870_912)
             #expect(s.containerCPULimitCores == 0.5)
             #expect(s.problems.isEmpty, "\(s.problems)")
@@ -74,6 +77,7 @@ struct MetricsCollectorFixtureTests {
             try tree.writeCgroupV1(limitInBytes: "9223372036854771712", quota: "-1")
             let s = collector(tree).collect()
             #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.containerMemoryWorkingSetBytes == 41_943_040)
             #expect(s.containerMemoryLimitBytes == nil)
             #expect(s.containerCPULimitCores == nil)
         }
@@ -95,6 +99,10 @@ struct MetricsCollectorFixtureTests {
             try tree.write("/sys/fs/cgroup/unified/user.slice/cgroup.procs", "1\n")
             try tree.write("/sys/fs/cgroup/memory/user.slice/memory.usage_in_bytes", "1048576\n")
             try tree.write("/sys/fs/cgroup/memory/user.slice/memory.limit_in_bytes", "2097152\n")
+            try tree.write("/sys/fs/cgroup/memory/user.slice/memory.stat", "cache 262144\ninactive_file 4096\ntotal_inactive_file 262144\n")
+            // A unified hierarchy without the memory controller has no memory.stat; were one there,
+            // it would not go with v1's usage.
+            try tree.write("/sys/fs/cgroup/unified/user.slice/memory.stat", "inactive_file 1048576\n")
             try tree.write("/sys/fs/cgroup/cpu,cpuacct/user.slice/cpuacct.usage", "1000\n")
             try tree.write("/sys/fs/cgroup/cpu,cpuacct/user.slice/cpu.cfs_quota_us", "200000\n")
             try tree.write("/sys/fs/cgroup/cpu,cpuacct/user.slice/cpu.cfs_period_us", "100000\n")
@@ -102,11 +110,25 @@ struct MetricsCollectorFixtureTests {
             let s = c.collect()
             #expect(s.containerMemoryCurrentBytes == 1_048_576)
             #expect(s.containerMemoryLimitBytes == 2_097_152)
+            #expect(s.containerMemoryWorkingSetBytes == 786_432, "v1's usage less v1's total_inactive_file")
             #expect(s.containerCPULimitCores == 2)
+            #expect(s.problems.isEmpty, "\(s.problems)")
             try tree.write("/sys/fs/cgroup/cpu,cpuacct/user.slice/cpuacct.usage", "5000000\n")
             let second = c.collect()
             let percent = try #require(second.containerCPUPercent, "v1 cpuacct.usage deltas give a CPU percentage")
             #expect(percent > 0)
+        }
+    }
+
+    @Test("more inactive file pages than usage (the two files are read a moment apart): a working set of 0")
+    func workingSetFloor() throws {
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            try tree.writeCgroupV2(memoryMax: "max", cpuMax: "max 100000")
+            try tree.write("/sys/fs/cgroup/memory.stat", "anon 0\ninactive_file 73404416\n")
+            let s = collector(tree).collect()
+            #expect(s.containerMemoryWorkingSetBytes == 0)
+            #expect(s.problems.isEmpty, "\(s.problems)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HatchlingMetrics
 import Testing
 
@@ -15,6 +16,7 @@ struct MetricsCollectorProblemsTests {
             #expect(s.hostCPUPercent == nil)
             #expect(s.containerUptimeSeconds == nil)
             #expect(s.containerMemoryCurrentBytes == nil)
+            #expect(s.containerMemoryWorkingSetBytes == nil)
             #expect(s.containerMemoryLimitBytes == nil)
             #expect(s.containerCPUPercent == nil)
             #expect(s.containerCPULimitCores == nil)
@@ -112,6 +114,86 @@ struct MetricsCollectorProblemsTests {
             #expect(s.problems.contains { $0.hasPrefix("/sys/fs/cgroup/memory.max:1:") }, "\(s.problems)")
             #expect(s.problems.contains { $0.hasPrefix("/sys/fs/cgroup/cpu.max:1:") }, "\(s.problems)")
             #expect(s.problems.contains { $0.hasPrefix("/proc/self/status:2:") }, "\(s.problems)")
+        }
+    }
+
+    @Test("memory.stat missing (v2, v1): no working set, the file named; usage and the rest still read", arguments: [2, 1])
+    func missingMemoryStat(_ version: Int) throws {
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            let stat: String
+            if version == 2 {
+                try tree.writeCgroupV2(memoryMax: "1073741824", cpuMax: "max 100000")
+                stat = "/sys/fs/cgroup/memory.stat"
+            } else {
+                try tree.writeCgroupV1(limitInBytes: "536870912", quota: "-1")
+                stat = "/sys/fs/cgroup/memory/memory.stat"
+            }
+            try FileManager.default.removeItem(atPath: tree.root + stat)
+            let s = MetricsCollector(root: tree.root, dataDirectory: "/data").collect()
+            #expect(s.containerMemoryWorkingSetBytes == nil)
+            #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.containerMemoryLimitBytes != nil)
+            #expect(s.hostUptimeSeconds == 912_345.2)
+            #expect(s.problems == ["\(stat): cannot be read"], "\(s.problems)")
+        }
+    }
+
+    @Test("memory.stat without the line (v2 inactive_file; v1 total_inactive_file, its own inactive_file is not enough): nil, and said")
+    func memoryStatWithoutTheLine() throws {
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            try tree.writeCgroupV2(memoryMax: "max", cpuMax: "max 100000")
+            try tree.write("/sys/fs/cgroup/memory.stat", "anon 1\nfile 2\ninactive_filex 3\nactive_file 4\n")
+            let v2 = MetricsCollector(root: tree.root, dataDirectory: "/data").collect()
+            #expect(v2.containerMemoryWorkingSetBytes == nil)
+            #expect(v2.containerMemoryCurrentBytes == 73_400_320)
+            #expect(v2.problems == ["/sys/fs/cgroup/memory.stat: no inactive_file line"], "\(v2.problems)")
+        }
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            try tree.writeCgroupV1(limitInBytes: "536870912", quota: "-1")
+            try tree.write("/sys/fs/cgroup/memory/memory.stat", "cache 1\ninactive_file 10485760\n")
+            let v1 = MetricsCollector(root: tree.root, dataDirectory: "/data").collect()
+            #expect(v1.containerMemoryWorkingSetBytes == nil)
+            #expect(v1.problems == ["/sys/fs/cgroup/memory/memory.stat: no total_inactive_file line"], "\(v1.problems)")
+        }
+    }
+
+    @Test("garbage in memory.stat: nil, the file and line named; an empty file lacks the line")
+    func garbageMemoryStat() throws {
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            try tree.writeCgroupV2(memoryMax: "max", cpuMax: "max 100000")
+            try tree.write("/sys/fs/cgroup/memory.stat", "anon 1\nfile 2\ninactive_file lots\n")
+            let collector = MetricsCollector(root: tree.root, dataDirectory: "/data")
+            let s = collector.collect()
+            #expect(s.containerMemoryWorkingSetBytes == nil)
+            #expect(s.containerMemoryCurrentBytes == 73_400_320)
+            #expect(s.problems.count == 1 && s.problems[0].hasPrefix("/sys/fs/cgroup/memory.stat:3:"), "\(s.problems)")
+            try tree.write("/sys/fs/cgroup/memory.stat", "\u{0}\u{FF}garbage\n\n")
+            let binary = collector.collect()
+            #expect(binary.containerMemoryWorkingSetBytes == nil)
+            #expect(binary.problems == ["/sys/fs/cgroup/memory.stat: no inactive_file line"], "\(binary.problems)")
+            try tree.write("/sys/fs/cgroup/memory.stat", "")
+            #expect(collector.collect().problems == ["/sys/fs/cgroup/memory.stat: no inactive_file line"])
+            try tree.write("/sys/fs/cgroup/memory.stat", FixtureTree.v2MemoryStat)
+            let mended = collector.collect()
+            #expect(mended.containerMemoryWorkingSetBytes == 52_428_800, "a fixture tree is read afresh each time")
+            #expect(mended.problems.isEmpty, "\(mended.problems)")
+        }
+    }
+
+    @Test("no usage (garbage memory.current): no working set either, and memory.stat is not blamed")
+    func noUsage() throws {
+        try withFixtureTree { tree in
+            try tree.writeProc()
+            try tree.writeCgroupV2(memoryMax: "max", cpuMax: "max 100000")
+            try tree.write("/sys/fs/cgroup/memory.current", "lots\n")
+            let s = MetricsCollector(root: tree.root, dataDirectory: "/data").collect()
+            #expect(s.containerMemoryCurrentBytes == nil)
+            #expect(s.containerMemoryWorkingSetBytes == nil)
+            #expect(s.problems.count == 1 && s.problems[0].hasPrefix("/sys/fs/cgroup/memory.current:1:"), "\(s.problems)")
         }
     }
 }

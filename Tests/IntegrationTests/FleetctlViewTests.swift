@@ -107,6 +107,13 @@ struct FleetctlViewTests {
                     ] {
                         #expect(masonFamilies.contains(family), "\(family) missing: \(body)")
                     }
+                    // The working set comes with the usage (both from the agent's memory cgroup, where it has one).
+                    if masonFamilies.contains("hatchling_memory_current_bytes") {
+                        #expect(masonFamilies.contains("hatchling_memory_working_set_bytes"), "\(body)")
+                        let usage = series.first { $0.name == "hatchling_memory_current_bytes" && $0.labels.contains("mason") }?.value ?? 0
+                        let workingSet = series.first { $0.name == "hatchling_memory_working_set_bytes" && $0.labels.contains("mason") }?.value ?? .infinity
+                        #expect(workingSet <= usage, "working set \(workingSet) over usage \(usage)")
+                    }
                     #expect(series.contains { $0.name == "hatchling_gateway_up" && $0.labels.contains("mason") && $0.value == 0 })
                     #expect(series.contains { $0.name == "hatchling_info" && $0.labels.contains(#"agent_version="1.0.0""#) && $0.value == 1 })
                     #expect(try httpGet(port: port, path: "/other").status == 404)

@@ -50,7 +50,11 @@ struct MetricsTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
         let container = try #require(object["container"] as? [String: Any])
         #expect(container["mem_limit_bytes"] as? Int == limit)
-        #expect((container["mem_current_bytes"] as? Int ?? 0) > 0)
+        let current = container["mem_current_bytes"] as? Int ?? 0
+        #expect(current > 0)
+        // A fresh cgroup holds the agent alone: its working set is there, and within its usage.
+        let workingSet = try #require(container["mem_working_set_bytes"] as? Int, "\(container)")
+        #expect(workingSet > 0 && workingSet <= current, "working set \(workingSet), usage \(current)")
         // And the health rule judges memory against that limit, not the host's memory.
         let problems = object["problems"] as? [String] ?? []
         #expect(problems.allSatisfy { !$0.contains("memory") }, "\(problems)")
@@ -84,6 +88,12 @@ struct MetricsTests {
         let disk = try #require(try metrics(["--data-dir", "/tmp"])["disk"] as? [String: Any])
         #expect(disk["total_bytes"] as? Int == reference["disk_total"] as? Int)
         let container = try #require(object["container"] as? [String: Any])
+        // `metrics` prints the heartbeat's container section: the working set beside the usage.
+        #expect(container.keys.contains("mem_working_set_bytes"), "\(container)")
+        if let current = container["mem_current_bytes"] as? Int {
+            let workingSet = try #require(container["mem_working_set_bytes"] as? Int, "a usage and no working set: \(object["problems"] ?? [])")
+            #expect(workingSet <= current)
+        }
         let rx = try #require(container["net_rx_bytes"] as? Int)
         #expect(rx <= (reference["rx"] as? Int ?? 0), "counters only grow: ours was read first")
         let agent = try #require(object["agent"] as? [String: Any])

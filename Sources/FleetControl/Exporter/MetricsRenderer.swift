@@ -36,6 +36,10 @@ public enum MetricsRenderer {
     static let figures: [(family: Family, value: @Sendable (HatchlingSummary) -> Double?)] = [
         (gauge("hatchling_memory_current_bytes", "Memory in use by the hatchling's container (cgroup)."), { $0.memoryCurrentBytes.map { Double($0) } }),
         (gauge("hatchling_memory_limit_bytes", "The container's memory limit; absent when it has none."), { $0.memoryLimitBytes.map { Double($0) } }),
+        (gauge(
+            "hatchling_memory_working_set_bytes",
+            "Memory the container cannot give back without swapping or an OOM kill: usage less inactive file pages (cgroup memory.stat), as cAdvisor's container_memory_working_set_bytes."),
+         { $0.memoryWorkingSetBytes.map { Double($0) } }),
         (gauge("hatchling_cpu_usage_ratio", "CPU seconds per second used by the container (1 = one core), between the last two heartbeats."), { $0.containerCpuRatio }),
         (gauge("hatchling_cpu_limit_cores", "The container's CPU quota in cores; absent when it has none."), { $0.cpuLimitCores }),
         (gauge("hatchling_host_cpu_busy_ratio", "Busy share of all the host's CPUs (0-1), between the last two heartbeats."), { $0.hostCpuRatio }),

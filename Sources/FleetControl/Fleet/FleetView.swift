@@ -149,6 +149,8 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
     public var containerCpuRatio: Double?
     public var hostCpuRatio: Double?
     public var cpuLimitCores: Double?
+    /// The container's working set (usage less inactive file pages); nil from agents without it.
+    public var memoryWorkingSetBytes: UInt64?
     public var diskTotalBytes: UInt64?
     public var oomKills: UInt64?
     public var netRxBytes: UInt64?
@@ -225,6 +227,7 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
         containerCpuRatio = Self.sane(beat.container.cpuPct).map { $0 / 100 }
         hostCpuRatio = Self.sane(beat.host.cpuPct).map { $0 / 100 }
         cpuLimitCores = Self.sane(beat.container.cpuLimitCores)
+        memoryWorkingSetBytes = beat.container.memWorkingSetBytes
         diskTotalBytes = beat.disk.totalBytes.flatMap { $0 > 0 ? $0 : nil }
         oomKills = beat.container.oomKills
         netRxBytes = beat.container.netRxBytes

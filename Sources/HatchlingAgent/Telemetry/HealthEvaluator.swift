@@ -3,7 +3,9 @@ import HatchlingMetrics
 
 /// The health rules: gateway down is `unhealthy`; memory at or above `memoryDegradedPercent` of the
 /// container's limit (or of the host's memory without a limit) or disk free under
-/// `diskDegradedFreePercent` is `degraded`. Pure: figures in, verdict out.
+/// `diskDegradedFreePercent` is `degraded`. The container's memory is its working set when known
+/// (usage less inactive file pages, which the kernel reclaims before an OOM kill: a container
+/// full of page cache is not short of memory), else its usage. Pure: figures in, verdict out.
 public struct HealthEvaluator: Sendable {
     public var memoryDegradedPercent = 90.0
     public var diskDegradedFreePercent = 5.0
@@ -23,7 +25,7 @@ public struct HealthEvaluator: Sendable {
     }
 
     func memoryCheck(_ s: MetricsSnapshot) -> HealthReport.MemoryCheck {
-        if let limit = s.containerMemoryLimitBytes, let used = s.containerMemoryCurrentBytes, limit > 0 {
+        if let limit = s.containerMemoryLimitBytes, let used = s.containerMemoryWorkingSetBytes ?? s.containerMemoryCurrentBytes, limit > 0 {
             let pct = Double(used) / Double(limit) * 100
             return HealthReport.MemoryCheck(ok: pct < memoryDegradedPercent, usedBytes: used, limitBytes: limit, usedPct: round2(pct), scope: "container")
         }
@@ -33,7 +35,8 @@ public struct HealthEvaluator: Sendable {
             return HealthReport.MemoryCheck(ok: pct < memoryDegradedPercent, usedBytes: used, limitBytes: total, usedPct: round2(pct), scope: "host")
         }
         // Nothing to judge by: not a reason to call the hatchling degraded.
-        return HealthReport.MemoryCheck(ok: true, usedBytes: s.containerMemoryCurrentBytes, limitBytes: nil, usedPct: nil, scope: "unknown")
+        return HealthReport.MemoryCheck(
+            ok: true, usedBytes: s.containerMemoryWorkingSetBytes ?? s.containerMemoryCurrentBytes, limitBytes: nil, usedPct: nil, scope: "unknown")
     }
 
     func diskCheck(_ s: MetricsSnapshot) -> HealthReport.DiskCheck {

@@ -25,7 +25,7 @@ public struct TelemetryBuilder: Sendable {
                 uptimeS: s.containerUptimeSeconds.map(round2), memCurrentBytes: s.containerMemoryCurrentBytes,
                 memLimitBytes: s.containerMemoryLimitBytes, cpuPct: s.containerCPUPercent.map(round2),
                 cpuLimitCores: s.containerCPULimitCores, oomKills: s.containerOOMKills, netRxBytes: s.networkReceivedBytes,
-                netTxBytes: s.networkSentBytes),
+                netTxBytes: s.networkSentBytes, memWorkingSetBytes: s.containerMemoryWorkingSetBytes),
             disk: .init(path: s.diskPath, totalBytes: s.diskTotalBytes, freeBytes: s.diskFreeBytes),
             gateway: gateway)
     }
