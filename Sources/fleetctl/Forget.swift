@@ -3,6 +3,7 @@ import FleetControl
 import FleetProtocol
 
 struct Forget: AsyncParsableCommand {
+    static let admin = ForgetRunner.adminUser
     static let configuration = CommandConfiguration(
         abstract: "Retire hatchlings: clear their retained status and heartbeat, so the hub stops showing them.",
         discussion: """
@@ -22,17 +23,26 @@ struct Forget: AsyncParsableCommand {
             and sends a heartbeat every interval, so forgetting it would not last: without --force, forget \
             refuses a hatchling the hub sees online (a fresh heartbeat, or a retained status that still says \
             online), and a name that holds no retained message (a typo, or one forgotten already). It is all or \
-            nothing: one refused name and nothing is cleared. --force clears every name anyway.
+            nothing: one refused name and nothing is cleared. --force clears every name anyway; one that was \
+            online is reported forgotten-while-online: its agent, if it runs, announces itself again at its \
+            next connect, and send --all skips it until then.
 
-            The hub's user must be allowed to write those topics: template/mosquitto/acl gives zephyr \
-            `topic write fleet/+/status` and `topic write fleet/+/heartbeat` (RabbitMQ: \
-            template/rabbitmq/add-hatchling.sh --hub). When the broker keeps a message, forget says so and \
-            names that fix. Other retained messages on the hatchling's topics (a client that broke the \
+            Run it as the hub's admin user, \(admin), not as zephyr: MQTT_USERNAME=\(admin) \
+            MQTT_PASSWORD_FILE=<secrets>/\(admin)/mqtt-password (on the hub listener, MQTT_PORT=1884). \
+            template/mosquitto/acl lets \(admin) read and write fleet/+/status and fleet/+/heartbeat and \
+            nothing else; template/mosquitto/add-hub.sh --admin makes it (RabbitMQ: \
+            template/rabbitmq/add-hatchling.sh --admin). Such a user could also write a fake status or \
+            heartbeat, so zephyr, whose password the exporter, watch and events hold, may not: as zephyr, \
+            forget reports the messages kept (exit 3) and names \(admin). Keep \(admin)'s password off the \
+            monitoring host. Other retained messages on the hatchling's topics (a client that broke the \
             contract) are reported and left alone.
 
-            Exit status: 0 forgotten (or, with --force, nothing was retained); 1 refused: a hatchling is \
-            online or unknown (nothing was cleared), or it came back online meanwhile; 2 a usage error (a name \
-            that is not a hatchling name); 3 the broker could not be used, or kept a retained message (its ACL).
+            Exit status: 0 forgotten (with --force also: nothing was retained, it was online, or its agent \
+            published again at once); 1 refused: a hatchling is online or unknown (nothing was cleared), or, \
+            without --force, its agent published again right after the clear (republished: it still runs); \
+            2 a usage error (a name that is not a hatchling name); 3 the broker could not be used, kept a \
+            retained message (its ACL: run it as \(admin)), or the clear failed for another reason (the \
+            error is named).
             """)
 
     @OptionGroup var connection: ConnectionOptions

@@ -23,8 +23,10 @@ struct Fleetctl: AsyncParsableCommand {
             output keep their own form (--json where offered).
 
             Exit status: 0 done; 1 a hatchling answered with an error (send), the audit flagged a message, or \
-            forget refused (a hatchling online or unknown); 2 a hatchling did not answer (send), or a usage or \
-            setting error; 3 the broker could not be used (or, for forget, kept a retained message: its ACL).
+            forget refused (a hatchling online or unknown) or, without --force, found one published again at \
+            once (still running); 2 a hatchling did not answer (send), or a usage or setting error; 3 the broker \
+            could not be used (or, for forget, kept a retained message: its ACL, run it as \(ForgetRunner.adminUser); or the \
+            clear failed).
             """,
         version: FleetControlVersion.current,
         subcommands: [Send.self, Status.self, Watch.self, Events.self, Exporter.self, Audit.self, Forget.self]

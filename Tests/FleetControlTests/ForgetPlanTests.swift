@@ -42,7 +42,7 @@ struct ForgetPlanTests {
         #expect(ForgetCheck(name: mason, view: unreadable, now: fresh).blocker == nil, "an unreadable status is known, not online")
     }
 
-    @Test("after the clear: nothing left is forgotten; the same bytes left are kept by the broker (exit 3, the ACL named); other bytes are a running agent's")
+    @Test("after the clear: nothing left is forgotten; the same bytes left are kept by the broker (exit 3, the ACL and zephyr-admin named) unless the clear failed otherwise (failed, the error named, no ACL note); other bytes are a running agent's; forced while online is said so")
     func settle() throws {
         let status = FleetJSON.encode(offline(.shutdown))
         let beat = FleetJSON.encode(Fixture.heartbeat("mason"))
@@ -59,10 +59,31 @@ struct ForgetPlanTests {
         #expect(kept.hatchlings[0].remaining == ["fleet/mason/status", "fleet/mason/heartbeat"])
         let note = try #require(kept.note)
         #expect(note.contains("acknowledged the clear") && note.contains("'zephyr'") && note.contains("topic write fleet/+/status"))
+        // As zephyr the fix is the admin user, named with its password file.
+        #expect(
+            note.contains("MQTT_USERNAME=zephyr-admin") && note.contains("zephyr-admin/mqtt-password") && note.contains("add-hub.sh --admin"),
+            "\(note)")
+        // As zephyr-admin the fix is that user's grant.
+        let admin = try ConnectionSettings.resolve(environment: ["MQTT_USERNAME": ForgetRunner.adminUser], overrides: ConnectionOverrides())
+        let adminNote = try #require(ForgetRunner.settle([check], before: before, after: before, force: false, refusal: nil, settings: admin).note)
+        #expect(adminNote.contains("does not let zephyr-admin write") && adminNote.contains("under `user zephyr-admin`"), "\(adminNote)")
+        #expect(!adminNote.contains("Run forget as"), "\(adminNote)")
 
         let refused = ForgetRunner.settle(
             [check], before: before, after: before, force: false, refusal: "the broker refused the clear: not authorised", settings: settings)
         #expect(refused.exitStatus == 3 && refused.note?.hasPrefix("the broker refused the clear") == true)
+
+        // A clear that failed for another reason than the ACL: the real error, no ACL note.
+        let timeout = "the broker did not acknowledge the publish to fleet/mason/status within 5 s"
+        let failed = ForgetRunner.settle([check], before: before, after: before, force: false, refusal: nil, failure: timeout, settings: settings)
+        #expect(failed.exitStatus == 3 && failed.hatchlings.map(\.result) == [.failed])
+        #expect(failed.hatchlings[0].detail.contains(timeout), "\(failed.hatchlings[0].detail)")
+        let failedNote = try #require(failed.note)
+        #expect(failedNote.contains(timeout) && !failedNote.contains("ACL does not let") && !failedNote.contains("zephyr-admin"), "\(failedNote)")
+        #expect(failed.table().contains("1 failed"))
+        // The failure came after the clear of this one: it is forgotten, not failed.
+        let partly = ForgetRunner.settle([check], before: before, after: [:], force: false, refusal: nil, failure: timeout, settings: settings)
+        #expect(partly.exitStatus == 0 && partly.hatchlings.map(\.result) == [.forgotten] && partly.note == nil)
 
         let again = ["fleet/mason/status": Array("{\"v\":1,\"state\":\"online\"}".utf8)]
         let republished = ForgetRunner.settle([check], before: before, after: again, force: false, refusal: nil, settings: settings)
@@ -73,6 +94,15 @@ struct ForgetPlanTests {
         let other = ForgetRunner.settle([check], before: before, after: event, force: false, refusal: nil, settings: settings)
         #expect(other.exitStatus == 0 && other.hatchlings[0].otherRetained == ["fleet/mason/event"])
         #expect(other.note?.contains("left alone: fleet/mason/event") == true)
+
+        // --force on one the hub saw online: cleared, and said to come back at its next connect.
+        let online = view([Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason"))])
+        let running = ForgetCheck(name: mason, view: online, now: Fixture.t0.adding(seconds: 5))
+        #expect(running.blocker == .refusedOnline)
+        let whileOnline = ForgetRunner.settle([running], before: before, after: [:], force: true, refusal: nil, settings: settings)
+        #expect(whileOnline.exitStatus == 0 && whileOnline.hatchlings.map(\.result) == [.forgottenWhileOnline])
+        #expect(whileOnline.hatchlings[0].detail.contains("next connect") && whileOnline.note?.contains("send --all skips it") == true)
+        #expect(whileOnline.table().contains("1 forgotten-while-online"))
 
         let unknown = ForgetCheck(name: mason, view: view([]), now: Fixture.t0)
         let nothing = ForgetRunner.settle([unknown], before: [:], after: [:], force: true, refusal: nil, settings: settings)

@@ -8,14 +8,22 @@ import Glibc
 #endif
 
 /// Retiring a hatchling on the template's own broker (TemplateBroker: template/mosquitto's
-/// mosquitto.conf and ACL, users made by its scripts): `fleetctl forget` as zephyr on the hub
-/// listener, and `template/mosquitto/remove-hatchling.sh`.
+/// mosquitto.conf and ACL, users made by its scripts): `fleetctl forget` as zephyr-admin on the hub
+/// listener (zephyr, the everyday hub user, may not), and `template/mosquitto/remove-hatchling.sh`.
 @Suite("fleetctl forget and remove-hatchling.sh on the template broker", .serialized)
 struct ForgetTests {
+    /// zephyr-admin's write lines in the template ACL; zephyr has none of them.
     static let grants = ["topic write fleet/+/status", "topic write fleet/+/heartbeat"]
 
-    /// fleetctl as the hub: zephyr on the hub listener.
+    /// fleetctl as the hub's admin user, zephyr-admin, on the hub listener: how forget is run.
     func environment(_ broker: TemplateBroker) -> [String: String] {
+        Fleetctl.environment(
+            broker.hatchlingHandle,
+            ["MQTT_PORT": String(broker.hubPort), "MQTT_USERNAME": "zephyr-admin", "MQTT_PASSWORD_FILE": broker.adminPasswordFile.path])
+    }
+
+    /// fleetctl as zephyr, the everyday hub user (send, status, the exporter).
+    func zephyrEnvironment(_ broker: TemplateBroker) -> [String: String] {
         Fleetctl.environment(
             broker.hatchlingHandle,
             ["MQTT_PORT": String(broker.hubPort), "MQTT_USERNAME": "zephyr", "MQTT_PASSWORD_FILE": broker.hubPasswordFile.path])
@@ -75,7 +83,7 @@ struct ForgetTests {
         }
     }
 
-    @Test("retiring mason: a hatchling cannot clear another's status; forget refuses it online and refuses an unknown name (nothing cleared); stopped, removed (remove-hatchling.sh, reload: its password no longer works) and forgotten as zephyr, no retained status or heartbeat is left and status no longer lists it")
+    @Test("retiring mason: a hatchling cannot clear another's status; forget refuses it online and refuses an unknown name (nothing cleared); stopped, removed (remove-hatchling.sh, reload: its password no longer works) and forgotten as zephyr-admin, no retained status or heartbeat is left and status no longer lists it; --force on rook, online, is forgotten-while-online")
     func retire() async throws {
         let broker = try TemplateBroker()
         try await broker.start()
@@ -151,7 +159,7 @@ struct ForgetTests {
                     return attempt.map { $0.status != 0 && $0.stderr.contains("not authorised") } ?? false
                 }
 
-                // Forgotten as zephyr: both cleared, checked by fleetctl itself and by fresh subscribers.
+                // Forgotten as zephyr-admin: both cleared, checked by fleetctl itself and by fresh subscribers.
                 let forgotten = try await Fleetctl.run(["forget", "mason", "--json"], environment: env)
                 #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
                 let outcome = try #require(try outcomes(forgotten).first)
@@ -163,7 +171,7 @@ struct ForgetTests {
                     }
                 }
                 #expect(try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/rook/status") == "fleet/rook/status")
-                let after = try await Fleetctl.run(["status"], environment: env)
+                let after = try await Fleetctl.run(["status"], environment: zephyrEnvironment(broker))
                 #expect(after.status == 0 && !after.stdout.contains("mason") && after.stdout.contains("rook"), "\(after.stdout)")
 
                 // Again: nothing is retained for it; refused (a typo looks the same), accepted with --force.
@@ -172,6 +180,16 @@ struct ForgetTests {
                 let forced = try await Fleetctl.run(["forget", "--force", "mason"], environment: env)
                 #expect(forced.status == 0 && forced.stdout.contains("1 nothing-retained"), "\(forced.stdout)\(forced.stderr)")
                 #expect(try await retainedStatus(broker, "rook").state == .online, "rook untouched")
+
+                // --force on rook, online and running: cleared, and said to come back at its next
+                // connect (its heartbeat interval is 30 s, so none comes during the check).
+                let whileOnline = try await Fleetctl.run(["forget", "--force", "rook", "--json"], environment: env)
+                #expect(whileOnline.status == 0, "\(whileOnline.stdout)\(whileOnline.stderr)")
+                let rookOutcome = try #require(try outcomes(whileOnline).first)
+                #expect(rookOutcome["result"] as? String == "forgotten-while-online" && rookOutcome["state"] as? String == "online", "\(whileOnline.stdout)")
+                #expect((rookOutcome["detail"] as? String ?? "").contains("next connect"))
+                let rookNote = try whileOnline.json()["note"] as? String ?? ""
+                #expect(rookNote.contains("send --all skips it"), "\(rookNote)")
             } catch {
                 print("rook's log:\n\(rook.log())")
                 await rook.stop()
@@ -186,8 +204,91 @@ struct ForgetTests {
         await mason.stop()
     }
 
-    @Test("the ACL before forget (no write grant for the hub): forget reports that the broker kept the status and heartbeat and exits 3, under MQTT 3.1.1 (the denial is silent: only the check finds it) and MQTT 5 (reason code 135); nothing is cleared")
-    func withoutGrant() async throws {
+    @Test("zephyr, the everyday hub user, cannot forget: its empty or forged status gets PUBACK 135 and changes nothing; forget as zephyr is kept, exit 3, under MQTT 3.1.1 (silent denial, found by the check) and 5 (135), the note naming zephyr-admin; zephyr-admin writes no command, broadcast, response or event and reads no command; forget as zephyr-admin works")
+    func zephyrCannotForget() async throws {
+        let broker = try TemplateBroker()
+        let acl = try String(contentsOf: broker.directory.appendingPathComponent("acl"), encoding: .utf8)
+        let blocks = acl.components(separatedBy: "\nuser ")
+        let zephyrBlock = try #require(blocks.first { $0.hasPrefix("zephyr\n") })
+        let adminBlock = try #require(blocks.first { $0.hasPrefix("zephyr-admin\n") })
+        for grant in Self.grants {
+            #expect(!zephyrBlock.contains(grant), "zephyr must not have `\(grant)`")
+            #expect(adminBlock.contains(grant), "zephyr-admin has `\(grant)`")
+        }
+        try await broker.start()
+        defer { broker.stop() }
+        let hub = try await TestHub.connect(
+            to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr", password: broker.hubPassword, port: broker.hubPort)
+        defer { hub.close() }
+        let mason = try agent("mason", broker)
+        try mason.start()
+        do {
+            let online = try await hub.waitOnline("mason")
+            let beat = try await hub.waitForMessage("mason's heartbeat") { $0.topic == "fleet/mason/heartbeat" }
+            try await stopCleanly(mason, hub: hub, boot: online.bootId)
+            let offline = try await retainedStatus(broker, "mason")
+
+            // zephyr with its own password (MQTT 5): no status, heartbeat, nor a forged online.
+            let zephyr = try await TestHub.connect(
+                to: broker.hatchlingHandle, topics: ["fleet/ghost/command"], username: "zephyr", password: broker.hubPassword, port: broker.hubPort)
+            defer { zephyr.close() }
+            let forged = #"{"v":1,"state":"online","boot_id":"0123456789abcdef0123456789abcdef","ts":"2026-01-01T00:00:00Z","heartbeat_interval_s":86400}"#
+            for (topic, payload) in [("fleet/mason/status", ""), ("fleet/mason/heartbeat", ""), ("fleet/mason/status", forged), ("fleet/ghost/status", forged)] {
+                let mid = try zephyr.client.publish(topic: topic, payload: Array(payload.utf8), qos: 1, retain: true)
+                #expect(try await zephyr.waitForAck(mid) == 135, "zephyr wrote \(topic)")
+            }
+            #expect(try await retainedStatus(broker, "mason") == offline, "mason's status survives zephyr")
+            #expect(try await retained(broker, "fleet/mason/heartbeat").payload == beat.payload, "and its heartbeat")
+            #expect(!hub.messages.contains { $0.topic == "fleet/ghost/status" }, "the forged status reached no one")
+
+            // forget as zephyr: kept, exit 3, the fix named: zephyr-admin and its password file.
+            let zephyrEnv = zephyrEnvironment(broker)
+            let silent = try await Fleetctl.run(["forget", "mason", "--protocol", "3.1.1", "--json", "--timeout", "2"], environment: zephyrEnv)
+            #expect(silent.status == 3, "\(silent.stdout)\(silent.stderr)")
+            let outcome = try #require(try outcomes(silent).first)
+            #expect(outcome["result"] as? String == "kept")
+            #expect(outcome["remaining"] as? [String] == ["fleet/mason/status", "fleet/mason/heartbeat"])
+            let note = try silent.json()["note"] as? String ?? ""
+            #expect(note.contains("acknowledged the clear but kept") && note.contains("'zephyr'"), "\(note)")
+            #expect(note.contains("MQTT_USERNAME=zephyr-admin") && note.contains("zephyr-admin/mqtt-password"), "\(note)")
+            let refused = try await Fleetctl.run(["forget", "mason"], environment: zephyrEnv)
+            #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stdout.contains("not authorised (MQTT 5 reason code 135)") && refused.stdout.contains("1 kept"), "\(refused.stdout)")
+            #expect(refused.stdout.contains("MQTT_USERNAME=zephyr-admin"), "\(refused.stdout)")
+            #expect(try await retainedStatus(broker, "mason") == offline, "the broker still holds mason's status")
+
+            // zephyr-admin: statuses and heartbeats only. No command, broadcast, response or event
+            // (PUBACK 135), and a command never reaches it (mosquitto filters reads on delivery:
+            // a marker on a status it may write, sent after, arrives and the command does not).
+            let admin = try await TestHub.connect(
+                to: broker.hatchlingHandle, topics: ["fleet/#"], username: "zephyr-admin", password: broker.adminPassword,
+                port: broker.hubPort)
+            defer { admin.close() }
+            for topic in ["fleet/mason/command", "fleet/ghost/command", "zephyr/broadcast", "fleet/mason/response", "fleet/mason/event", "fleet/ghost/event"] {
+                #expect(try await admin.publishAndWaitForAck(topic, #"{"command":"health-check","id":"admin-1"}"#) == 135, "zephyr-admin wrote \(topic)")
+            }
+            #expect(try await zephyr.publishAndWaitForAck("fleet/ghost/command", #"{"command":"health-check","id":"zephyr-1"}"#) == 0)
+            // The marker is retained: firstRetained below needs a topic known to hold one.
+            let markerID = try admin.client.publish(topic: "fleet/ghost/status", payload: Array("marker".utf8), qos: 1, retain: true)
+            #expect(try await admin.waitForAck(markerID) == 0)
+            _ = try await admin.waitForMessage("its own marker") { $0.topic == "fleet/ghost/status" && $0.payload == Array("marker".utf8) }
+            #expect(!admin.messages.contains { $0.topic.hasSuffix("/command") }, "zephyr-admin read a command")
+            #expect(!hub.messages.contains { $0.topic == "fleet/mason/event" || $0.topic == "fleet/mason/response" }, "nothing it tried got through")
+
+            // forget as zephyr-admin: cleared.
+            let forgotten = try await Fleetctl.run(["forget", "mason", "--json"], environment: environment(broker))
+            #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
+            #expect(try outcomes(forgotten).first?["result"] as? String == "forgotten", "\(forgotten.stdout)")
+            #expect(try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/ghost/status") == "fleet/ghost/status")
+        } catch {
+            print("mason's log:\n\(mason.log())\nbroker log:\n\(broker.log())")
+            await mason.stop()
+            throw error
+        }
+    }
+
+    @Test("an ACL without zephyr-admin's grant (a broker set up before it): forget as zephyr-admin reports the status and heartbeat kept, exit 3, and names the lines to add under `user zephyr-admin`; nothing is cleared")
+    func adminWithoutGrant() async throws {
         let broker = try TemplateBroker()
         let acl = broker.directory.appendingPathComponent("acl")
         let lines = try String(contentsOf: acl, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -208,20 +309,64 @@ struct ForgetTests {
 
             let silent = try await Fleetctl.run(["forget", "mason", "--protocol", "3.1.1", "--json", "--timeout", "2"], environment: env)
             #expect(silent.status == 3, "\(silent.stdout)\(silent.stderr)")
-            let outcome = try #require(try outcomes(silent).first)
-            #expect(outcome["result"] as? String == "kept")
-            #expect(outcome["remaining"] as? [String] == ["fleet/mason/status", "fleet/mason/heartbeat"])
+            #expect(try outcomes(silent).first?["result"] as? String == "kept")
             let note = try silent.json()["note"] as? String ?? ""
-            #expect(note.contains("acknowledged the clear but kept") && note.contains("topic write fleet/+/status"), "\(note)")
+            #expect(note.contains("does not let zephyr-admin write") && note.contains("topic write fleet/+/status") && note.contains("under `user zephyr-admin`"), "\(note)")
 
             let refused = try await Fleetctl.run(["forget", "mason"], environment: env)
-            #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
-            #expect(refused.stdout.contains("not authorised (MQTT 5 reason code 135)") && refused.stdout.contains("1 kept"), "\(refused.stdout)")
+            #expect(refused.status == 3 && refused.stdout.contains("not authorised (MQTT 5 reason code 135)"), "\(refused.stdout)\(refused.stderr)")
             #expect(try await retainedStatus(broker, "mason").reason == .shutdown, "the broker still holds mason's status")
         } catch {
             print("mason's log:\n\(mason.log())")
             await mason.stop()
             throw error
+        }
+    }
+
+    /// The stand-in 3.1.1 broker (Fixtures/mqtt311_only_broker.py) in one of its retained modes:
+    /// it holds fleet/mason/status (offline) and fails the clear as `mode` says.
+    func withStandIn(_ mode: String, _ body: (_ environment: [String: String], _ events: URL) async throws -> Void) async throws {
+        let port = try freePort()
+        let directory = try makeTemporaryDirectory(prefix: "forget-stand-in")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mqtt311_only_broker.py")
+        let events = directory.appendingPathComponent("events.log")
+        let fake = try ChildProcess(
+            executable: try which("python3"), arguments: [script.path, String(port), events.path, mode],
+            environment: ["PATH": "/usr/bin:/bin"], outputPath: directory.appendingPathComponent("fake.log").path)
+        defer { fake.signal(SIGKILL) }
+        try await waitForPort(port, deadline: 15)
+        let environment = [
+            "MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "MQTT_USERNAME": "zephyr-admin", "MQTT_PROTOCOL": "3.1.1",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        try await body(environment, events)
+        await fake.terminate(signal: SIGTERM, grace: 5)
+    }
+
+    @Test("a clear that fails for another reason than the ACL is reported as what it is: no PUBACK in time is `failed`, exit 3, the error named and no ACL advice; a connection lost once at the clear is tried again on a new one and forgets; closed again on the new one it is the broker's refusal (RabbitMQ's way): kept")
+    func clearFailures() async throws {
+        try await withStandIn("no-puback") { environment, _ in
+            let stalled = try await Fleetctl.run(["forget", "mason", "--json"], environment: environment)
+            #expect(stalled.status == 3, "\(stalled.stdout)\(stalled.stderr)")
+            let outcome = try #require(try outcomes(stalled).first)
+            #expect(outcome["result"] as? String == "failed", "\(stalled.stdout)")
+            #expect((outcome["detail"] as? String ?? "").contains("did not acknowledge the publish to fleet/mason/status"), "\(stalled.stdout)")
+            let note = try stalled.json()["note"] as? String ?? ""
+            #expect(note.contains("did not go through") && !note.contains("ACL does not let") && !note.contains("MQTT_USERNAME"), "\(note)")
+        }
+        try await withStandIn("drop-publish-once") { environment, events in
+            let lost = try await Fleetctl.run(["forget", "mason", "--json"], environment: environment)
+            #expect(lost.status == 0, "\(lost.stdout)\(lost.stderr)")
+            #expect(try outcomes(lost).first?["result"] as? String == "forgotten", "\(lost.stdout)")
+            let log = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
+            #expect(log.contains("dropped at PUBLISH fleet/mason/status") && log.components(separatedBy: "PUBLISH fleet/mason/status (0 bytes)").count - 1 == 2, "\(log)")
+        }
+        try await withStandIn("drop-publish") { environment, _ in
+            let denied = try await Fleetctl.run(["forget", "mason", "--json", "--timeout", "1"], environment: environment)
+            #expect(denied.status == 3, "\(denied.stdout)\(denied.stderr)")
+            #expect(try outcomes(denied).first?["result"] as? String == "kept", "\(denied.stdout)")
+            let note = try denied.json()["note"] as? String ?? ""
+            #expect(note.contains("again on a new connection") && note.contains("does not let zephyr-admin write"), "\(note)")
         }
     }
 

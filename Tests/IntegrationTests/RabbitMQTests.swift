@@ -164,13 +164,15 @@ struct RabbitMQTests {
         await agent.stop()
     }
 
-    @Test("fleetctl forget on RabbitMQ: refused while online; once stopped, the retained status and heartbeat are cleared (the hub's topic permission from add-hatchling.sh --hub; RabbitMQ clears them after the PUBACK, the check waits); remove-hatchling.sh deletes the user and its secrets")
+    @Test("fleetctl forget on RabbitMQ: refused while online; once stopped, zephyr cannot clear it (RabbitMQ closes the connection at the clear, again on a new one: kept, exit 3, zephyr-admin named), zephyr-admin (add-hatchling.sh --admin) clears the retained status and heartbeat (RabbitMQ clears them after the PUBACK, the check waits); remove-hatchling.sh deletes the user and its secrets")
     func forget() async throws {
         let nodes = try await RabbitMQNodes.shared()
         let name = "rabbit-forget"
         let environment = try await hatchling(name, nodes)
         let hubUser = try await nodes.hub(on: nodes.standalone)
-        let env = nodes.fleetctlEnvironment(hosts: "127.0.0.1:\(nodes.standalone.port)", passwordFile: hubUser.passwordFile)
+        let hosts = "127.0.0.1:\(nodes.standalone.port)"
+        let zephyrEnv = nodes.fleetctlEnvironment(hosts: hosts, passwordFile: hubUser.passwordFile)
+        let env = nodes.fleetctlEnvironment(hosts: hosts, passwordFile: try await nodes.admin(on: nodes.standalone), username: "zephyr-admin")
         let watcher = try await hub(nodes, ["fleet/\(name)/status", "fleet/\(name)/heartbeat"])
         defer { watcher.close() }
         let agent = try startAgent(name, environment: environment)
@@ -193,11 +195,33 @@ struct RabbitMQTests {
             throw error
         }
 
+        // As zephyr: its topic permission writes commands and the broadcast only. RabbitMQ closes
+        // the connection at the denied clear; forget tries once more on a new connection, and
+        // calls it the broker's refusal when that closes too.
+        let denied = try await Fleetctl.run(["forget", name, "--json", "--timeout", "3"], environment: zephyrEnv)
+        #expect(denied.status == 3, "\(denied.stdout)\(denied.stderr)")
+        #expect((try denied.json()["hatchlings"] as? [[String: Any]])?.first?["result"] as? String == "kept", "\(denied.stdout)")
+        let deniedNote = try denied.json()["note"] as? String ?? ""
+        #expect(deniedNote.contains("closed the connection") && deniedNote.contains("MQTT_USERNAME=zephyr-admin"), "\(deniedNote)")
+
         let forgotten = try await Fleetctl.run(["forget", name, "--json", "--timeout", "15"], environment: env)
         #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
         let outcome = try forgotten.json()["hatchlings"] as? [[String: Any]]
         #expect(outcome?.first?["result"] as? String == "forgotten", "\(forgotten.stdout)")
-        let status = try await Fleetctl.run(["status", name, "--json"], environment: env)
+        // zephyr-admin writes statuses and heartbeats alone: a command and an event are refused
+        // (RabbitMQ closes the connection, so a QoS 1 publish gets no PUBACK).
+        let adminFile = try await nodes.admin(on: nodes.standalone)
+        for topic in ["fleet/\(name)/command", "fleet/\(name)/event"] {
+            let refusedWrite = try await mosquittoClient(
+                "mosquitto_pub", ["-t", topic, "-m", "x", "-q", "1"], port: nodes.standalone.port, user: "zephyr-admin", passwordFile: adminFile)
+            #expect(refusedWrite.status != 0, "zephyr-admin wrote \(topic): \(refusedWrite)")
+        }
+        // The node writes its log a moment later.
+        try await waitFor("the node's log names zephyr-admin's refused command", timeout: 20) {
+            nodes.log(of: nodes.standalone).contains("access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'zephyr-admin'")
+        }
+
+        let status = try await Fleetctl.run(["status", name, "--json"], environment: zephyrEnv)
         let listed = try status.json()["hatchlings"] as? [Any]
         #expect(status.status == 0 && listed?.isEmpty == true, "\(status.stdout)")
 

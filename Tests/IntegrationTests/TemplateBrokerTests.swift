@@ -90,9 +90,12 @@ struct TemplateBrokerTests {
             #expect(!masonStates.contains(.offline), "mason's states (an offline status is Last Will or shutdown): \(masonStates)")
             #expect(!agent.log().contains("disconnected"), "the agent never lost its connection:\n\(agent.log())")
 
-            // (d) The hub listener knows zephyr alone: rook's and mason's passwords are refused there, and
-            // zephyr's on the hatchlings' listener.
-            for (user, password, port) in [("rook", rook, broker.hubPort), ("mason", mason, broker.hubPort), ("zephyr", broker.hubPassword, broker.hatchlingPort)] {
+            // (d) The hub listener knows the hub's users alone: rook's and mason's passwords are refused
+            // there, and zephyr's and zephyr-admin's on the hatchlings' listener.
+            for (user, password, port) in [
+                ("rook", rook, broker.hubPort), ("mason", mason, broker.hubPort), ("zephyr", broker.hubPassword, broker.hatchlingPort),
+                ("zephyr-admin", broker.adminPassword, broker.hatchlingPort),
+            ] {
                 let refused = try broker.client("mosquitto_pub", port: port, ["-u", user, "-P", password, "-q", "1", "-t", "fleet/\(user)/status", "-m", "x"])
                 #expect(refused.status != 0, "\(user) logged in on port \(port)")
                 #expect(refused.stderr.contains("not authorised"), "\(user) on \(port): \(refused.stderr)")
@@ -161,11 +164,11 @@ struct TemplateBrokerTests {
         }
     }
 
-    @Test("add-hatchling.sh refuses the hub's name, the hub's key folder and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA")
+    @Test("add-hatchling.sh refuses the hub's names, the hub's key folder and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA; add-hub.sh writes zephyr alone, --admin adds zephyr-admin to it (and refuses without it)")
     func scriptsRefuse() throws {
         let directory = try makeTemporaryDirectory(prefix: "scripts")
         let passwd = directory.appendingPathComponent("passwd")
-        for name in ["zephyr", "keys", "fleetctl", "fleetctl-1a2b3c4d"] {
+        for name in ["zephyr", "zephyr-admin", "keys", "fleetctl", "fleetctl-1a2b3c4d"] {
             let result = try runProcess(
                 Self.mosquittoDirectory.appendingPathComponent("add-hatchling.sh").path, [name, passwd.path, directory.appendingPathComponent("secrets").path],
                 environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
@@ -192,22 +195,68 @@ struct TemplateBrokerTests {
 
         // add-hub.sh: zephyr alone in hub-passwd, a random password in a 0600 file, never printed.
         let hubPasswd = directory.appendingPathComponent("hub-passwd")
+        let secrets = directory.appendingPathComponent("secrets")
+        let addHub = Self.mosquittoDirectory.appendingPathComponent("add-hub.sh").path
+        func hubUsers() throws -> [String] {
+            try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").map { String($0.split(separator: ":")[0]) }
+        }
+        func secret(_ user: String) throws -> String {
+            try String(contentsOf: secrets.appendingPathComponent("\(user)/mqtt-password"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func mode(_ user: String) throws -> Int? {
+            try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("\(user)/mqtt-password").path)[.posixPermissions] as? Int
+        }
+
+        // --admin before the hub's file exists: refused, nothing written.
+        let early = try runProcess(addHub, ["--admin", hubPasswd.path, secrets.path], environment: environment)
+        #expect(early.status == 1 && early.stderr.contains("run add-hub.sh (without --admin) first"), "\(early.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: hubPasswd.path))
+        #expect(!FileManager.default.fileExists(atPath: secrets.appendingPathComponent("zephyr-admin").path))
+        let unknown = try runProcess(addHub, ["--bogus", hubPasswd.path], environment: environment)
+        #expect(unknown.status == 2 && !FileManager.default.fileExists(atPath: hubPasswd.path), "\(unknown.stderr)")
+        // A file without zephyr (left from before): --admin refuses it too.
         try "rook:$7$stale\n".write(to: hubPasswd, atomically: true, encoding: .utf8)
-        let hub = try runProcess(Self.mosquittoDirectory.appendingPathComponent("add-hub.sh").path, [hubPasswd.path, directory.appendingPathComponent("secrets").path], environment: environment)
+        let noZephyr = try runProcess(addHub, ["--admin", hubPasswd.path, secrets.path], environment: environment)
+        #expect(noZephyr.status == 1 && noZephyr.stderr.contains("holds no user zephyr"), "\(noZephyr.stderr)")
+        #expect(try hubUsers() == ["rook"])
+
+        let hub = try runProcess(addHub, [hubPasswd.path, secrets.path], environment: environment)
         #expect(hub.status == 0, "\(hub.stderr)")
-        let users = try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ":")[0] }
-        #expect(users == ["zephyr"])
-        let passwordFile = directory.appendingPathComponent("secrets/zephyr/mqtt-password")
-        let password = try String(contentsOf: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try hubUsers() == ["zephyr"])
+        let password = try secret("zephyr")
         #expect(password.count == 48 && !hub.stdout.contains(password))
-        #expect(try FileManager.default.attributesOfItem(atPath: passwordFile.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try mode("zephyr") == 0o600)
+        #expect(hub.stdout.contains("add-hub.sh --admin"), "zephyr's output says who forgets: \(hub.stdout)")
+
+        // --admin: zephyr-admin added next to zephyr (no -c), zephyr's password unchanged; its own
+        // password 0600, never printed; the forget line to copy.
+        let zephyrLine = try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").first
+        let admin = try runProcess(addHub, ["--admin", hubPasswd.path, secrets.path], environment: environment)
+        #expect(admin.status == 0, "\(admin.stderr)")
+        #expect(try hubUsers() == ["zephyr", "zephyr-admin"])
+        #expect(try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").first == zephyrLine, "zephyr's entry kept")
+        let adminPassword = try secret("zephyr-admin")
+        #expect(adminPassword.count == 48 && adminPassword != password && !admin.stdout.contains(adminPassword))
+        #expect(try mode("zephyr-admin") == 0o600)
+        #expect(admin.stdout.contains("MQTT_USERNAME=zephyr-admin"), "\(admin.stdout)")
+        #expect(admin.stdout.contains("MQTT_PASSWORD_FILE=\(secrets.path)/zephyr-admin/mqtt-password fleetctl forget NAME"), "\(admin.stdout)")
+        #expect(admin.stdout.contains("monitoring host"), "\(admin.stdout)")
+        // Again: a new password for zephyr-admin, still one line of it.
+        let rotated = try runProcess(addHub, ["--admin", hubPasswd.path, secrets.path], environment: environment)
+        #expect(try rotated.status == 0 && hubUsers() == ["zephyr", "zephyr-admin"] && secret("zephyr-admin") != adminPassword)
+
+        // add-hub.sh without --admin writes the file anew, zephyr alone, and says zephyr-admin went.
+        let renewed = try runProcess(addHub, [hubPasswd.path, secrets.path], environment: environment)
+        #expect(try renewed.status == 0 && hubUsers() == ["zephyr"], "\(renewed.stderr)")
+        #expect(renewed.stderr.contains("zephyr-admin was in") && renewed.stderr.contains("--admin again"), "\(renewed.stderr)")
     }
 }
 
 /// mosquitto run from the template's mosquitto.conf: every line kept but `listener PORT` (a free
 /// port on 127.0.0.1), the /mosquitto/config and /mosquitto/data paths, and `log_dest` (a file);
 /// `user root` added. Users: mason and rook made by add-hatchling.sh --tls (password, key and
-/// client certificate), zephyr by add-hub.sh (hub-passwd); the CA by make-ca.sh.
+/// client certificate), zephyr by add-hub.sh and zephyr-admin by add-hub.sh --admin (hub-passwd);
+/// the CA by make-ca.sh.
 final class TemplateBroker: @unchecked Sendable {
     // @unchecked Sendable: `process` is set by start and cleared by stop, called in sequence.
     let directory: URL
@@ -240,6 +289,10 @@ final class TemplateBroker: @unchecked Sendable {
             scripts.appendingPathComponent("add-hub.sh").path, [hubPasswdFile.path, directory.appendingPathComponent("secrets").path],
             environment: path)
         guard hub.status == 0 else { throw TestError("add-hub.sh: \(hub.stderr)") }
+        let admin = try runProcess(
+            scripts.appendingPathComponent("add-hub.sh").path, ["--admin", hubPasswdFile.path, directory.appendingPathComponent("secrets").path],
+            environment: path)
+        guard admin.status == 0 else { throw TestError("add-hub.sh --admin: \(admin.stderr)") }
         try FileManager.default.copyItem(
             at: TemplateBrokerTests.mosquittoDirectory.appendingPathComponent("acl"), to: directory.appendingPathComponent("acl"))
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
@@ -251,6 +304,9 @@ final class TemplateBroker: @unchecked Sendable {
     var hubPasswordFile: URL { passwordFile("zephyr") }
     /// zephyr's password, random, made by add-hub.sh.
     var hubPassword: String { (try? password("zephyr")) ?? "" }
+    /// zephyr-admin's (fleetctl forget), made by add-hub.sh --admin.
+    var adminPasswordFile: URL { passwordFile("zephyr-admin") }
+    var adminPassword: String { (try? password("zephyr-admin")) ?? "" }
     var logURL: URL { directory.appendingPathComponent("broker.log") }
 
     func passwordFile(_ name: String) -> URL { directory.appendingPathComponent("secrets/\(name)/mqtt-password") }

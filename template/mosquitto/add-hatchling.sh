@@ -41,11 +41,15 @@ if ! [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ ]]; then
   exit 2
 fi
 # Client ids are one namespace over every listener, and a hatchling's client id is its name: a
-# hatchling named like the hub or like fleetctl's client ids (fleetctl-<random>) could take over
-# their sessions.
+# hatchling named like the hub, its admin user or fleetctl's client ids (fleetctl-<random>) could
+# take over their sessions.
 case "$name" in
   zephyr)
     echo "add-hatchling: 'zephyr' is the hub's user" >&2
+    exit 2 ;;
+  zephyr-admin)
+    # The ACL is one file for every listener: a hatchling named so would get the admin's writes.
+    echo "add-hatchling: 'zephyr-admin' is the hub's admin user (add-hub.sh --admin)" >&2
     exit 2 ;;
   keys)
     echo "add-hatchling: 'keys' is the folder of the hub's copies of the command keys (SECRETS_DIR/keys)" >&2

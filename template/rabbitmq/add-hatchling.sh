@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Adds a hatchling (or, with --hub, the hub's user zephyr) to a RabbitMQ fleet bus: a user with a
-# generated password and the permissions of template/mosquitto/acl, expressed in RabbitMQ's terms.
-# Writes the secrets as template/mosquitto/add-hatchling.sh does; never prints the password.
+# Adds a hatchling (or, with --hub, the hub's user zephyr; with --admin, the hub's admin user
+# zephyr-admin) to a RabbitMQ fleet bus: a user with a generated password and the permissions of
+# template/mosquitto/acl, expressed in RabbitMQ's terms. Writes the secrets as
+# template/mosquitto/add-hatchling.sh does; never prints the password.
 #
 # Usage: add-hatchling.sh NAME [SECRETS_DIR]
 #        add-hatchling.sh --hub [SECRETS_DIR]
+#        add-hatchling.sh --admin [SECRETS_DIR]
 #   SECRETS_DIR  where the password and key files go (default: ./secrets next to this script);
 #                mount SECRETS_DIR/NAME into the hatchling, SECRETS_DIR/keys (and SECRETS_DIR/zephyr)
-#                into the hub.
+#                into the hub. SECRETS_DIR/zephyr-admin stays with the operator (fleetctl forget).
 # Environment: RABBITMQCTL (default rabbitmqctl), RABBITMQ_NODE (rabbitmqctl -n), RABBITMQ_VHOST
 # (default /, as mqtt.vhost). Running it again for a name gives the user a new password.
 #
@@ -18,21 +20,24 @@
 #     may only declare, bind and read its own session queues, and read/write amq.topic;
 #   - topic permissions on amq.topic (regexes over routing keys): a hatchling reads only
 #     fleet.<name>.command and zephyr.broadcast, and writes only fleet.<name>.status, heartbeat,
-#     response and event. The hub reads fleet.# and zephyr.broadcast and writes fleet.*.command,
-#     zephyr.broadcast, and fleet.*.status and fleet.*.heartbeat: `fleetctl forget` clears a retired
+#     response and event. The hub (zephyr) reads fleet.# and zephyr.broadcast and writes
+#     fleet.*.command and zephyr.broadcast. The admin user (zephyr-admin) reads and writes
+#     fleet.*.status and fleet.*.heartbeat and nothing else: `fleetctl forget` clears a retired
 #     hatchling's retained status and heartbeat with an empty retained message. No permission can
-#     be limited to empty payloads, so the hub could write a fake status or heartbeat too; hatchlings
-#     never read those, so a fake misleads only the hub's own tools. The hub still cannot write a
-#     hatchling's response or event.
+#     be limited to empty payloads, so zephyr-admin could write a fake status or heartbeat of any
+#     hatchling (hide a running one from send --all, keep a dead one "online"): keep its password
+#     with the operator, off the monitoring host. Hatchlings never read those topics; zephyr-admin
+#     cannot write a command, the broadcast, or a hatchling's response or event.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-hub=false
-if [ "${1:-}" = "--hub" ]; then
-  hub=true
-  name=zephyr
-else
-  name="${1:?usage: add-hatchling.sh NAME [SECRETS_DIR] | add-hatchling.sh --hub [SECRETS_DIR]}"
-fi
+usage="usage: add-hatchling.sh NAME [SECRETS_DIR] | add-hatchling.sh --hub [SECRETS_DIR] | add-hatchling.sh --admin [SECRETS_DIR]"
+# role: hatchling, hub (zephyr) or admin (zephyr-admin, for fleetctl forget).
+role=hatchling
+case "${1:-}" in
+  --hub) role="hub"; name="zephyr" ;;
+  --admin) role="admin"; name="zephyr-admin" ;;
+  *) name="${1:?$usage}" ;;
+esac
 secrets="${2:-$here/secrets}"
 
 # The same rule as HATCHLING_NAME: 1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit. No
@@ -45,8 +50,12 @@ if [ "$name" = "keys" ]; then
   echo "add-hatchling: 'keys' is the folder of the hub's copies of the command keys (SECRETS_DIR/keys)" >&2
   exit 2
 fi
-if [ "$hub" = false ] && [ "$name" = "zephyr" ]; then
+if [ "$role" = hatchling ] && [ "$name" = "zephyr" ]; then
   echo "add-hatchling: 'zephyr' is the hub's user: use --hub" >&2
+  exit 2
+fi
+if [ "$role" = hatchling ] && [ "$name" = "zephyr-admin" ]; then
+  echo "add-hatchling: 'zephyr-admin' is the hub's admin user: use --admin" >&2
   exit 2
 fi
 command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
@@ -58,25 +67,33 @@ umask 077
 mkdir -p "$secrets/$name"
 password="$(openssl rand -hex 24)"
 printf '%s\n' "$password" > "$secrets/$name/mqtt-password"
-if [ "$hub" = false ]; then
+if [ "$role" = hatchling ]; then
   mkdir -p "$secrets/keys"
   openssl rand -hex 32 > "$secrets/$name/command-key"
   cp "$secrets/$name/command-key" "$secrets/keys/$name.key"
 fi
 
 # The password goes to rabbitmqctl on standard input, never on a command line (ps would show it).
-if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -qx "$name"; then
+# grep without -q reads all of its input: with -q it can exit at the first match and, under
+# pipefail, a large list_users (thousands of users) then dies of SIGPIPE (141), taken as "absent".
+if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -xF -- "$name" > /dev/null; then
   printf '%s\n' "$password" | "${ctl[@]}" -q change_password "$name" > /dev/null
 else
   printf '%s\n' "$password" | "${ctl[@]}" -q add_user "$name" > /dev/null
 fi
 unset password
 
-if [ "$hub" = true ]; then
+if [ "$role" = hub ]; then
   # fleetctl and other hub tools connect with fresh client ids: any session queue.
   queues='mqtt-subscription-.*'
-  topic_write='^(fleet\.[^.]+\.(command|status|heartbeat)|zephyr\.broadcast)$'
+  topic_write='^(fleet\.[^.]+\.command|zephyr\.broadcast)$'
   topic_read='^(fleet\..+|zephyr\.broadcast)$'
+elif [ "$role" = admin ]; then
+  # fleetctl forget reads what it clears, to check the broker dropped it. Only fleetctl's own
+  # session queues (client ids fleetctl-<8 hex>): no hatchling's queue, and the commands in it.
+  queues='mqtt-subscription-fleetctl-[0-9a-f]{8}qos[01]'
+  topic_write='^fleet\.[^.]+\.(status|heartbeat)$'
+  topic_read='^fleet\.[^.]+\.(status|heartbeat)$'
 else
   queues="mqtt-subscription-${name}qos[01]"
   topic_write="^fleet\\.${name}\\.(status|heartbeat|response|event)\$"
@@ -85,12 +102,23 @@ fi
 "${ctl[@]}" -q set_permissions -p "$vhost" "$name" "^${queues}\$" "^(${queues}|amq\\.topic)\$" "^(${queues}|amq\\.topic)\$" > /dev/null
 "${ctl[@]}" -q set_topic_permissions -p "$vhost" "$name" amq.topic "$topic_write" "$topic_read" > /dev/null
 
-if [ "$hub" = true ]; then
+if [ "$role" = hub ]; then
   cat <<TEXT
 added RabbitMQ user 'zephyr' (the hub) on vhost $vhost
 password in $secrets/zephyr/mqtt-password (mode 0600)
 
 For fleetctl: MQTT_USERNAME=zephyr MQTT_PASSWORD_FILE=$secrets/zephyr/mqtt-password FLEET_KEY_DIR=$secrets/keys
+zephyr cannot retire hatchlings (fleetctl forget): that is the admin user's, add-hatchling.sh --admin.
+TEXT
+elif [ "$role" = admin ]; then
+  cat <<TEXT
+added RabbitMQ user 'zephyr-admin' (the hub's admin user, for fleetctl forget only) on vhost $vhost
+password in $secrets/zephyr-admin/mqtt-password (mode 0600)
+
+zephyr-admin may write every hatchling's status and heartbeat (to clear them), so it could also
+fake them: keep this password with the operator, never on the monitoring host, and give it to no
+exporter, watch or events. To retire a hatchling:
+MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=$secrets/zephyr-admin/mqtt-password fleetctl forget NAME
 TEXT
 else
   cat <<TEXT

@@ -16,7 +16,9 @@ vhost="${RABBITMQ_VHOST:-/}"
 
 "${ctl[@]}" -q set_policy -p "$vhost" --apply-to queues --priority 10 \
   hatchling-sessions '^mqtt-subscription-' '{"ha-mode":"all","ha-sync-mode":"automatic"}'
-if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -qx guest; then
+# grep without -q reads all of its input: with -q it can exit at the first match and, under
+# pipefail, a large list_users then dies of SIGPIPE (141), taken as "no guest".
+if "${ctl[@]}" -q list_users --no-table-headers | cut -f1 | grep -xF -- guest > /dev/null; then
   "${ctl[@]}" -q delete_user guest
 fi
 echo "policy hatchling-sessions set on vhost $vhost; guest user absent"

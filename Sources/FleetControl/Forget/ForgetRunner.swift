@@ -6,6 +6,9 @@ public struct ForgetOutcome: Sendable, Equatable, Encodable {
     public enum Result: String, Sendable, Encodable {
         /// Its retained status and heartbeat were cleared, and a fresh subscription got neither.
         case forgotten
+        /// Cleared with `--force` while the hub saw it online: its agent, if it runs, announces itself
+        /// again at its next connect; until then `send --all` skips it.
+        case forgottenWhileOnline = "forgotten-while-online"
         /// Nothing was retained for it (with `--force`: the clear was sent and checked anyway).
         case nothingRetained = "nothing-retained"
         /// Not cleared: the hub sees it online, or its retained status says online (no `--force`).
@@ -14,9 +17,13 @@ public struct ForgetOutcome: Sendable, Equatable, Encodable {
         case refusedUnknown = "refused-unknown"
         /// Not cleared because another name was refused: without `--force` it is all or nothing.
         case notAttempted = "not-attempted"
-        /// The broker acknowledged the clear but still holds the retained message: its ACL does
-        /// not let this user write there (MQTT 3.1.1 acknowledges a denied publish as if it passed).
+        /// The broker still holds the retained message after a clear it acknowledged (MQTT 3.1.1
+        /// acknowledges a denied publish as if it passed) or refused as not authorised: its ACL
+        /// does not let this user write there (the template's: only zephyr-admin may).
         case kept
+        /// The clear did not go through for another reason than the ACL (no acknowledgement in
+        /// time, the connection lost, another reason code): the message is still there.
+        case failed
         /// Cleared, and its agent published again at once: it is still running.
         case republished
     }
@@ -41,8 +48,8 @@ public struct ForgetReport: Sendable, Equatable, Encodable {
     public var hatchlings: [ForgetOutcome]
     /// What to do next, when something was refused or kept.
     public var note: String?
-    /// 0 done; 1 refused (online or unknown without --force, or back online meanwhile); 3 the
-    /// broker kept a retained message (its ACL).
+    /// 0 done; 1 refused (online or unknown without --force), or published again at once by its
+    /// agent (without --force); 3 the broker kept a retained message (its ACL), or the clear failed.
     public var exitStatus: Int32
 }
 
@@ -99,6 +106,12 @@ public struct ForgetCheck: Sendable, Equatable {
 /// `fleetctl forget`: clears the retained status and heartbeat of retired hatchlings, then checks
 /// with a fresh subscription that the broker no longer holds them.
 public enum ForgetRunner {
+    /// The broker user that retires hatchlings: the only hub user the template lets write statuses
+    /// and heartbeats (template/mosquitto/acl, made by add-hub.sh --admin; RabbitMQ:
+    /// template/rabbitmq/add-hatchling.sh --admin). zephyr, whose password the long-running hub
+    /// tools hold, may not.
+    public static let adminUser = "zephyr-admin"
+
     /// The topics `forget` clears: the only ones the contract retains (docs/protocol.md). Commands,
     /// responses and events are never retained, so there is nothing of them to forget.
     public static func clearedTopics(_ name: HatchlingName, settings: ConnectionSettings) -> [String] {
@@ -106,8 +119,9 @@ public enum ForgetRunner {
         return [topics.status, topics.heartbeat]
     }
 
-    /// The hatchling's other topics: looked at after the clear, reported when something holds a
-    /// retained message there (a client that broke the contract), never cleared.
+    /// The hatchling's other topics: looked at after the clear (by a user that may read them, not
+    /// zephyr-admin), reported when something holds a retained message there (a client that broke
+    /// the contract), never cleared.
     static func otherTopics(_ name: HatchlingName, settings: ConnectionSettings) -> [String] {
         let topics = settings.topics(for: name)
         return [topics.command, topics.response, topics.event]
@@ -138,49 +152,105 @@ public enum ForgetRunner {
         }
 
         // The clear: a zero-length retained message, QoS 1, on each topic. A refusal (MQTT 5
-        // reason 135, or RabbitMQ closing the connection) is noted; the check below decides.
+        // reason 135, or RabbitMQ closing the connection) is noted as the ACL's; any other failure
+        // (no PUBACK in time, a lost connection, another reason code) as what it is. The check
+        // below decides what each left behind.
+        var connection = hub
         var refusal: String? = nil
-        publishing: for check in checks {
-            for topic in clearedTopics(check.name, settings: settings) {
+        var failure: String? = nil
+        var reconnected = false
+        publishing: for topic in checks.flatMap({ clearedTopics($0.name, settings: settings) }) {
+            var result = await clear(topic, on: connection)
+            if case .closed(let reason) = result, !reconnected {
+                // RabbitMQ closes the connection on a publish its permissions deny; a connection
+                // lost by chance looks the same. The same publish on a new connection tells them
+                // apart: closed again, it is the denial.
+                reconnected = true
+                connection.close()
                 do {
-                    try await hub.publish(topic, [], qos: 1, retain: true)
+                    connection = try await HubConnection.connect(settings)
                 } catch {
-                    if hub.ended != nil {
-                        refusal = "the broker closed the connection at the clear, as RabbitMQ does for a publish it denies"
-                        break publishing
-                    }
-                    if case .broker(let text) = error, text.contains("(not authorised)") {
-                        refusal = "the broker refused the clear: not authorised (MQTT 5 reason code 135)"
-                    } else {
-                        refusal = "\(error)"
-                    }
+                    failure = "the connection ended at the clear of \(topic) (\(reason)), and connecting again failed: \(error)"
+                    break publishing
+                }
+                result = await clear(topic, on: connection)
+                if case .closed = result {
+                    refusal = "the broker closed the connection at the clear of \(topic), again on a new connection, as RabbitMQ does for a publish it denies"
+                    break publishing
                 }
             }
+            switch result {
+            case .acknowledged:
+                continue
+            case .notAuthorised:
+                if refusal == nil { refusal = "the broker refused the clear: not authorised (MQTT 5 reason code 135)" }
+            case .closed(let reason):
+                failure = "the connection ended at the clear of \(topic): \(reason)"
+                break publishing
+            case .failed(let reason):
+                failure = reason
+                break publishing
+            }
         }
-        hub.close()
+        connection.close()
 
         // The check: the PUBACK proves nothing (mosquitto under MQTT 3.1.1 acknowledges a denied
         // publish as if it passed), so subscribe again, on a new connection, and look.
         var left = try await retained(unique, settings: settings)
         let deadline = Monotonic.now() + timeout
         var pause = 0.1
-        while refusal == nil, kept(left, before: before, names: unique, settings: settings), Monotonic.now() + pause < deadline {
+        while refusal == nil, failure == nil, kept(left, before: before, names: unique, settings: settings), Monotonic.now() + pause < deadline {
             try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
             pause = min(pause * 2, 1)
             left = try await retained(unique, settings: settings)
         }
-        return settle(checks, before: before, after: left, force: force, refusal: refusal, settings: settings)
+        return settle(checks, before: before, after: left, force: force, refusal: refusal, failure: failure, settings: settings)
+    }
+
+    /// How one clear went.
+    enum ClearResult {
+        /// PUBACK without an error (under MQTT 3.1.1 also a publish the ACL denied).
+        case acknowledged
+        /// PUBACK with MQTT 5 reason code 135.
+        case notAuthorised
+        /// The connection ended while waiting for the PUBACK.
+        case closed(String)
+        /// Anything else: no PUBACK in time, another reason code, a publish that could not be sent.
+        case failed(String)
+    }
+
+    /// Publishes the zero-length retained message on `topic` and waits for its PUBACK.
+    static func clear(_ topic: String, on hub: HubConnection) async -> ClearResult {
+        do {
+            try await hub.publish(topic, [], qos: 1, retain: true)
+            return .acknowledged
+        } catch {
+            if let ended = hub.ended { return .closed(ended.description) }
+            if case .broker(let text) = error, text.contains("(not authorised)") { return .notAuthorised }
+            return .failed(error.description)
+        }
     }
 
     /// Every retained message on the hatchlings' topics, as a fresh subscriber gets them.
     static func retained(_ names: [HatchlingName], settings: ConnectionSettings) async throws(FleetctlError) -> [String: [UInt8]] {
         let hub = try await HubConnection.connect(settings)
         defer { hub.close() }
-        try await hub.subscribeAndSettle(
-            names.flatMap { clearedTopics($0, settings: settings) + otherTopics($0, settings: settings) }, qos: 0)
         var found: [String: [UInt8]] = [:]
-        for message in hub.drain() where message.retain && !message.payload.isEmpty {
-            found[message.topic] = message.payload
+        func take() {
+            for message in hub.drain() where message.retain && !message.payload.isEmpty {
+                found[message.topic] = message.payload
+            }
+        }
+        try await hub.subscribeAndSettle(names.flatMap { clearedTopics($0, settings: settings) }, qos: 0)
+        take()
+        // The other topics, only to report what a client left there against the contract: best
+        // effort. Not as zephyr-admin, which may read statuses and heartbeats alone: mosquitto would
+        // deliver it nothing there, and RabbitMQ would close the connection and log a refusal
+        // (`fleetctl audit` as zephyr finds such messages).
+        if settings.username != adminUser,
+            (try? await hub.subscribeAndSettle(names.flatMap { otherTopics($0, settings: settings) }, qos: 0)) != nil
+        {
+            take()
         }
         return found
     }
@@ -206,17 +276,25 @@ public enum ForgetRunner {
         return ForgetReport(forced: false, hatchlings: outcomes, note: note, exitStatus: 1)
     }
 
-    /// The outcome of each name once the clear was sent and `after` was read.
+    /// The outcome of each name once the clear was sent and `after` was read. `refusal`: how the
+    /// broker refused the clear as not authorised (its ACL); `failure`: how it failed otherwise.
     public static func settle(
         _ checks: [ForgetCheck], before: [String: [UInt8]], after: [String: [UInt8]], force: Bool, refusal: String?,
-        settings: ConnectionSettings
+        failure: String? = nil, settings: ConnectionSettings
     ) -> ForgetReport {
         var outcomes: [ForgetOutcome] = []
         for check in checks {
             let cleared = clearedTopics(check.name, settings: settings)
             let remaining = cleared.filter { after[$0] != nil }
             let other = otherTopics(check.name, settings: settings).filter { after[$0] != nil }
-            if remaining.contains(where: { after[$0] == before[$0] }) {
+            let unchanged = remaining.filter { after[$0] == before[$0] }
+            if !unchanged.isEmpty, refusal == nil, let failure {
+                // Not the ACL: the clear never got its answer. Say what happened, not what to grant.
+                outcomes.append(
+                    check.outcome(
+                        .failed, "not cleared: " + unchanged.map(leaf).joined(separator: " and ") + " still retained; the clear failed: \(failure)",
+                        remaining: remaining, other: other))
+            } else if !unchanged.isEmpty {
                 outcomes.append(
                     check.outcome(
                         .kept, "the broker kept " + remaining.map(leaf).joined(separator: " and ") + ": it did not let this user clear it",
@@ -229,6 +307,14 @@ public enum ForgetRunner {
                         remaining: remaining, other: other))
             } else if check.summary == nil {
                 outcomes.append(check.outcome(.nothingRetained, "nothing was retained for it; none is now", other: other))
+            } else if check.blocker == .refusedOnline {
+                // Only with --force. Its agent, if it runs, puts them back: the status at its next
+                // connect, the heartbeat at its next interval.
+                outcomes.append(
+                    check.outcome(
+                        .forgottenWhileOnline,
+                        "forgotten while online (--force): status and heartbeat cleared; if its agent runs, it announces itself again at its "
+                            + "next connect, and send --all skips it until then", other: other))
             } else {
                 let had = cleared.filter { before[$0] != nil }.map(leaf)
                 let what = had.isEmpty ? "nothing readable was retained" : had.joined(separator: " and ") + " cleared"
@@ -239,15 +325,20 @@ public enum ForgetRunner {
         var status: Int32 = 0
         if outcomes.contains(where: { $0.result == .kept }) {
             status = 3
-            let user = settings.username.map { "'\($0)'" } ?? "(anonymous)"
-            let root = settings.topicRoot
             notes.append(
                 (refusal.map { $0 + ", and kept the retained messages: " } ?? "the broker acknowledged the clear but kept the retained messages: ")
-                    + "its ACL does not let the user \(user) write \(root)/+/status and \(root)/+/heartbeat. "
-                    + "mosquitto: give the hub's user `topic write \(root)/+/status` and `topic write \(root)/+/heartbeat` "
-                    + "(template/mosquitto/acl has them) and reload the broker (docker compose kill -s HUP mosquitto); "
-                    + "RabbitMQ: the hub's topic write permission must match \(root).<name>.status and .heartbeat "
-                    + "(template/rabbitmq/add-hatchling.sh --hub sets it).")
+                    + aclAdvice(settings))
+        }
+        if outcomes.contains(where: { $0.result == .failed }), let failure {
+            status = 3
+            notes.append(
+                "the clear did not go through (\(failure)); nothing says the ACL refused it. Check the broker and run forget again "
+                    + "(with --force if some names were cleared already).")
+        }
+        if outcomes.contains(where: { $0.result == .forgottenWhileOnline }) {
+            notes.append(
+                "forced while online: an agent that still runs announces itself again at its next connect (status) and next heartbeat; "
+                    + "until it reconnects, send --all skips it (no retained status says online). Stop its container to retire it for good.")
         }
         if outcomes.contains(where: { $0.result == .republished }) {
             if !force { status = max(status, 1) }
@@ -260,6 +351,24 @@ public enum ForgetRunner {
                     + "events (a client that bypassed its agent did; fleetctl audit flags it); forget clears the status and heartbeat only.")
         }
         return ForgetReport(forced: force, hatchlings: outcomes, note: notes.isEmpty ? nil : notes.joined(separator: "\n"), exitStatus: status)
+    }
+
+    /// What to do when the broker kept what this user cleared: the ACL, and the user made for it.
+    static func aclAdvice(_ settings: ConnectionSettings) -> String {
+        let root = settings.topicRoot
+        let grants = "`topic write \(root)/+/status` and `topic write \(root)/+/heartbeat`"
+        guard settings.username == adminUser else {
+            let user = settings.username.map { "'\($0)'" } ?? "(anonymous)"
+            return "its ACL does not let the user \(user) write \(root)/+/status and \(root)/+/heartbeat. "
+                + "Run forget as the hub's admin user, which may: MQTT_USERNAME=\(adminUser) "
+                + "MQTT_PASSWORD_FILE=<secrets>/\(adminUser)/mqtt-password (mosquitto: template/mosquitto/add-hub.sh --admin makes it, "
+                + "on the hub listener, and template/mosquitto/acl gives it \(grants); RabbitMQ: template/rabbitmq/add-hatchling.sh --admin). "
+                + "The everyday hub user (zephyr in the template) may not: its password is wherever the exporter or watch runs."
+        }
+        return "its ACL does not let \(adminUser) write \(root)/+/status and \(root)/+/heartbeat. "
+            + "mosquitto: give it \(grants) under `user \(adminUser)` (template/mosquitto/acl has them) and reload the broker "
+            + "(docker compose kill -s HUP mosquitto); RabbitMQ: run template/rabbitmq/add-hatchling.sh --admin again, which sets "
+            + "its topic permissions on \(root).<name>.status and .heartbeat."
     }
 
     /// `status` of `fleet/mason/status`.
@@ -280,7 +389,8 @@ extension ForgetReport {
         if let note { text += note + "\n" }
         var counts: [String] = []
         for result in [
-            ForgetOutcome.Result.forgotten, .nothingRetained, .republished, .refusedOnline, .refusedUnknown, .notAttempted, .kept,
+            ForgetOutcome.Result.forgotten, .forgottenWhileOnline, .nothingRetained, .republished, .refusedOnline, .refusedUnknown,
+            .notAttempted, .kept, .failed,
         ] {
             let count = hatchlings.filter { $0.result == result }.count
             if count > 0 { counts.append("\(count) \(result.rawValue)") }

@@ -64,8 +64,8 @@ struct RabbitMQNodes: Sendable {
         directory.appendingPathComponent("secrets-\(node.name.prefix { $0 != "@" })")
     }
 
-    /// Adds a user with template/rabbitmq/add-hatchling.sh (a hatchling NAME, or the hub with
-    /// `--hub`); returns the password file.
+    /// Adds a user with template/rabbitmq/add-hatchling.sh (a hatchling NAME, the hub with `--hub`,
+    /// its admin user with `--admin`); returns the password file.
     func addUser(_ arguments: [String], on node: Node) async throws -> URL {
         let script = Self.repositoryRoot.appendingPathComponent("template/rabbitmq/add-hatchling.sh").path
         var environment = ProcessInfo.processInfo.environment
@@ -75,7 +75,7 @@ struct RabbitMQNodes: Sendable {
         guard result.status == 0 else {
             throw TestError("add-hatchling.sh \(arguments) failed (\(result.status)): \(result.stdout)\(result.stderr)")
         }
-        let name = arguments.first == "--hub" ? "zephyr" : arguments[0]
+        let name = arguments.first == "--hub" ? "zephyr" : arguments.first == "--admin" ? "zephyr-admin" : arguments[0]
         return secrets(for: node).appendingPathComponent("\(name)/mqtt-password")
     }
 
@@ -84,6 +84,11 @@ struct RabbitMQNodes: Sendable {
         let file = try await RabbitMQNodesStarter.shared.hubPasswordFile(self, node)
         let password = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         return (file, password)
+    }
+
+    /// The hub's admin user zephyr-admin (fleetctl forget) on a node (created once per node).
+    func admin(on node: Node) async throws -> URL {
+        try await RabbitMQNodesStarter.shared.adminPasswordFile(self, node)
     }
 
     /// Runs the test nodes' rabbitmqctl.
@@ -100,10 +105,10 @@ struct RabbitMQNodes: Sendable {
         return (try? String(contentsOf: url, encoding: .utf8)) ?? ""
     }
 
-    /// The environment for fleetctl as the hub user on a node (or a host list).
-    func fleetctlEnvironment(hosts: String, passwordFile: URL) -> [String: String] {
+    /// The environment for fleetctl as the hub user (or another) on a node (or a host list).
+    func fleetctlEnvironment(hosts: String, passwordFile: URL, username: String = "zephyr") -> [String: String] {
         [
-            "MQTT_HOST": hosts, "MQTT_USERNAME": "zephyr", "MQTT_PASSWORD_FILE": passwordFile.path,
+            "MQTT_HOST": hosts, "MQTT_USERNAME": username, "MQTT_PASSWORD_FILE": passwordFile.path,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
     }
@@ -114,6 +119,7 @@ actor RabbitMQNodesStarter {
     static let shared = RabbitMQNodesStarter()
     private var started: Task<RabbitMQNodes, any Error>?
     private var hubs: [String: Task<URL, any Error>] = [:]
+    private var admins: [String: Task<URL, any Error>] = [:]
 
     func nodes() async throws -> RabbitMQNodes {
         if let started { return try await started.value }
@@ -147,6 +153,13 @@ actor RabbitMQNodesStarter {
         if let task = hubs[node.name] { return try await task.value }
         let task = Task<URL, any Error> { try await nodes.addUser(["--hub"], on: node) }
         hubs[node.name] = task
+        return try await task.value
+    }
+
+    func adminPasswordFile(_ nodes: RabbitMQNodes, _ node: RabbitMQNodes.Node) async throws -> URL {
+        if let task = admins[node.name] { return try await task.value }
+        let task = Task<URL, any Error> { try await nodes.addUser(["--admin"], on: node) }
+        admins[node.name] = task
         return try await task.value
     }
 }
