@@ -397,7 +397,7 @@ struct ForgetTests {
         let rabbitScript = DeploymentTests.template.appendingPathComponent("rabbitmq/remove-hatchling.sh").path
         // /bin/false as rabbitmqctl: a refusal must come before any rabbitmqctl call.
         let rabbitEnvironment = path.merging(["RABBITMQCTL": "/bin/false"]) { $1 }
-        for bad in ["", "..", "../rook", "rook/..", "/", "a/b", ".hidden", "*", "-rf", "mason\n", "mason ", String(repeating: "m", count: 65), "zephyr", "keys"] {
+        for bad in ["", "..", "../rook", "rook/..", "/", "a/b", ".hidden", "*", "-rf", "mason\n", "mason ", String(repeating: "m", count: 65), "zephyr", "zephyr-admin", "keys"] {
             let result = try await runProcessOffPool(script, [bad, passwd.path, secrets.path], environment: path)
             #expect(result.status == 2, "'\(bad)': \(result.status) \(result.stdout)\(result.stderr)")
             let rabbit = try await runProcessOffPool(rabbitScript, [bad, secrets.path], environment: rabbitEnvironment)

@@ -28,8 +28,8 @@ if ! [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ ]]; then
   exit 2
 fi
 case "$name" in
-  zephyr)
-    echo "remove-hatchling: 'zephyr' is the hub's user, not a hatchling" >&2
+  zephyr|zephyr-admin)
+    echo "remove-hatchling: '$name' is the hub's user, not a hatchling" >&2
     exit 2 ;;
   keys)
     echo "remove-hatchling: '$secrets/keys' holds the hub's copy of every hatchling's key; it is not a hatchling's folder" >&2
