@@ -63,6 +63,13 @@ if [ "$tls" = 1 ] && { [ ! -f "$ca_dir/ca.crt" ] || [ ! -f "$ca_dir/ca.key" ]; }
   exit 1
 fi
 command -v mosquitto_passwd >/dev/null || { echo "add-hatchling: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
+# The password goes to mosquitto_passwd on its standard input, never on its command line (any
+# local user can read another's /proc/PID/cmdline). Its prompts are dropped.
+passwd_set() { # passwd_set [-c] FILE USER PASSWORD
+  local create=()
+  if [ "$1" = -c ]; then create=(-c); shift; fi
+  printf '%s\n%s\n' "$3" "$3" | mosquitto_passwd "${create[@]}" "$1" "$2" > /dev/null
+}
 command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
 
 # Whether git ignores the paths given: one line for those it ignores, a warning on standard error
@@ -91,9 +98,9 @@ openssl rand -hex 32 > "$secrets/$name/command-key"
 cp "$secrets/$name/command-key" "$secrets/keys/$name.key"
 
 if [ -f "$passwd_file" ]; then
-  mosquitto_passwd -b "$passwd_file" "$name" "$password"
+  passwd_set "$passwd_file" "$name" "$password"
 else
-  mosquitto_passwd -c -b "$passwd_file" "$name" "$password"
+  passwd_set -c "$passwd_file" "$name" "$password"
 fi
 unset password
 

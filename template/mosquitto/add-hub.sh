@@ -36,6 +36,13 @@ secrets="${2:-$here/secrets}"
 # The admin user's name: template/mosquitto/acl and fleetctl forget's notes use the same.
 admin_user=zephyr-admin
 command -v mosquitto_passwd >/dev/null || { echo "add-hub: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
+# The password goes to mosquitto_passwd on its standard input, never on its command line (any
+# local user can read another's /proc/PID/cmdline). Its prompts are dropped.
+passwd_set() { # passwd_set [-c] FILE USER PASSWORD
+  local create=()
+  if [ "$1" = -c ]; then create=(-c); shift; fi
+  printf '%s\n%s\n' "$3" "$3" | mosquitto_passwd "${create[@]}" "$1" "$2" > /dev/null
+}
 command -v openssl >/dev/null || { echo "add-hub: openssl not found" >&2; exit 1; }
 
 # Whether git ignores the paths given: one line for those it ignores, a warning on standard error
@@ -86,7 +93,7 @@ if [ "$admin" = true ]; then
   password="$(openssl rand -hex 24)"
   printf '%s\n' "$password" > "$secrets/$admin_user/mqtt-password"
   # -b without -c: added to the existing file, or its password changed; zephyr stays.
-  mosquitto_passwd -b "$hub_passwd" "$admin_user" "$password"
+  passwd_set "$hub_passwd" "$admin_user" "$password"
   unset password
 
   git_note "$hub_passwd" "$secrets/$admin_user"
@@ -114,7 +121,7 @@ mkdir -p "$secrets/zephyr"
 password="$(openssl rand -hex 24)"
 printf '%s\n' "$password" > "$secrets/zephyr/mqtt-password"
 # -c: a new file with zephyr alone (a hatchling's user in it would open the hub listener to it).
-mosquitto_passwd -c -b "$hub_passwd" zephyr "$password"
+passwd_set -c "$hub_passwd" zephyr "$password"
 unset password
 
 git_note "$hub_passwd" "$secrets/zephyr"

@@ -97,7 +97,8 @@ Next:
 1. Reload the broker, so the user can no longer log in: docker compose kill -s HUP mosquitto
    (outside Docker: sudo systemctl reload mosquitto, or, with pid_file set in mosquitto.conf,
    sudo kill -HUP "\$(cat /run/mosquitto/mosquitto.pid)"; never pidof: that signals every broker on the host)
-2. Once its container is stopped: fleetctl forget $name
+2. Once its container is stopped, as the hub's admin user (add-hub.sh --admin):
+   MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=$secrets/zephyr-admin/mqtt-password fleetctl forget $name
    (clears its retained status and heartbeat, so status, watch and the exporter stop showing it).
 A client certificate made with add-hatchling.sh --tls stays valid on the TLS listener (8883) until
 it expires: the template has no revocation list. Delete every copy of it (the hatchling's mount

@@ -58,6 +58,12 @@ if [ "$role" = hatchling ] && [ "$name" = "zephyr-admin" ]; then
   echo "add-hatchling: 'zephyr-admin' is the hub's admin user: use --admin" >&2
   exit 2
 fi
+# fleetctl's session queues are mqtt-subscription-fleetctl-<8 hex>qos0/1, which zephyr-admin may
+# use: a hatchling named fleetctl-... would have its queued commands there.
+if [ "$role" = hatchling ] && [[ "$name" == fleetctl* ]]; then
+  echo "add-hatchling: names starting with 'fleetctl' are fleetctl's client ids" >&2
+  exit 2
+fi
 command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
 read -r -a ctl <<< "${RABBITMQCTL:-rabbitmqctl}"
 [ -z "${RABBITMQ_NODE:-}" ] || ctl+=(-n "$RABBITMQ_NODE")

@@ -63,7 +63,8 @@ fi
 
 cat <<TEXT
 
-Next, once its container is stopped: fleetctl forget $name
+Next, once its container is stopped, as the hub's admin user (add-hatchling.sh --admin):
+MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=$secrets/zephyr-admin/mqtt-password fleetctl forget $name
 (clears its retained status and heartbeat, so status, watch and the exporter stop showing it).
 Its session queues (mqtt-subscription-${name}qos0/qos1) expire after mqtt.subscription_ttl (a day
 in the template's rabbitmq.conf).
