@@ -84,7 +84,7 @@ struct RabbitMQScriptTests {
         #expect(admin.stdout.contains("MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=\(secrets.path)/zephyr-admin/mqtt-password fleetctl forget NAME"), "\(admin.stdout)")
 
         // As hatchling names: refused before any rabbitmqctl call (/bin/false would fail it).
-        for name in ["zephyr", "zephyr-admin"] {
+        for name in ["zephyr", "zephyr-admin", "keys", "fleetctl", "fleetctl-0badcafe"] {
             let refused = try await runProcessOffPool(Self.addScript, [name, secrets.path], environment: Self.path.merging(["RABBITMQCTL": "/bin/false"]) { $1 })
             #expect(refused.status == 2, "\(name): \(refused.stdout)\(refused.stderr)")
         }
