@@ -27,10 +27,20 @@ here="$(cd "$(dirname "$0")" && pwd)"
 usage="usage: add-hub.sh [--admin] [HUB_PASSWD_FILE] [SECRETS_DIR]"
 admin=false
 case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
   --admin) admin=true; shift ;;
   --) shift ;;
   -*) echo "add-hub: unknown option '$1' ($usage)" >&2; exit 2 ;;
 esac
+for argument in "$@"; do
+  case "$argument" in
+    -*) echo "add-hub: '$argument' is not a file name; options come first ($usage)" >&2; exit 2 ;;
+  esac
+done
+if [ "$#" -gt 2 ]; then
+  echo "add-hub: too many arguments ($usage)" >&2
+  exit 2
+fi
 hub_passwd="${1:-$here/hub-passwd}"
 secrets="${2:-$here/secrets}"
 # The admin user's name: template/mosquitto/acl and fleetctl forget's notes use the same.
