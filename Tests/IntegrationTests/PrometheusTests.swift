@@ -56,6 +56,8 @@ struct PrometheusTests {
 
         // The unit tests bite: each of these mistakes in alerts.yml makes `promtool test rules` fail.
         let gate = "\n          and on (job, instance) fleetctl_broker_connected == 1"
+        let runs = #"count by (job, instance, hatchling, boot_id) (present_over_time(hatchling_info{boot_id!=""}[30m]))"#
+        let flapping = "          count by (job, instance, hatchling) (\n            \(runs)\n          ) >= 5"
         let mutations: [(String, String, String)] = [
             ("a clean shutdown counted as down", #"hatchling_state{state="lost"} == 1"#, #"hatchling_state{state=~"lost|shutdown"} == 1"#),
             ("HatchlingDown without its 2 minutes", "for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling", "for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling"),
@@ -74,8 +76,15 @@ struct PrometheusTests {
             ("a cut-off hub warns of every stale hatchling", #"state="stale"} == 1"# + gate, #"state="stale"} == 1"#),
             ("an old view's shutdowns count as not running", #"state="shutdown"} == 1"# + gate, #"state="shutdown"} == 1"#),
             ("one exporter's connection vouches for another's view", #"state="lost"} == 1"# + "\n          and on (job, instance)", #"state="lost"} == 1"# + "\n          and on (job)"),
-            ("broker restarts count as flapping", "min_over_time(fleetctl_broker_connected[30m]) == 1", "fleetctl_broker_connected == 1"),
-            ("5 changes in 30 minutes flap", "changes(hatchling_up[30m]) >= 6", "changes(hatchling_up[30m]) >= 5"),
+            // HatchlingFlapping counts runs (boot ids), which a broker or exporter problem does not add.
+            ("changes of hatchling_up, which miss most down gaps of a fast crash loop, for runs", flapping, "          changes(hatchling_up[30m]) >= 6"),
+            ("4 runs in 30 minutes flap (3 restarts: a deploy and two retries)", "\n          ) >= 5", "\n          ) >= 4"),
+            ("a run's label sets counted as runs (agent_version \"\" after an exporter restart)", runs, #"present_over_time(hatchling_info{boot_id!=""}[30m])"#),
+            ("a hatchling known by no boot id counted as a run", #"hatchling_info{boot_id!=""}"#, "hatchling_info"),
+            ("two exporters' views of one hatchling add up", "count by (job, instance, hatchling) (\n", "count by (job, hatchling) (\n"),
+            ("runs counted over 45 minutes", #"{boot_id!=""}[30m]"#, #"{boot_id!=""}[45m]"#),
+            ("a broker blip hides a crash loop for 30 minutes", "\n          ) >= 5", "\n          ) >= 5\n          and on (job, instance) min_over_time(fleetctl_broker_connected[30m]) == 1"),
+            ("an exporter off the broker resolves a crash loop's alert", "\n          ) >= 5", "\n          ) >= 5" + gate),
             ("a shutdown of 25 minutes is not running", "for: 30m", "for: 20m"),
             ("a lost hatchling counts as not running", #"hatchling_state{state="shutdown"} == 1"#, #"hatchling_state{state=~"shutdown|lost"} == 1"#),
             ("the page cache counts as near the limit", "hatchling_memory_working_set_bytes / hatchling_memory_limit_bytes", "hatchling_memory_current_bytes / hatchling_memory_limit_bytes"),
@@ -189,7 +198,10 @@ struct PrometheusTests {
                 func agent(_ name: String, _ gateway: String) throws -> TestAgent {
                     let agent = try TestAgent(
                         name: name, broker: broker,
-                        environment: ["HEARTBEAT_INTERVAL": "2", "MQTT_KEEPALIVE": "120", "GATEWAY_HEALTH_URL": gateway, "LOG_LEVEL": "info"])
+                        environment: [
+                            "HEARTBEAT_INTERVAL": "2", "MQTT_KEEPALIVE": "120", "MQTT_RECONNECT_MAX": "2", "GATEWAY_HEALTH_URL": gateway,
+                            "LOG_LEVEL": "info",
+                        ])
                     try agent.start(arguments: ["run", "--no-supervisor"])
                     agents.append(agent)
                     return agent
@@ -348,28 +360,42 @@ struct PrometheusTests {
                 mason?.signal(SIGCONT)
 
                 // finch in a crash loop, as the entrypoint makes one of a gateway that keeps exiting:
-                // each exit stops the agent cleanly (shutdown), each restart brings it back (online).
-                // After its first stop, three rounds, each seen by Prometheus, make 7 changes of
-                // hatchling_up: HatchlingFlapping (no `for`) fires.
-                for round in 1...3 {
+                // each exit stops the agent cleanly (shutdown), each restart is a new run with a new
+                // boot id. Its first run and four more are 5 runs in 30 minutes: HatchlingFlapping
+                // (no `for`) fires, its value the runs. The test waits for each run's boot id in
+                // Prometheus and stops it at once, not for finch seen up or down: the rule counts
+                // runs, whether a scrape saw the gaps between them or not.
+                func runs(_ name: String) -> Set<String> {
+                    let seen = try? prometheus.query(#"present_over_time(hatchling_info{hatchling="\#(name)",boot_id!=""}[30m])"#)
+                    return Set((seen ?? []).map { Self.label($0, "boot_id") })
+                }
+                #expect(runs("finch").count == 1, "\(runs("finch"))")
+                for round in 1...4 {
                     try finch.start(arguments: ["run", "--no-supervisor"])
-                    try await waitForAsync("finch up in Prometheus, round \(round)", timeout: 60) {
-                        (try? prometheus.query(#"hatchling_up{hatchling="finch"} == 1"#))?.isEmpty == false
-                    }
+                    try await waitForAsync("finch's run \(round + 1) in Prometheus", timeout: 60) { runs("finch").count == round + 1 }
                     #expect(await finch.stop() == 0, "finch: \(finch.log())")
-                    try await waitForAsync("finch shut down in Prometheus, round \(round)", timeout: 60) {
-                        (try? prometheus.query(#"hatchling_state{hatchling="finch",state="shutdown"} == 1"#))?.isEmpty == false
-                    }
                 }
                 try await prometheus.waitForAlert("HatchlingFlapping", hatchling: "finch", state: "firing")
+                // Only finch flaps: mason (frozen and thawed), rook (killed) and wren are one run each.
+                func flapping() throws -> [String: Double] {
+                    let alerts = try prometheus.alerts().filter { ($0["labels"] as? [String: String])?["alertname"] == "HatchlingFlapping" }
+                    return Dictionary(
+                        alerts.map { (($0["labels"] as? [String: String])?["hatchling"] ?? "", ($0["value"] as? String).flatMap(Double.init) ?? -1) },
+                        uniquingKeysWith: { $1 })
+                }
+                #expect(try flapping() == ["finch": 5])
 
                 // The exporter loses the broker (which sends the Last Will of every agent still
-                // connected as it stops), then Prometheus loses the exporter. One outage, one alert:
-                // FleetExporterOffBroker; the exporter keeps its last view, but the hatchling state
-                // alerts (rook down, finch not running and flapping, mason now lost) are held back.
+                // connected as it stops: mason lost). One outage, one alert: FleetExporterOffBroker;
+                // the exporter keeps its last view, but the hatchling state alerts (rook down, finch
+                // not running, mason now lost) are held back. The broker's stop starts no run: mason
+                // does not flap, finch's alert stays as it was, at 5 runs.
                 await broker.stop()
+                try await waitForAsync("mason lost in Prometheus", timeout: 30) {
+                    (try? prometheus.query(#"hatchling_state{hatchling="mason",state="lost"} == 1"#))?.isEmpty == false
+                }
                 try await prometheus.waitForAlert("FleetExporterOffBroker", reason: "broker", state: "pending")
-                let held: Set = ["HatchlingDown", "HatchlingStale", "HatchlingFlapping", "HatchlingNotRunning"]
+                let held: Set = ["HatchlingDown", "HatchlingStale", "HatchlingNotRunning"]
                 var active: [[String: Any]] = []
                 do {
                     try await waitForAsync("the hatchling state alerts held back while the exporter is off the broker", timeout: 20) {
@@ -379,6 +405,19 @@ struct PrometheusTests {
                 } catch {
                     Issue.record("\(error): \(active)")
                 }
+                #expect(try flapping() == ["finch": 5])
+
+                // The broker back: mason's agent reconnects as the same run, the exporter reads the
+                // same retained statuses again. No hatchling has a new boot id, nothing new flaps.
+                try await broker.start()
+                try await waitForAsync("the exporter on the broker again and mason up", timeout: 90) {
+                    (try? prometheus.query(#"fleetctl_broker_connected == 1"#))?.isEmpty == false
+                        && (try? prometheus.query(#"hatchling_up{hatchling="mason"} == 1"#))?.isEmpty == false
+                }
+                for (name, count) in ["mason": 1, "rook": 1, "wren": 1, "finch": 5] {
+                    #expect(runs(name).count == count, "\(name): \(runs(name))")
+                }
+                #expect(try flapping() == ["finch": 5])
                 #expect(await exporter?.terminate(signal: SIGTERM, grace: 10) == 0)
                 try await prometheus.waitForAlert("FleetExporterOffBroker", reason: "scrape", state: "pending")
             } catch {
