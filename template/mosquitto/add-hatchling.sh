@@ -18,6 +18,8 @@
 # systemctl reload mosquitto (never kill -HUP $(pidof mosquitto): that signals every broker on the host).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=common.sh
+. "$here/common.sh"
 usage="usage: add-hatchling.sh [--tls] [--ca-dir DIR] NAME [PASSWD_FILE] [SECRETS_DIR]"
 tls=0
 ca_dir="$here/certs"
@@ -63,32 +65,7 @@ if [ "$tls" = 1 ] && { [ ! -f "$ca_dir/ca.crt" ] || [ ! -f "$ca_dir/ca.key" ]; }
   exit 1
 fi
 command -v mosquitto_passwd >/dev/null || { echo "add-hatchling: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
-# The password goes to mosquitto_passwd on its standard input, never on its command line (any
-# local user can read another's /proc/PID/cmdline). Its prompts are dropped.
-passwd_set() { # passwd_set [-c] FILE USER PASSWORD
-  local create=()
-  if [ "$1" = -c ]; then create=(-c); shift; fi
-  printf '%s\n%s\n' "$3" "$3" | mosquitto_passwd "${create[@]}" "$1" "$2" > /dev/null
-}
 command -v openssl >/dev/null || { echo "add-hatchling: openssl not found" >&2; exit 1; }
-
-# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
-# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
-# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
-git_note() {
-  command -v git >/dev/null || return 0
-  local path dir top ignored=""
-  for path in "$@"; do
-    dir="$(dirname "$path")"
-    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
-    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
-      ignored="${ignored:+$ignored, }$path"
-    else
-      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
-    fi
-  done
-  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
-}
 
 umask 077
 mkdir -p "$secrets/$name" "$secrets/keys"

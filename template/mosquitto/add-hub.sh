@@ -24,6 +24,8 @@
 # mosquitto outside Docker): chown it to that user once; mosquitto_passwd keeps the owner.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=common.sh
+. "$here/common.sh"
 usage="usage: add-hub.sh [--admin] [HUB_PASSWD_FILE] [SECRETS_DIR]"
 admin=false
 case "${1:-}" in
@@ -46,32 +48,7 @@ secrets="${2:-$here/secrets}"
 # The admin user's name: template/mosquitto/acl and fleetctl forget's notes use the same.
 admin_user=zephyr-admin
 command -v mosquitto_passwd >/dev/null || { echo "add-hub: mosquitto_passwd not found (apt-get install mosquitto)" >&2; exit 1; }
-# The password goes to mosquitto_passwd on its standard input, never on its command line (any
-# local user can read another's /proc/PID/cmdline). Its prompts are dropped.
-passwd_set() { # passwd_set [-c] FILE USER PASSWORD
-  local create=()
-  if [ "$1" = -c ]; then create=(-c); shift; fi
-  printf '%s\n%s\n' "$3" "$3" | mosquitto_passwd "${create[@]}" "$1" "$2" > /dev/null
-}
 command -v openssl >/dev/null || { echo "add-hub: openssl not found" >&2; exit 1; }
-
-# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
-# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
-# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
-git_note() {
-  command -v git >/dev/null || return 0
-  local path dir top ignored=""
-  for path in "$@"; do
-    dir="$(dirname "$path")"
-    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
-    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
-      ignored="${ignored:+$ignored, }$path"
-    else
-      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
-    fi
-  done
-  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
-}
 
 # Whether the password file names a user: its lines are user:hash. grep reads the whole file
 # (no -q), so a pipe in front of it could never get SIGPIPE under pipefail.

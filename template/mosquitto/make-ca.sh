@@ -15,6 +15,8 @@
 # it off the broker if you can (the broker needs ca.crt, broker.crt and broker.key only).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=common.sh
+. "$here/common.sh"
 out="$here/certs"
 if [ "${1:-}" = "-o" ]; then
   out="${2:?usage: make-ca.sh [-o DIR] [HOST...]}"
@@ -26,24 +28,6 @@ case "${1:-}" in
 esac
 if [ "$#" -eq 0 ]; then set -- mosquitto localhost; fi
 command -v openssl >/dev/null || { echo "make-ca: openssl not found" >&2; exit 1; }
-
-# Whether git ignores the paths given: one line for those it ignores, a warning on standard error
-# for each one inside a work tree that it does not (`git add .` would commit that secret). Silent
-# outside a work tree, or when git cannot tell (no git, a repository owned by another user).
-git_note() {
-  command -v git >/dev/null || return 0
-  local path dir top ignored=""
-  for path in "$@"; do
-    dir="$(dirname "$path")"
-    top="$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" || continue
-    if git -C "$dir" check-ignore -q -- "$path" 2>/dev/null; then
-      ignored="${ignored:+$ignored, }$path"
-    else
-      echo "$(basename "$0" .sh): WARNING: $path is inside the git work tree $top and NOT ignored: add it to .gitignore before any commit" >&2
-    fi
-  done
-  if [ -n "$ignored" ]; then echo "git ignores $ignored (.gitignore): never commit them"; fi
-}
 
 if [ -e "$out/ca.key" ] || [ -e "$out/ca.crt" ]; then
   echo "make-ca: $out already holds a CA (ca.key or ca.crt): not overwriting it; every certificate it signed would stop working. Remove it yourself, or choose another directory with -o." >&2
