@@ -76,6 +76,8 @@ struct FleetctlViewTests {
                 defer { hub.close() }
                 try await hub.waitOnline("mason")
                 try await hub.waitOnline("rook")
+                // Its first heartbeat too, so that the hub holds one (the last heartbeat's time).
+                _ = try await hub.waitForMessage("rook's heartbeat") { $0.topic == "fleet/rook/heartbeat" && !$0.payload.isEmpty }
                 await rook.kill9()
                 let port = try freePort()
                 let log = try makeTemporaryDirectory(prefix: "exporter").appendingPathComponent("exporter.log")

@@ -584,44 +584,9 @@ final class TestPrometheus: Sendable {
         return data
     }
 
-    /// A GET in HTTP/1.0: Go's server then neither keeps the connection nor chunks the body, it
-    /// closes after the answer. Bounded waits, so a poll gets a fresh attempt.
+    /// A GET of Prometheus's HTTP API (HTTP/1.0, bounded waits, so a poll gets a fresh attempt).
     func get(_ pathAndQuery: String) throws -> (status: Int, body: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestError("socket failed") }
-        defer { close(fd) }
-        var sendTimeout = timeval(tv_sec: 5, tv_usec: 0)
-        var receiveTimeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestError("cannot connect to Prometheus on 127.0.0.1:\(port)") }
-        let request = Array("GET \(pathAndQuery) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: hatchling-tests\r\n\r\n".utf8)
-        var sent = 0
-        while sent < request.count {
-            let count = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard count > 0 else { throw TestError("send to Prometheus failed") }
-            sent += count
-        }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
-            throw TestError("not an HTTP response: \(text.prefix(300))")
-        }
-        return (status, String(text[headerEnd.upperBound...]))
+        try httpGet(port: port, path: pathAndQuery)
     }
 
     /// Percent-encoding for a query string value (everything but unreserved characters).

@@ -102,7 +102,7 @@ final class OneShot<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// The body of a GET over a raw socket (HTTP/1.0-style: read until the server closes).
+/// The status and body of a GET over a raw socket, HTTP/1.0: read until the server closes.
 func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestError("socket failed") }
@@ -122,18 +122,27 @@ func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw TestError("cannot connect to 127.0.0.1:\(port)") }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    // HTTP/1.0: a server (ours, or Prometheus's Go server) then neither keeps the connection nor
+    // chunks the body; it closes after the answer.
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: hatchling-tests\r\n\r\n".utf8)
+    var sent = 0
+    while sent < request.count {
+        let count = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { throw TestError("send to 127.0.0.1:\(port) failed") }
+        sent += count
+    }
     var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
+    var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 && errno == EINTR { continue }
         if count <= 0 { break }
         response += buffer[0..<count]
     }
     let text = String(decoding: response, as: UTF8.self)
     guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
-        throw TestError("not an HTTP response: \(text)")
+        throw TestError("not an HTTP response: \(text.prefix(300))")
     }
     return (status, String(text[headerEnd.upperBound...]))
 }
