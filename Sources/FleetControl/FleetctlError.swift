@@ -15,6 +15,8 @@ public enum FleetctlError: Error, Sendable, Equatable, CustomStringConvertible {
     case connection(String)
     /// The broker refused a subscription or publish, or the connection ended while in use.
     case broker(String)
+    /// The broker refused a publish as not authorised (MQTT 5 reason code 135): its ACL.
+    case notAuthorised(String)
     /// A local file or socket could not be used.
     case io(String)
 
@@ -22,7 +24,7 @@ public enum FleetctlError: Error, Sendable, Equatable, CustomStringConvertible {
     public var exitStatus: Int32 {
         switch self {
         case .setting, .unknownCommand, .key: 2
-        case .connection, .broker: 3
+        case .connection, .broker, .notAuthorised: 3
         case .io: 2
         }
     }
@@ -35,7 +37,7 @@ public enum FleetctlError: Error, Sendable, Equatable, CustomStringConvertible {
                 + FleetCommandVocabulary.words.joined(separator: ", ") + " (nothing was sent)"
         case .key(let path, let problem): "signing key \(path): \(problem)"
         case .connection(let text): "cannot connect to the broker: \(text)"
-        case .broker(let text): text
+        case .broker(let text), .notAuthorised(let text): text
         case .io(let text): text
         }
     }

@@ -5,7 +5,7 @@ import FleetProtocol
 /// Written directly, family by family, into one buffer: a collector registry with a gauge per
 /// series (swift-prometheus) cost 19 s a scrape at 10,000 hatchlings, much more than linear.
 /// Names, units and types follow Prometheus' conventions (node_exporter, cAdvisor): base units,
-/// ratios 0-1, `_total` counters, timestamps rather than ages, a `_build_info`. A figure exists
+/// ratios rather than percentages, `_total` counters, timestamps rather than ages, a `_build_info`. A figure exists
 /// only while it is current: a stale, lost or shut down hatchling reports its state, its last
 /// heartbeat's time and its info, and no frozen figures. Label values are escaped as the text
 /// format says (backslash, double quote, newline); `promtool check metrics` reads the output in
@@ -21,15 +21,21 @@ public enum MetricsRenderer {
     /// The states of `hatchling_state`, one series each (1 for the hatchling's state, 0 for the rest).
     public static let states = ["online", "stale", "lost", "shutdown"]
 
+    static let up = Family(
+        name: "hatchling_up", help: "1 when the hatchling is online with a fresh heartbeat, 0 when it is stale, lost or shut down.", type: "gauge")
+    static let state = Family(
+        name: "hatchling_state",
+        help: "1 for the state the hub sees the hatchling in (online, stale, lost: its will fired, shutdown: it said it stopped), 0 for the others.",
+        type: "gauge")
+    static let lastHeartbeat = Family(
+        name: "hatchling_last_heartbeat_timestamp_seconds", help: "Unix time of the last heartbeat the hub holds (its ts), in every state.",
+        type: "gauge")
+    static let info = Family(name: "hatchling_info", help: "Always 1; the labels carry the agent version and the boot id.", type: "gauge")
+    static let brokerConnection = Family(name: "fleetctl_broker_connected", help: "1 while the exporter is connected to the broker.", type: "gauge")
+    static let buildInfo = Family(name: "fleetctl_build_info", help: "Always 1; the version label is the exporter's fleetctl version.", type: "gauge")
+
     /// Every family the exporter writes, in order; for the docs and the tests.
-    public static let help: [Family] =
-        [Family(name: "hatchling_up", help: "1 when the hatchling is online with a fresh heartbeat, 0 when it is stale, lost or shut down.", type: "gauge"),
-         Family(name: "hatchling_state", help: "1 for the state the hub sees the hatchling in (online, stale, lost: its will fired, shutdown: it said it stopped), 0 for the others.", type: "gauge"),
-         Family(name: "hatchling_last_heartbeat_timestamp_seconds", help: "Unix time of the last heartbeat the hub holds (its ts), in every state.", type: "gauge")]
-        + figures.map(\.family)
-        + [Family(name: "hatchling_info", help: "Always 1; the labels carry the agent version and the boot id.", type: "gauge"),
-           Family(name: "fleetctl_broker_connected", help: "1 while the exporter is connected to the broker.", type: "gauge"),
-           Family(name: "fleetctl_build_info", help: "Always 1; the version label is the exporter's fleetctl version.", type: "gauge")]
+    public static let help: [Family] = [up, state, lastHeartbeat] + figures.map(\.family) + [info, brokerConnection, buildInfo]
 
     /// Figures of an online hatchling: the value of each, or nil for no series (nothing frozen
     /// is exported for a hatchling that is not online). Base units: bytes, seconds, ratios.
@@ -63,7 +69,7 @@ public enum MetricsRenderer {
         switch summary.state {
         case .online: "online"
         case .stale: "stale"
-        case .offline: summary.shutDownCleanly ? "shutdown" : "lost"
+        case .offline: summary.reason == StatusPayload.OfflineReason.shutdown.rawValue ? "shutdown" : "lost"
         }
     }
 
@@ -71,21 +77,21 @@ public enum MetricsRenderer {
     public static func render(_ summaries: [HatchlingSummary], brokerConnected: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + summaries.count * 1400)
-        header(help[0], into: &out)
+        header(up, into: &out)
         for summary in summaries {
-            sample("hatchling_up", [("hatchling", summary.name)], summary.state == .online ? 1 : 0, into: &out)
+            sample(up.name, [("hatchling", summary.name)], summary.state == .online ? 1 : 0, into: &out)
         }
-        header(help[1], into: &out)
+        header(state, into: &out)
         for summary in summaries {
             let current = stateName(summary)
-            for state in states {
-                sample("hatchling_state", [("hatchling", summary.name), ("state", state)], state == current ? 1 : 0, into: &out)
+            for value in states {
+                sample(state.name, [("hatchling", summary.name), ("state", value)], value == current ? 1 : 0, into: &out)
             }
         }
-        header(help[2], into: &out)
+        header(lastHeartbeat, into: &out)
         for summary in summaries {
             guard let unixS = summary.lastHeartbeatUnixS else { continue }
-            sample(help[2].name, [("hatchling", summary.name)], unixS, into: &out)
+            sample(lastHeartbeat.name, [("hatchling", summary.name)], unixS, into: &out)
         }
         for figure in figures {
             header(figure.family, into: &out)
@@ -94,18 +100,18 @@ public enum MetricsRenderer {
                 sample(figure.family.name, [("hatchling", summary.name)], value, into: &out)
             }
         }
-        header(help[help.count - 3], into: &out)
+        header(info, into: &out)
         for summary in summaries {
             // Label values come from the hatchling: anything but a version and a boot id as the
             // contract has them becomes "invalid" (no 64 KB labels, no escape codes in dashboards).
             let version = summary.agentVersion.map { VersionText.isVersionLike($0) ? $0 : "invalid" } ?? ""
             let bootID = summary.bootId.map { isBootID($0) ? $0 : "invalid" } ?? ""
-            sample("hatchling_info", [("hatchling", summary.name), ("agent_version", version), ("boot_id", bootID)], 1, into: &out)
+            sample(info.name, [("hatchling", summary.name), ("agent_version", version), ("boot_id", bootID)], 1, into: &out)
         }
-        header(help[help.count - 2], into: &out)
-        sample("fleetctl_broker_connected", [], brokerConnected ? 1 : 0, into: &out)
-        header(help[help.count - 1], into: &out)
-        sample("fleetctl_build_info", [("version", FleetControlVersion.current)], 1, into: &out)
+        header(brokerConnection, into: &out)
+        sample(brokerConnection.name, [], brokerConnected ? 1 : 0, into: &out)
+        header(buildInfo, into: &out)
+        sample(buildInfo.name, [("version", FleetControlVersion.current)], 1, into: &out)
         return out
     }
 

@@ -143,8 +143,6 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
     // not finite are dropped here, so no series carries them.
     /// Unix time of the last heartbeat the hub holds, of this run or an earlier one, in any state.
     public var lastHeartbeatUnixS: Double?
-    /// Offline because the agent said it was stopping (`shutdown`), not because its will fired.
-    public var shutDownCleanly = false
     /// The container's CPU seconds per second (1 = one core); the host's busy share, 0-1.
     public var containerCpuRatio: Double?
     public var hostCpuRatio: Double?
@@ -193,7 +191,6 @@ public struct HatchlingSummary: Sendable, Equatable, Encodable {
         if let status, status.state == .offline {
             state = .offline
             reason = status.reason?.rawValue ?? "unknown"
-            shutDownCleanly = status.reason == .shutdown
             return
         }
         guard let beat, let age = heartbeatAgeS else {

@@ -226,7 +226,7 @@ public enum ForgetRunner {
             return .acknowledged
         } catch {
             if let ended = hub.ended { return .closed(ended.description) }
-            if case .broker(let text) = error, text.contains("(not authorised)") { return .notAuthorised }
+            if case .notAuthorised = error { return .notAuthorised }
             return .failed(error.description)
         }
     }
