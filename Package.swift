@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way:
-// CMosquitto -> MosquittoClient -> FleetProtocol, HatchlingMetrics -> HatchlingAgent -> executables.
+// CMosquitto, CSystem, CCrypto -> HatchlingSystem -> MosquittoClient, FleetSigning -> FleetProtocol,
+// HatchlingMetrics -> HatchlingAgent -> executables.
 // The hub's tool is a second branch of the same tree: MosquittoClient, FleetProtocol, FleetSigning
 // -> FleetControl -> fleetctl; it never links HatchlingAgent (the agent's internals).
 // swift-service-lifecycle is deliberately not used: it adds about 2.3 MiB to a binary whose size
@@ -34,13 +35,22 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // The system layer: the only Swift module that names the C library (Glibc, re-exported),
+        // with the calls every module needs made one way (EINTR, errno, threads, the clock,
+        // files, hex, signals, wake-ups).
+        .target(
+            name: "HatchlingSystem",
+            dependencies: ["CSystem"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MosquittoClient",
-            dependencies: ["CMosquitto"],
+            dependencies: ["CMosquitto", "HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "FleetProtocol",
+            dependencies: ["HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         // prctl(PR_SET_PDEATHSIG): Linux calls Swift cannot import (variadic); header only.
@@ -57,12 +67,14 @@ let package = Package(
         ),
         .target(
             name: "HatchlingMetrics",
+            dependencies: ["HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HatchlingAgent",
             dependencies: [
                 "CSystem",
+                "HatchlingSystem",
                 "MosquittoClient",
                 "FleetProtocol",
                 "FleetSigning",
@@ -83,6 +95,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
+                "HatchlingSystem",
                 "MosquittoClient",
                 "FleetProtocol",
                 "FleetSigning",

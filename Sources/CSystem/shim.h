@@ -1,7 +1,11 @@
 #ifndef HATCHLING_CSYSTEM_SHIM_H
 #define HATCHLING_CSYSTEM_SHIM_H
-// Linux calls Swift cannot make itself: `prctl` is variadic, and Swift imports no variadic C
-// function. Each shim is one call, prefixed, with the reason it exists.
+// Linux calls that Swift's view of glibc leaves out, for the HatchlingSystem target (the agent's
+// other modules reach them only through it): `prctl` is variadic, and Swift imports no variadic C
+// function; signalfd, eventfd, accept4 and pipe2 are in headers the Glibc module does not include.
+// Each shim is one call, prefixed, with the reason it exists.
+#include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <signal.h>
 

@@ -9,7 +9,7 @@ import Musl
 #endif
 
 /// `mosquitto_lib_init` runs once per process, the first time a client is made.
-private let libraryInitResult: Int32 = mosquitto_lib_init()
+let libraryInitResult: Int32 = mosquitto_lib_init()
 
 /// One MQTT connection through libmosquitto: the only owner of a `struct mosquitto *`.
 ///

@@ -1,20 +1,15 @@
 import ArgumentParser
-import Dispatch
 import FleetProtocol
 import HatchlingAgent
+import HatchlingSystem
 import Logging
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The entry point. Not an `async` main: Swift runs that through `dispatch_main`, which ends the
 /// main thread with `pthread_exit`, and glibc then unwinds the thread's stack, looking its frames
 /// up in the binary's unwind tables: 1.5 MiB of `.eh_frame` pages resident in every agent, for
-/// nothing (measured with /proc/PID/pagemap, docs/benchmarks.md). The main thread parses the
-/// command line, starts the command on the cooperative pool and waits; the command ends the process.
+/// nothing (measured with /proc/PID/pagemap, docs/benchmarks.md). And no Swift concurrency at all:
+/// the agent's event loop and the supervisor's run on the main thread, and the cooperative pool's
+/// libdispatch monitor would wake every second for the life of the process.
 @main
 enum HatchlingAgentMain {
     static func main() {
@@ -32,30 +27,22 @@ enum HatchlingAgentMain {
             }
             HatchlingAgentCommand.exit(withError: error)
         }
-        // Detached: `main` is on the main actor, whose thread is about to wait for good.
-        Task.detached {
-            var command = parsed.command
-            do {
-                if var asyncCommand = command as? any AsyncParsableCommand {
-                    try await asyncCommand.run()
-                } else {
-                    try command.run()
-                }
-            } catch {
-                HatchlingAgentCommand.exit(withError: error)
-            }
-            HatchlingAgentCommand.exit()
+        var command = parsed.command
+        do {
+            try command.run()
+        } catch {
+            HatchlingAgentCommand.exit(withError: error)
         }
-        while true { pause() }
+        HatchlingAgentCommand.exit()
     }
 }
 
-/// The parsed command, handed from the main thread to the task that runs it (and only to it).
-struct ParsedCommand: @unchecked Sendable {
+/// The parsed command.
+struct ParsedCommand {
     var command: any ParsableCommand
 }
 
-struct HatchlingAgentCommand: AsyncParsableCommand {
+struct HatchlingAgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hatchling-agent",
         abstract: "The fleet sidecar: answers the hub's commands and publishes a retained heartbeat over MQTT.",
@@ -81,7 +68,7 @@ func printError(_ message: String) {
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-struct Run: AsyncParsableCommand {
+struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
         discussion: """
@@ -93,7 +80,7 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Run the agent in this process, without the restarting supervisor.")
     var noSupervisor = false
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current()
         let loader: ConfigurationLoader
         let loaded: ConfigurationLoader.Loaded
@@ -115,7 +102,7 @@ struct Run: AsyncParsableCommand {
             }
             let supervisor = ProcessSupervisor(
                 executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), environment: environment, logger: logger)
-            let status = await supervisor.run()
+            let status = supervisor.run()
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -127,7 +114,7 @@ struct Run: AsyncParsableCommand {
         }
         let context = AgentContext(loaded: loaded, loader: loader, logLevel: level)
         do {
-            let status = try await AgentRuntime(context: context, logger: logger).run()
+            let status = try AgentRuntime(context: context, logger: logger).run()
             if status != 0 { throw ExitCode(status) }
         } catch let error as ExitCode {
             throw error
@@ -138,7 +125,7 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-struct Metrics: AsyncParsableCommand {
+struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print one snapshot of every heartbeat section as JSON. Needs no broker and no HATCHLING_NAME.")
 
@@ -154,21 +141,21 @@ struct Metrics: AsyncParsableCommand {
     @Option(help: "Seconds between the two samples that CPU percentages are computed from.")
     var sample = 0.25
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current()
         let urlText = gatewayURL ?? environment["GATEWAY_HEALTH_URL"] ?? "http://127.0.0.1:18789/health"
         guard let url = HTTPURL(urlText) else {
             printError("hatchling-agent: configuration error: GATEWAY_HEALTH_URL must be an http://host[:port]/path URL")
             throw ExitCode(2)
         }
-        let output = await AgentCLI.metricsSnapshot(
+        let output = AgentCLI.metricsSnapshot(
             root: root, dataDirectory: dataDir ?? environment["HATCHLING_DATA_DIR"] ?? "/home/openclaw/.openclaw",
             gatewayURL: url, sampleSeconds: sample)
         print(try FleetJSON.encodePretty(output))
     }
 }
 
-struct CheckConfig: AsyncParsableCommand {
+struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate the settings and print the effective values (secrets as ***); exit 2 on error.")
@@ -176,7 +163,7 @@ struct CheckConfig: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         switch AgentCLI.loadConfiguration(environment: ProcessEnvironment.current()) {
         case .failure(let error):
             printError("hatchling-agent: configuration error: \(error)")
@@ -194,7 +181,7 @@ func agentSocketPath() -> String {
     ProcessEnvironment.current()["HATCHLING_AGENT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? LocalProtocol.defaultSocket
 }
 
-struct Publish: AsyncParsableCommand {
+struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send an event to the hub through the running agent (the replacement for bus-publish).",
         discussion: """
@@ -218,7 +205,7 @@ struct Publish: AsyncParsableCommand {
     @Flag(help: "Print the agent's answer as JSON on standard output.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         // The data goes into the request as it is, so it must be one JSON object (on one line: a
         // newline can only be whitespace between a valid object's tokens).
         let bytes = Array(data.utf8).map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
@@ -251,7 +238,7 @@ struct Publish: AsyncParsableCommand {
     }
 }
 
-struct Health: AsyncParsableCommand {
+struct Health: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running agent whether it is connected and heartbeating (for HEALTHCHECK).",
         discussion: """
@@ -263,7 +250,7 @@ struct Health: AsyncParsableCommand {
     @Flag(help: "Print the agent's answer as JSON on standard output.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         switch LocalClient.ask(.health, socket: agentSocketPath(), within: 2) {
         case .failure(let failure):
             printError("hatchling-agent health: \(failure)")

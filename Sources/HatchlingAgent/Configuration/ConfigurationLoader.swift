@@ -1,13 +1,8 @@
 import FleetProtocol
 import FleetSigning
+import HatchlingSystem
 import Logging
 import MosquittoClient
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Builds an `AgentConfiguration` from the environment and, when `HATCHLING_AGENT_CONFIG` names
 /// one, the configuration file, which overrides the environment.

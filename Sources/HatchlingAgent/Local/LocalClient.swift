@@ -1,8 +1,5 @@
 import FleetProtocol
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// The other end of the local socket, for `hatchling-agent publish` and `health`: connect, send one
 /// request, read one answer, all within a deadline. Never hangs: no agent, a full backlog or a

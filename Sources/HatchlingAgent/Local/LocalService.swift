@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import Logging
 import MosquittoClient
 import Synchronization
@@ -7,18 +8,20 @@ import Synchronization
 /// state, `publish` by checking the event (`EventGate`), publishing it on `<root>/<name>/event` (QoS
 /// 1, not retained) and answering once the broker's PUBACK comes back (`EventAcks`).
 final class LocalService: Sendable {
+    /// Hands an event to the event loop, which publishes it and calls `done` with the PUBACK's
+    /// reason code (or why it could not publish).
+    typealias Send = @Sendable (OutboundMessage, _ done: @escaping @Sendable (Result<Int, LocalPublishError>) -> Void) -> Void
     private let context: AgentContext
-    private let publisher: any BusPublisher
+    private let send: Send
     private let topic: String
     private let logger: Logger
     private let gate: Mutex<EventGate>
     private let refusals = Mutex(RefusalLog())
-    let acks = EventAcks()
     private let server = Mutex<LocalSocketServer?>(nil)
 
-    init(context: AgentContext, publisher: any BusPublisher, topic: String, logger: Logger) {
+    init(context: AgentContext, send: @escaping Send, topic: String, logger: Logger) {
         self.context = context
-        self.publisher = publisher
+        self.send = send
         self.topic = topic
         self.logger = logger
         gate = Mutex(EventGate(perMinute: context.configuration.eventRateLimit))
@@ -83,20 +86,19 @@ final class LocalService: Sendable {
         EventPayload(event: event, data: published, ts: .now(), bootId: context.bootId, seq: seq).write(to: &writer)
         let payload = writer.bytes
         let (logger, topic) = (logger, topic)
-        do {
-            try acks.publish({ try publisher.publish(OutboundMessage(topic: topic, payload: payload, qos: 1, retain: false)) }) { reasonCode in
-                if reasonCode < 128 {
-                    answer(.published(seq: seq))
-                    logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
-                } else {
-                    answer(.failed(.init(.brokerRefused, "the broker refused the event (reason code \(reasonCode)): check its ACL for \(topic)")))
-                    logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode)"])
-                }
+        send(OutboundMessage(topic: topic, payload: payload, qos: 1, retain: false)) { [context] result in
+            switch result {
+            case .success(let reasonCode) where reasonCode < 128:
+                answer(.published(seq: seq))
+                logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
+            case .success(let reasonCode):
+                answer(.failed(.init(.brokerRefused, "the broker refused the event (reason code \(reasonCode)): check its ACL for \(topic)")))
+                logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode)"])
+            case .failure(let error):
+                // Not on the bus: its number goes to the next event, so the hub sees no false gap.
+                context.returnEventSeq(seq)
+                answer(.failed(.init(.notConnected, "the event could not be queued: \(error)")))
             }
-        } catch {
-            // Not on the bus: its number goes to the next event, so the hub sees no false gap.
-            context.returnEventSeq(seq)
-            answer(.failed(.init(.notConnected, "the event could not be queued: \(error)")))
         }
     }
 
@@ -118,48 +120,5 @@ final class LocalService: Sendable {
 
     private func logSummary(_ counts: [String: Int]) {
         logger.warning("\(RefusalLog.summaryLine(counts, of: "local requests", countedIn: nil))")
-    }
-}
-
-/// The events waiting for their PUBACK, by message id. Publishing and recording the id happen under
-/// one lock, which the network thread's acknowledgement also takes: a PUBACK that comes back before
-/// `publish` has returned still finds its waiter. Waiters older than a minute are dropped (their
-/// client has long had `timeout`), so the table stays small whatever the broker does.
-final class EventAcks: Sendable {
-    private struct Waiter {
-        var since: Double
-        var done: @Sendable (Int) -> Void
-    }
-
-    private let waiting = Mutex<[Int32: Waiter]>([:])
-    /// How many wait (one more while a publish is under way): every PUBACK of the agent passes
-    /// through `acknowledge`, and with no event waiting it takes no lock.
-    private let count = Atomic<Int>(0)
-
-    func publish(_ send: () throws -> Int32, done: @escaping @Sendable (_ reasonCode: Int) -> Void) throws {
-        let now = Monotonic.seconds()
-        try waiting.withLock { waiting in
-            // Counted before the packet is queued: its PUBACK, however fast, then takes the lock.
-            count.add(1, ordering: .sequentiallyConsistent)
-            defer { count.store(waiting.count, ordering: .sequentiallyConsistent) }
-            let id = try send()
-            waiting = waiting.filter { now - $0.value.since < 60 }
-            waiting[id] = Waiter(since: now, done: done)
-        }
-    }
-
-    /// Takes the acknowledgement of an event (true), or leaves it to others (false). A waiter
-    /// older than a minute is dropped, never matched: its message id may have been reused since.
-    func acknowledge(_ messageID: Int32, reasonCode: Int) -> Bool {
-        guard count.load(ordering: .sequentiallyConsistent) > 0 else { return false }
-        guard
-            let waiter = waiting.withLock({ waiting -> Waiter? in
-                defer { count.store(waiting.count, ordering: .sequentiallyConsistent) }
-                return waiting.removeValue(forKey: messageID)
-            })
-        else { return false }
-        guard Monotonic.seconds() - waiter.since < 60 else { return false }
-        waiter.done(reasonCode)
-        return true
     }
 }

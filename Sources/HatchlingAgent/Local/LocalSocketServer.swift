@@ -1,10 +1,7 @@
 import CSystem
 import FleetProtocol
+import HatchlingSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The agent's local socket: a Unix stream socket served by one thread of its own, one request per
 /// connection (`LocalProtocol`).
@@ -109,7 +106,7 @@ final class LocalSocketServer: Sendable {
         listener = fd
         inode = info.st_ino
         wake = (pipeFDs[0], pipeFDs[1])
-        guard startThread(named: "local-socket", { [self] in serve() }) else {
+        guard Threads.spawn(named: "local-socket", { [self] in serve() }) else {
             close(fd)
             unlink(path)
             throw .system("pthread_create", EAGAIN)

@@ -1,5 +1,6 @@
 import FleetProtocol
 import HatchlingMetrics
+import HatchlingSystem
 import Logging
 
 /// What the executable's subcommands do, kept here so tests reach it: `main` only parses flags.
@@ -74,13 +75,17 @@ public enum AgentCLI {
     /// `metrics`: one snapshot of every heartbeat section, with CPU figures over `sampleSeconds`.
     public static func metricsSnapshot(
         root: String, dataDirectory: String, gatewayURL: HTTPURL, sampleSeconds: Double
-    ) async -> MetricsOutput {
+    ) -> MetricsOutput {
         let collector = MetricsCollector(root: root, dataDirectory: dataDirectory)
         let started = Monotonic.seconds()
         _ = collector.collect()
-        let probe = await GatewayMonitor().probe(gatewayURL)
+        let probe = GatewayMonitor().probe(gatewayURL)
         let remaining = sampleSeconds - (Monotonic.seconds() - started)
-        if remaining > 0 { try? await Task.sleep(for: .seconds(remaining)) }
+        if remaining > 0 {
+            var pause = timespec(tv_sec: Int(remaining), tv_nsec: Int((remaining - remaining.rounded(.down)) * 1e9))
+            var left = timespec()
+            while nanosleep(&pause, &left) == -1 && errno == EINTR { pause = left }
+        }
         let snapshot = collector.collect()
         let gateway = GatewayMonitor.section(for: probe)
         let health = HealthEvaluator().report(snapshot: snapshot, gateway: gateway, busConnected: true, protocolName: "none")

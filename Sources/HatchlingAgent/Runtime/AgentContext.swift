@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import HatchlingMetrics
 import Logging
 import MosquittoClient
@@ -19,15 +20,7 @@ public final class AgentContext: Sendable {
     public let versionFinder: GatewayVersionFinder
     public let logLevel: SharedLogLevel
     private let state: Mutex<State>
-    private let reloadContinuation: AsyncStream<AgentConfiguration>.Continuation
-    /// Each configuration applied by a reload (config-reload or SIGHUP), for the runtime to re-arm timers.
-    public let reloads: AsyncStream<AgentConfiguration>
-    /// Run inside `reload`, before it returns: what must be in force by the time the reload is
-    /// answered (the command limits and key), since the hub may send its next command at once.
-    private let reloadAppliers = Mutex<[@Sendable (AgentConfiguration) -> Void]>([])
-    /// Held through a whole reload (read, store, apply): a `config-reload` on libmosquitto's
-    /// thread and a SIGHUP on the runtime's cannot interleave, so what the appliers saw last is
-    /// what the context holds.
+    /// Held through a whole reload (read, compare, store), so that two reloads cannot interleave.
     private let reloading = Mutex<Void>(())
 
     struct State {
@@ -55,7 +48,6 @@ public final class AgentContext: Sendable {
             State(
                 configuration: loaded.configuration, fileSHA256: loaded.fileSHA256,
                 protocolVersion: loaded.configuration.protocolChoice == .v311 ? .v311 : .v5))
-        (reloads, reloadContinuation) = AsyncStream.makeStream(of: AgentConfiguration.self)
     }
 
     public var configuration: AgentConfiguration { state.withLock { $0.configuration } }
@@ -63,11 +55,6 @@ public final class AgentContext: Sendable {
     /// One value read from the configuration in force, without copying all of it (the hot path of
     /// a command: a copy retains and releases every string the configuration holds).
     public func configuration<T>(_ read: (AgentConfiguration) -> T) -> T { state.withLock { read($0.configuration) } }
-
-    /// Registers `apply` to run with each configuration a reload applies, before `reload` returns.
-    public func applyOnReload(_ apply: @escaping @Sendable (AgentConfiguration) -> Void) {
-        reloadAppliers.withLock { $0.append(apply) }
-    }
 
     /// Whether the bus connection is up, and with which protocol version.
     public func setConnection(connected: Bool, protocolVersion: MQTTProtocolVersion) {
@@ -127,13 +114,21 @@ public final class AgentContext: Sendable {
         return evaluator
     }
 
-    /// Re-reads the configuration file and applies what may change while running. An invalid file
-    /// changes nothing. Settings that need a restart are reported and left as they were.
-    public func reload() -> Result<ReloadReport, FleetErrorBody> {
+    /// What a reload did: the report for the hub, and the settings now in force, which the event
+    /// loop hands to the dispatcher and the timers before the answer goes out.
+    public struct Reload: Sendable {
+        public var report: ReloadReport
+        public var applied: AgentConfiguration
+    }
+
+    /// Re-reads the configuration file (blocking: on the I/O worker) and stores what may change
+    /// while running. An invalid file changes nothing. Settings that need a restart are reported
+    /// and left as they were.
+    public func reload() -> Result<Reload, FleetErrorBody> {
         reloading.withLock { _ in reloadHoldingLock() }
     }
 
-    private func reloadHoldingLock() -> Result<ReloadReport, FleetErrorBody> {
+    private func reloadHoldingLock() -> Result<Reload, FleetErrorBody> {
         let current = configuration
         guard current.configFile != nil else {
             counters.update { $0.reloadFailures += 1 }
@@ -170,18 +165,16 @@ public final class AgentContext: Sendable {
             $0.fileSHA256 = loaded.fileSHA256
         }
         logLevel.value = applied.logLevel
-        for apply in reloadAppliers.withLock({ $0 }) { apply(applied) }
         counters.update { $0.reloads += 1 }
-        reloadContinuation.yield(applied)
-        return .success(
-            ReloadReport(
-                changed: changed.map(\.rawValue), restartRequired: changed.filter(\.requiresRestart).map(\.rawValue),
-                configSha256: loaded.fileSHA256 ?? ""))
+        let report = ReloadReport(
+            changed: changed.map(\.rawValue), restartRequired: changed.filter(\.requiresRestart).map(\.rawValue),
+            configSha256: loaded.fileSHA256 ?? "")
+        return .success(Reload(report: report, applied: applied))
     }
 
     /// 16 random bytes as hex: new at every process start.
     static func makeBootId() -> String {
         var generator = SystemRandomNumberGenerator()
-        return SHA256.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

@@ -1,12 +1,7 @@
 import FleetProtocol
+import HatchlingSystem
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The log level in force, shared by every logger so that a reload of `LOG_LEVEL` takes effect at once.
 public final class SharedLogLevel: Sendable {

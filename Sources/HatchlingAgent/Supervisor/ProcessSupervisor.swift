@@ -1,13 +1,6 @@
 import CSystem
-import Dispatch
+import HatchlingSystem
 import Logging
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Crash recovery without cron: `hatchling-agent run` is a small parent that starts the real agent
 /// (the same binary, as a worker) and starts it again when it dies of anything but a shutdown.
@@ -15,7 +8,7 @@ import Musl
 /// The parent holds no connection and runs no command, so nothing in it can crash the way a
 /// worker can; it forwards SIGTERM, SIGINT and SIGHUP, reaps its worker (no zombie, under tini
 /// or not), and exits with the worker's status once a shutdown it forwarded has finished.
-public final class ProcessSupervisor: Sendable {
+public final class ProcessSupervisor {
     /// Set in the worker's environment; the worker runs the agent itself.
     public static let workerEnvironmentKey = "HATCHLING_AGENT_ROLE"
     public static let workerRole = "worker"
@@ -34,20 +27,12 @@ public final class ProcessSupervisor: Sendable {
     private let arguments: [String]
     private let environment: [String: String]
     private let logger: Logger
-    private let spawner = SpawnerThread()
 
     public init(executable: String, arguments: [String], environment: [String: String], logger: Logger) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.logger = logger
-    }
-
-    enum Event: Sendable {
-        case signal(Int32)
-        case exited(pid: pid_t, status: ExitStatus)
-        case restartDue
-        case forceKill(pid_t)
     }
 
     /// How a worker ended.
@@ -73,81 +58,99 @@ public final class ProcessSupervisor: Sendable {
     }
 
     /// Runs until a forwarded shutdown completes; returns the exit status for the process.
-    public func run() async -> Int32 {
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { sink.yield(.signal($0)) }
-        defer { signals.cancel() }
-
+    ///
+    /// One loop on the calling thread (the main thread, which lives as long as the process: the
+    /// worker's parent-death signal is tied to the thread that spawned it). It sleeps in `poll` on
+    /// the signal pipe, where SIGCHLD says a worker ended, with at most one timer (a restart, or
+    /// the kill of a worker that does not stop).
+    public func run() -> Int32 {
+        let signals: SignalPipe
+        do {
+            signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+        } catch {
+            logger.critical("cannot watch signals", metadata: ["error": "\(error)"])
+            return 1
+        }
         var worker: (pid: pid_t, startedAt: Double)? = nil
         var delay = Self.firstRestartDelay
         var stopping: Int32? = nil
         var restarts = 0
+        /// When the next worker starts (no worker), or when the stopping one is killed.
+        var due = Double.infinity
 
         func start() {
+            due = .infinity
             do {
-                let pid = try spawner.run { Result { () throws(SupervisorError) in try self.spawnWorker() } }.get()
+                let pid = try spawnWorker()
                 worker = (pid, Monotonic.seconds())
                 logger.info("worker started", metadata: ["worker.pid": "\(pid)", "worker.restarts": "\(restarts)"])
-                ChildWaiter.wait(for: pid) { sink.yield(.exited(pid: pid, status: ExitStatus(waitStatus: $0))) }
             } catch {
                 logger.error("cannot start the worker; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(delay)"])
-                schedule(after: delay)
+                due = Monotonic.seconds() + delay
             }
         }
-        func schedule(after seconds: Double) {
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                sink.yield(.restartDue)
+
+        /// What to do when the worker ended; a status to exit with, or nil to go on.
+        func ended(_ pid: pid_t, _ status: ExitStatus) -> Int32? {
+            guard worker?.pid == pid else { return nil }
+            let lived = Monotonic.seconds() - (worker?.startedAt ?? 0)
+            worker = nil
+            due = .infinity
+            if let stopping {
+                switch status {
+                case .exited(let code): return code
+                case .signaled(let number): return number == stopping ? 0 : 128 + number
+                }
             }
+            if status == .exited(2) {
+                logger.critical("worker stopped on a configuration error; not restarting")
+                return 2
+            }
+            if lived >= Self.stableSeconds { delay = Self.firstRestartDelay }
+            restarts += 1
+            logger.error("worker died; restarting", metadata: ["worker.pid": "\(pid)", "worker.end": "\(status)", "retry_in_s": "\(delay)"])
+            due = Monotonic.seconds() + delay
+            delay = min(delay * 2, Self.maxRestartDelay)
+            return nil
         }
 
         start()
-        for await event in events {
-            switch event {
-            case .signal(let number):
-                guard let current = worker else {
-                    if number != SIGHUP { return 0 }
-                    continue
+        var fds = [pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let now = Monotonic.seconds()
+            if now >= due {
+                if let current = worker, stopping != nil {
+                    logger.error("worker did not stop in time; killing it", metadata: ["worker.pid": "\(current.pid)"])
+                    kill(current.pid, SIGKILL)
+                    due = .infinity
+                } else if worker == nil, stopping == nil {
+                    start()
                 }
-                if number != SIGHUP {
-                    stopping = number
-                    let pid = current.pid
-                    Task {
-                        try? await Task.sleep(for: .seconds(Self.shutdownGrace))
-                        sink.yield(.forceKill(pid))
+            }
+            fds[0].revents = 0
+            Poll.wait(&fds, timeout: due.isFinite ? max(0, due - Monotonic.seconds()) : nil)
+            while let number = signals.next() {
+                switch number {
+                case SIGCHLD:
+                    // Every child that ended (only workers are children of this process).
+                    while true {
+                        var status: Int32 = 0
+                        let pid = Syscall.retryingRaw { waitpid(-1, &status, WNOHANG) }
+                        guard pid > 0 else { break }
+                        if let code = ended(pid, ExitStatus(waitStatus: status)) { return code }
                     }
-                }
-                kill(current.pid, number)
-            case .forceKill(let pid):
-                if worker?.pid == pid {
-                    logger.error("worker did not stop in time; killing it", metadata: ["worker.pid": "\(pid)"])
-                    kill(pid, SIGKILL)
-                }
-            case .exited(let pid, let status):
-                guard worker?.pid == pid else { continue }
-                let lived = Monotonic.seconds() - (worker?.startedAt ?? 0)
-                worker = nil
-                if let stopping {
-                    switch status {
-                    case .exited(let code): return code
-                    case .signaled(let number): return number == stopping ? 0 : 128 + number
+                case SIGHUP:
+                    if let current = worker { kill(current.pid, SIGHUP) }
+                default:
+                    guard let current = worker else { return 0 }
+                    if stopping == nil {
+                        stopping = number
+                        due = Monotonic.seconds() + Self.shutdownGrace
                     }
+                    kill(current.pid, number)
                 }
-                if status == .exited(2) {
-                    logger.critical("worker stopped on a configuration error; not restarting")
-                    return 2
-                }
-                if lived >= Self.stableSeconds { delay = Self.firstRestartDelay }
-                restarts += 1
-                logger.error(
-                    "worker died; restarting", metadata: ["worker.pid": "\(pid)", "worker.end": "\(status)", "retry_in_s": "\(delay)"])
-                schedule(after: delay)
-                delay = min(delay * 2, Self.maxRestartDelay)
-            case .restartDue:
-                if stopping == nil, worker == nil { start() }
             }
         }
-        return 0
     }
 
     /// This process's executable (`/proc/self/exe`), to start the worker from the same binary.
@@ -164,14 +167,13 @@ public final class ProcessSupervisor: Sendable {
     /// this worker running with nothing to stop it. Returns false when the worker must exit.
     ///
     /// The setting belongs to the calling *thread*: when a parent dies, the kernel looks at each
-    /// thread of the child, and a thread that has ended takes its setting with it. Called from
-    /// async code it would sit on a cooperative-pool thread, which libdispatch retires after a few
-    /// idle seconds: a supervisor killed later then left its worker running (found by
-    /// `TemplateTrustTests`, where the kill comes 10 s in). So it is set on a thread of its own
-    /// that lives as long as the worker.
+    /// thread of the child, and a thread that has ended takes its setting with it. (Set on a
+    /// cooperative-pool thread, which libdispatch retires after a few idle seconds, a supervisor
+    /// killed later left its worker running: found by `TemplateTrustTests`.) So call it from the
+    /// main thread, which runs the event loop and lives as long as the worker.
     public static func bindWorkerToSupervisor(_ environment: [String: String]) -> Bool {
         guard let expected = environment[supervisorPIDKey].flatMap({ pid_t($0) }) else { return false }
-        guard ParentDeathThread.start(signal: SIGTERM) else { return false }
+        guard hatchling_set_parent_death_signal(SIGTERM) == 0 else { return false }
         return getppid() == expected
     }
 
@@ -180,8 +182,8 @@ public final class ProcessSupervisor: Sendable {
         environment[workerEnvironmentKey] == workerRole
     }
 
-    /// Starts the worker with a clean signal mask and default signal actions (the parent ignores
-    /// SIGTERM, SIGINT and SIGHUP for its Dispatch sources, and ignored signals survive exec).
+    /// Starts the worker with a clean signal mask and default signal actions (ignored signals
+    /// survive exec).
     func spawnWorker() throws(SupervisorError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

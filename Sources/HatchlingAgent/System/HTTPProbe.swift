@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// The outcome of one probe of the gateway's health endpoint.
 public struct ProbeResult: Sendable, Equatable {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// Runs a program with a deadline and returns its standard output (at most 4 KiB).
 ///

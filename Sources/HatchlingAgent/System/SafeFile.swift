@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// Why a file was not read. The description names no path and nothing read from the file, so it
 /// may travel on the bus; callers add the path where that is safe (standard error, logs).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+): close every descriptor from `lowest`
 /// up in the child, so a child never inherits the MQTT socket or another thread's open file.

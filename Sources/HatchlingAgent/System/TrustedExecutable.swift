@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// Finds a program the agent may run on the gateway's behalf (`openclaw --version`), and refuses
 /// one that someone other than root or the agent's own user could have changed.

@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import Synchronization
 
 /// Probes the gateway's health endpoint and remembers the last result, so that a heartbeat never
@@ -10,15 +11,9 @@ public final class GatewayMonitor: Sendable {
 
     public init() {}
 
-    /// Probes now (off the cooperative pool) and records the result.
+    /// Probes now, blocking this thread for up to `timeout` (the I/O worker's), and records the result.
     @discardableResult
-    public func probe(_ url: HTTPURL) async -> ProbeResult {
-        await BlockingIO.run { self.probeNow(url) }
-    }
-
-    /// Probes now, blocking this thread for up to `timeout`, and records the result.
-    @discardableResult
-    public func probeNow(_ url: HTTPURL) -> ProbeResult {
+    public func probe(_ url: HTTPURL) -> ProbeResult {
         let result = HTTPProbe.get(url, timeout: GatewayMonitor.timeout)
         last.withLock { $0 = result }
         return result

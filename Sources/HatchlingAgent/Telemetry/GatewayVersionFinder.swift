@@ -1,11 +1,8 @@
 import FleetProtocol
 import FoundationEssentials
+import HatchlingSystem
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Finds the gateway's version once and caches it: `OPENCLAW_VERSION`, else the installed openclaw
 /// package's `package.json`, else `openclaw --version` (3 s at most). Only a version-looking token
@@ -45,7 +42,8 @@ public final class GatewayVersionFinder: Sendable {
     }
 
     /// The version, found at most once per distinct `override` (a reload may set OPENCLAW_VERSION).
-    public func version(override: String?) async -> String? {
+    /// May run a program (for up to 3 s): call it on the I/O worker.
+    public func version(override: String?) -> String? {
         if let cached = cache.withLock({ $0 }), cached.override == override { return cached.version }
         let found: String?
         if let override {
@@ -53,8 +51,7 @@ public final class GatewayVersionFinder: Sendable {
         } else if let fromPackage = packageJSONPaths.lazy.compactMap({ self.versionFromPackageJSON($0) }).first {
             found = fromPackage
         } else {
-            let program = self.program
-            found = await BlockingIO.run { () -> String? in
+            found = { () -> String? in
                 // Only a program no one else could have changed, and never with the agent's
                 // environment (TrustedExecutable).
                 let searchPath = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
@@ -69,7 +66,7 @@ public final class GatewayVersionFinder: Sendable {
                         "gateway version: not running \(why); the version is reported as unknown (set OPENCLAW_VERSION)")
                     return nil
                 }
-            }
+            }()
         }
         cache.withLock { $0 = Cached(override: override, version: found) }
         return found

@@ -1,13 +1,14 @@
 import FleetProtocol
+import HatchlingSystem
 import Logging
 import MosquittoClient
 
-/// The connection's state and policy: which broker next, how long to wait, what to do on
-/// connect. Logs once per change of state, not once per attempt.
-struct ConnectionLoop {
-    let client: MQTTClient
+/// The connection's policy: which broker next, with which protocol, how long to wait, what to do
+/// on connect; and what the history of attempts says (a twin, a broker that drops the
+/// subscription). Logs once per change, not once per attempt. The event loop owns it and calls it
+/// with each CONNACK and each ending.
+struct ConnectionPolicy {
     let context: AgentContext
-    let topics: FleetTopics
     let logger: Logger
     var backoff: ReconnectBackoff
     private var brokerIndex = 0
@@ -30,10 +31,8 @@ struct ConnectionLoop {
     private var dropAtSubscriptionLogged = false
     private var negotiator: ProtocolNegotiator
 
-    init(client: MQTTClient, context: AgentContext, topics: FleetTopics, logger: Logger, backoff: ReconnectBackoff) {
-        self.client = client
+    init(context: AgentContext, logger: Logger, backoff: ReconnectBackoff) {
         self.context = context
-        self.topics = topics
         self.logger = logger
         self.backoff = backoff
         self.negotiator = ProtocolNegotiator(choice: context.configuration.protocolChoice)
@@ -42,13 +41,14 @@ struct ConnectionLoop {
     private var configuration: AgentConfiguration { context.configuration }
     private var broker: MQTTEndpoint { configuration.brokers[brokerIndex % configuration.brokers.count] }
 
-    func connectNow() {
-        client.protocolVersion = negotiator.version(for: broker)
-        logger.debug("connecting", metadata: ["mqtt.broker": "\(broker)", "mqtt.protocol": "\(client.protocolVersion)"])
-        client.connect(to: broker, keepalive: configuration.keepalive)
+    /// The broker to try next, and the protocol version to speak to it.
+    func nextAttempt() -> (MQTTEndpoint, MQTTProtocolVersion) {
+        (broker, negotiator.version(for: broker))
     }
 
-    mutating func handle(_ ack: MQTTConnAck) {
+    /// Handles the broker's answer to CONNECT; when it accepted, subscribes and announces `online`
+    /// on `connection`, and returns true.
+    mutating func handle(_ ack: MQTTConnAck, on connection: MQTTConnection) -> Bool {
         guard ack.accepted else {
             if let fallback = negotiator.refused(broker, ack) {
                 noteFallback(fallback)
@@ -57,7 +57,7 @@ struct ConnectionLoop {
                 report(problem: "broker refused the connection: \(ack.reason)", level: .error)
                 context.counters.update { $0.lastError = "broker refused the connection: \(ack.reason)" }
             }
-            return
+            return false
         }
         negotiator.accepted(broker, version: ack.protocolVersion)
         connectedSince = Monotonic.seconds()
@@ -76,17 +76,18 @@ struct ConnectionLoop {
                 "mqtt.broker": "\(broker)", "mqtt.protocol": "\(ack.protocolVersion)", "mqtt.session_present": "\(ack.sessionPresent)",
                 "mqtt.client_id": "\(configuration.clientID)",
             ])
+        let topics = configuration.topics
         do {
-            try client.subscribe(topics.subscriptions, qos: 1)
+            try connection.subscribe(topics.subscriptions, qos: 1)
             let online = StatusPayload.online(
                 bootId: context.bootId, at: .now(), agentVersion: AgentContext.agentVersion,
                 heartbeatIntervalS: configuration.heartbeatInterval)
-            try client.publish(OutboundMessage(topic: topics.status, payload: FleetJSON.encode(online), qos: 1, retain: true))
+            try connection.publish(OutboundMessage(topic: topics.status, payload: FleetJSON.encode(online), qos: 1, retain: true))
         } catch {
             logger.error("could not subscribe or announce online", metadata: ["error": "\(error)"])
             context.counters.update { $0.lastError = "could not subscribe or announce online: \(error)" }
         }
-        publishHeartbeat()
+        return true
     }
 
     /// The broker acknowledged the subscription made on connect.
@@ -95,10 +96,11 @@ struct ConnectionLoop {
         dropAtSubscriptionLogged = false
     }
 
-    /// Records the end of a connection or attempt; returns how long to wait before the next one.
-    mutating func handle(_ ending: MQTTDisconnect) -> Double? {
-        context.setConnection(connected: false, protocolVersion: client.protocolVersion)
-        if let fallback = negotiator.ended(broker, ending, version: client.protocolVersion) { noteFallback(fallback) }
+    /// Records the end of a connection or attempt (made with `version`); returns how long to wait
+    /// before the next one.
+    mutating func handle(_ ending: MQTTDisconnect, version: MQTTProtocolVersion) -> Double {
+        context.setConnection(connected: false, protocolVersion: version)
+        if let fallback = negotiator.ended(broker, ending, version: version) { noteFallback(fallback) }
         let now = Monotonic.seconds()
         let held = connectedSince != nil
         if let since = connectedSince {
@@ -202,42 +204,15 @@ struct ConnectionLoop {
         logger.log(level: level, "\(problem); retrying with backoff", metadata: ["mqtt.backoff_cap_s": "\(backoff.cap)"])
     }
 
-    func publishHeartbeat() {
-        HeartbeatPublisher(client: client, context: context, topics: topics, logger: logger).publish()
-    }
-
     /// Publishes `offline`/`shutdown`; returns its message id, or nil when not connected.
-    func announceShutdown() -> Int32? {
+    func announceShutdown(on connection: MQTTConnection) -> Int32? {
         guard context.connection.connected else { return nil }
         do {
             let payload = FleetJSON.encode(StatusPayload.shutdown(bootId: context.bootId, at: .now()))
-            return try client.publish(OutboundMessage(topic: topics.status, payload: payload, qos: 1, retain: true))
+            return try connection.publish(OutboundMessage(topic: configuration.topics.status, payload: payload, qos: 1, retain: true))
         } catch {
             logger.warning("shutdown status not published", metadata: ["error": "\(error)"])
             return nil
-        }
-    }
-}
-
-/// Collects and publishes one heartbeat (retained, expiring after three intervals). Sendable, so
-/// that the network thread's timer can run it with no hop to another thread.
-struct HeartbeatPublisher: Sendable {
-    let client: MQTTClient
-    let context: AgentContext
-    let topics: FleetTopics
-    let logger: Logger
-
-    func publish() {
-        guard context.connection.connected else { return }
-        let heartbeat = context.makeHeartbeat()
-        do {
-            try client.publish(
-                OutboundMessage(
-                    topic: topics.heartbeat, payload: FleetJSON.encode(heartbeat), qos: 1, retain: true,
-                    properties: MQTTPublishProperties(messageExpiryInterval: UInt32(heartbeat.intervalS * 3))))
-            context.heartbeatPublished()
-        } catch {
-            logger.warning("heartbeat not published", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -1,0 +1,311 @@
+import CMosquitto
+import HatchlingSystem
+
+/// One MQTT connection through libmosquitto with no thread of its own: the owner's event loop
+/// polls `socket` and calls `service`, and every callback (CONNACK, message, acknowledgement) runs
+/// inside that call, on the loop's thread, in order.
+///
+/// One thread at a time: the loop's, except for `connect(to:)`, which blocks for the TCP connect
+/// and may run on a helper thread while the loop leaves the connection alone (`MQTTClient` and the
+/// agent's runtime both do so). libmosquitto is used unthreaded (`mosquitto_threaded_set(false)`):
+/// a publish made outside a callback is written to the socket at once, with no wake-up of another
+/// thread; one made inside a callback is written when the callback returns (`service` flushes it).
+public final class MQTTConnection: @unchecked Sendable {
+    // @unchecked Sendable: handed between the loop and the connector thread, never used by both
+    // at once (the owner's state machine guarantees it: `connecting` means hands off).
+    private let handle: OpaquePointer
+    /// The options this connection was made with.
+    public let options: MQTTClientOptions
+    /// The protocol version of the current (or next) attempt.
+    public var protocolVersion: MQTTProtocolVersion
+    private var handler: (MQTTEvent) -> Void = { _ in }
+    private var attempt = Attempt()
+
+    /// What one attempt has seen so far.
+    private struct Attempt {
+        var disconnectCode: Int32? = nil
+        var disconnectReason: String? = nil
+        /// The last error libmosquitto logged while the connection was being set up (OpenSSL's words).
+        var libraryError: String? = nil
+        var connAckReceived = false
+        var requested = false
+        /// The broker's maximum QoS (MQTT 5 CONNACK); publishes and subscriptions above it are sent at it.
+        var maximumQoS = 2
+    }
+
+    /// Creates the handle and applies every option; connects nothing.
+    public init(options: MQTTClientOptions) throws(MQTTError) {
+        try MQTTError.check(libraryInitResult, "mosquitto_lib_init")
+        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
+        }
+        self.handle = handle
+        self.options = options
+        self.protocolVersion = options.protocolVersion
+        do {
+            try MosquittoHandle.configure(handle, options: options, threaded: false)
+        } catch {
+            mosquitto_destroy(handle)
+            throw error
+        }
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        installCallbacks()
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    /// Where every event of this connection goes, synchronously, on the thread that calls `service`.
+    /// A handler that publishes (an answer) has its packet written before `service` returns.
+    public func setEventHandler(_ handler: @escaping (MQTTEvent) -> Void) {
+        self.handler = handler
+    }
+
+    // MARK: - The loop's calls
+
+    /// The connection's socket, or -1 when there is none.
+    public var socket: Int32 { mosquitto_socket(handle) }
+
+    /// Whether packets wait to be written (poll the socket for POLLOUT too).
+    public var wantsWrite: Bool { mosquitto_want_write(handle) }
+
+    /// Whether the broker has answered this attempt's CONNECT.
+    public var connAckReceived: Bool { attempt.connAckReceived }
+
+    /// Connects (TCP, blocking this thread; TLS handshake) and queues CONNECT. Returns nil when the
+    /// connection is up and CONNECT on its way; otherwise how the attempt ended.
+    public func connect(to endpoint: MQTTEndpoint, keepalive: Int) -> MQTTDisconnect? {
+        attempt = Attempt()
+        mosquitto_log_callback_set(handle, logCallback)
+        let failure = MosquittoHandle.connect(
+            handle, to: endpoint, keepalive: keepalive, version: protocolVersion, options: options)
+        guard var failure else { return nil }
+        if let detail = attempt.libraryError { failure.reason += " (\(detail))" }
+        return failure
+    }
+
+    /// Reads what the socket has (`readable`), writes what is queued (`writable`, or anything a
+    /// callback queued), and runs libmosquitto's keepalive. Returns how the connection ended, if
+    /// it did (once: the socket is closed then).
+    public func service(readable: Bool, writable: Bool) -> MQTTDisconnect? {
+        var code = MOSQ_ERR_SUCCESS.rawValue
+        if readable { code = ended(mosquitto_loop_read(handle, 1)) }
+        if code == MOSQ_ERR_SUCCESS.rawValue, writable || mosquitto_want_write(handle) {
+            code = ended(mosquitto_loop_write(handle, 1))
+        }
+        if code == MOSQ_ERR_SUCCESS.rawValue { code = ended(mosquitto_loop_misc(handle)) }
+        return code == MOSQ_ERR_SUCCESS.rawValue ? nil : ending(code)
+    }
+
+    /// Writes what is queued now (after a publish made in a callback of another connection's
+    /// event, or queued while the socket was full); returns the ending if the write ended it.
+    public func flush() -> MQTTDisconnect? {
+        guard mosquitto_want_write(handle) else { return nil }
+        let code = ended(mosquitto_loop_write(handle, 1))
+        return code == MOSQ_ERR_SUCCESS.rawValue ? nil : ending(code)
+    }
+
+    /// Gives up on an attempt the broker has not answered: closes the socket without DISCONNECT
+    /// (which a broker that has not accepted CONNECT should not get). libmosquitto has no call for
+    /// it; shutting the socket down makes its next read fail, and that read closes it.
+    public func abandon(reason: String) -> MQTTDisconnect {
+        let fd = mosquitto_socket(handle)
+        if fd >= 0 {
+            _ = shutdown(fd, Int32(SHUT_RDWR))
+            _ = mosquitto_loop_read(handle, 1)
+            if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
+        }
+        return MQTTDisconnect(
+            code: MOSQ_ERR_TIMEOUT.rawValue, reason: reason, wasConnected: true, requested: false,
+            connAckReceived: false, connAckTimedOut: true)
+    }
+
+    /// Sends DISCONNECT (no Last Will is published) and closes the socket; false with no connection.
+    @discardableResult
+    public func disconnect() -> Bool {
+        attempt.requested = true
+        let sent = mosquitto_disconnect(handle) == MOSQ_ERR_SUCCESS.rawValue
+        // Unthreaded, the DISCONNECT is written at once; one more write pass closes the socket.
+        if sent { _ = mosquitto_loop_write(handle, 1) }
+        if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
+        return sent
+    }
+
+    /// Subscribes to each topic at `qos` (at most the broker's maximum); returns the message ids.
+    @discardableResult
+    public func subscribe(_ topics: [String], qos: Int = 1) throws(MQTTError) -> [Int32] {
+        var ids: [Int32] = []
+        for topic in topics {
+            var mid: Int32 = 0
+            try MQTTError.check(
+                mosquitto_subscribe(handle, &mid, topic, Int32(min(qos, attempt.maximumQoS))), "mosquitto_subscribe(\(topic))")
+            ids.append(mid)
+        }
+        return ids
+    }
+
+    /// Queues a PUBLISH (written at once outside a callback); returns its message id. MQTT 5
+    /// properties are sent only when the connection speaks version 5.
+    @discardableResult
+    public func publish(
+        topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false,
+        properties: MQTTPublishProperties = MQTTPublishProperties()
+    ) throws(MQTTError) -> Int32 {
+        try MosquittoHandle.publish(
+            handle, topic: topic, payload: payload, qos: min(qos, attempt.maximumQoS), retain: retain,
+            properties: protocolVersion == .v5 ? properties : MQTTPublishProperties())
+    }
+
+    // MARK: - Inside
+
+    /// `code`, or "no connection" when libmosquitto reported success with the socket already
+    /// closed (after the broker's DISCONNECT, or our own once written).
+    private func ended(_ code: Int32) -> Int32 {
+        code == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(handle) < 0 ? MOSQ_ERR_NO_CONN.rawValue : code
+    }
+
+    private func ending(_ code: Int32) -> MQTTDisconnect {
+        if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
+        let reason = attempt.disconnectReason ?? MQTTError(operation: "mosquitto_loop", code: code).message
+        return MQTTDisconnect(
+            code: attempt.disconnectCode ?? code, reason: reason + (attempt.libraryError.map { " (\($0))" } ?? ""),
+            wasConnected: true, requested: attempt.requested, connAckReceived: attempt.connAckReceived, connAckTimedOut: false)
+    }
+
+    private static func connection(_ userdata: UnsafeMutableRawPointer?) -> MQTTConnection? {
+        userdata.map { Unmanaged<MQTTConnection>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Keeps libmosquitto's error lines for the attempt's ending. Installed only while a connection
+    /// is being set up: with a log callback in place, libmosquitto formats every debug line.
+    private let logCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void = {
+        _, userdata, level, text in
+        guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let connection = MQTTConnection.connection(userdata) else { return }
+        connection.attempt.libraryError = String(cString: text)
+    }
+
+    private func installCallbacks() {
+        mosquitto_connect_v5_callback_set(handle) { mosq, userdata, code, flags, props in
+            guard let connection = MQTTConnection.connection(userdata) else { return }
+            if code == 0 { mosquitto_log_callback_set(mosq, nil) }
+            let maximumQoS = readMaximumQoS(props)
+            connection.attempt.connAckReceived = true
+            connection.attempt.maximumQoS = maximumQoS ?? 2
+            connection.handler(.connAck(MosquittoHandle.connAck(code: code, flags: flags, props: props, version: connection.protocolVersion)))
+        }
+        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
+            guard let connection = MQTTConnection.connection(userdata) else { return }
+            connection.attempt.disconnectCode = code
+            connection.attempt.disconnectReason = MosquittoHandle.disconnectReason(code: code, props: props)
+        }
+        mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
+            guard let connection = MQTTConnection.connection(userdata), let message else { return }
+            connection.handler(.message(MosquittoHandle.copy(message.pointee, props)))
+        }
+        mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
+            MQTTConnection.connection(userdata)?.handler(.published(messageID: mid, reasonCode: Int(reasonCode)))
+        }
+        mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
+            let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
+            MQTTConnection.connection(userdata)?.handler(.subscribed(messageID: mid, grantedQoS: qos))
+        }
+    }
+}
+
+/// What `MQTTConnection` and `MQTTClient` do to a `struct mosquitto *` the same way: options,
+/// connecting with MQTT 5 properties, publishing, and copying callback arguments out.
+enum MosquittoHandle {
+    static func configure(_ handle: OpaquePointer, options: MQTTClientOptions, threaded: Bool) throws(MQTTError) {
+        try MQTTError.check(mosquitto_threaded_set(handle, threaded), "mosquitto_threaded_set")
+        try MQTTError.check(
+            mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, options.tcpNoDelay ? 1 : 0), "mosquitto_int_option(TCP_NODELAY)")
+        if let username = options.username {
+            try MQTTError.check(mosquitto_username_pw_set(handle, username, options.password), "mosquitto_username_pw_set")
+        }
+        if let tls = options.tls {
+            try MQTTError.check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "mosquitto_tls_set")
+        }
+        if let will = options.will {
+            // mosquitto_will_set (not _v5): no will properties, so it works under both versions.
+            let code = will.payload.withUnsafeBytes { bytes in
+                mosquitto_will_set(handle, will.topic, Int32(bytes.count), bytes.baseAddress, Int32(will.qos), will.retain)
+            }
+            try MQTTError.check(code, "mosquitto_will_set")
+        }
+    }
+
+    /// Runs the TCP connect (blocking) and queues CONNECT with the session expiry and maximum
+    /// packet size (MQTT 5); nil when that worked.
+    static func connect(
+        _ handle: OpaquePointer, to endpoint: MQTTEndpoint, keepalive: Int, version: MQTTProtocolVersion, options: MQTTClientOptions
+    ) -> MQTTDisconnect? {
+        _ = mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
+        let sessionExpiry: UInt32? = (version == .v5 && !options.cleanSession) ? options.sessionExpiryInterval : nil
+        let result: Result<Void, MQTTError> = Result { () throws(MQTTError) in
+            try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
+                if version == .v5, let maximum = options.maximumPacketSize {
+                    try MQTTError.check(
+                        mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MAXIMUM_PACKET_SIZE.rawValue), maximum),
+                        "mosquitto_property_add_int32(maximum-packet-size)")
+                }
+                if let sessionExpiry {
+                    try MQTTError.check(
+                        mosquitto_property_add_int32(&list, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), sessionExpiry),
+                        "mosquitto_property_add_int32(session-expiry)")
+                }
+            } _: { (list: OpaquePointer?) throws(MQTTError) in
+                try MQTTError.check(
+                    mosquitto_connect_bind_v5(handle, endpoint.host, Int32(endpoint.port), Int32(keepalive), nil, list),
+                    "connect to \(endpoint)")
+            }
+        }
+        if case .failure(let error) = result {
+            return MQTTDisconnect(code: error.code, reason: error.message, wasConnected: false, requested: false)
+        }
+        return nil
+    }
+
+    static func publish(
+        _ handle: OpaquePointer, topic: String, payload: [UInt8], qos: Int, retain: Bool, properties: MQTTPublishProperties
+    ) throws(MQTTError) -> Int32 {
+        var mid: Int32 = 0
+        let code = try withPropertyList { (list: inout OpaquePointer?) throws(MQTTError) in
+            if !properties.isEmpty { try addPublishProperties(properties, to: &list) }
+        } _: { list in
+            payload.withUnsafeBytes { bytes in
+                mosquitto_publish_v5(handle, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(qos), retain, list)
+            }
+        }
+        try MQTTError.check(code, "mosquitto_publish_v5(\(topic))")
+        return mid
+    }
+
+    static func connAck(code: Int32, flags: Int32, props: OpaquePointer?, version: MQTTProtocolVersion) -> MQTTConnAck {
+        var reason = mqttReasonString(Int(code), protocolVersion: version)
+        if let extra = readReasonString(props) { reason += ": \(extra)" }
+        return MQTTConnAck(
+            reasonCode: Int(code), sessionPresent: (flags & 1) != 0, reason: reason, protocolVersion: version,
+            maximumQoS: readMaximumQoS(props))
+    }
+
+    /// A DISCONNECT from an MQTT 5 broker carries a reason code (>= 128, such as 142 "Session
+    /// taken over"); otherwise the code is libmosquitto's own MOSQ_ERR_*.
+    static func disconnectReason(code: Int32, props: OpaquePointer?) -> String {
+        var reason = code >= 128 ? mqttReasonString(Int(code), protocolVersion: .v5) : MQTTError.describe(code: code, errno: errno)
+        if let extra = readReasonString(props) { reason += ": \(extra)" }
+        return reason
+    }
+
+    /// A delivered message, copied out (libmosquitto frees it when the callback returns).
+    static func copy(_ message: mosquitto_message, _ props: OpaquePointer?) -> MQTTMessage {
+        let topic = message.topic.map { String(cString: $0) } ?? ""
+        let payload: [UInt8] =
+            message.payloadlen > 0 && message.payload != nil
+            ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
+        let (correlation, expiry) = readMessageProperties(props)
+        return MQTTMessage(
+            topic: topic, payload: payload, qos: Int(message.qos), retain: message.retain, correlationData: correlation,
+            messageExpiryInterval: expiry)
+    }
+}
