@@ -114,8 +114,7 @@ let package = Package(
         .executableTarget(
             name: "command-fuzz",
             dependencies: [
-                "HatchlingAgent", "FleetProtocol", "FleetSigning", "MosquittoClient",
-                .product(name: "Logging", package: "swift-log"),
+                "HatchlingAgent", "HatchlingSystem", "FleetProtocol", "FleetSigning", "MosquittoClient",
             ],
             path: "Fuzz/CommandFuzz",
             swiftSettings: swiftSettings
@@ -150,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HatchlingAgentTests",
-            dependencies: ["HatchlingAgent", "FleetProtocol", "FleetSigning", "HatchlingMetrics"],
+            dependencies: ["HatchlingAgent", "HatchlingSystem", "FleetProtocol", "FleetSigning", "HatchlingMetrics", "MosquittoClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,30 +6,14 @@
 // Built by scripts/fuzz.sh with `-sanitize=fuzzer,address -D FUZZING` (libFuzzer supplies main).
 // In an ordinary build it is a replayer: `command-fuzz FILE_OR_DIR...` runs each input once through
 // the same checks, so the seed corpus is exercised by the plain test build too.
-import Dispatch
 import FleetProtocol
 import FleetSigning
 import HatchlingAgent
-import Logging
+import HatchlingSystem
 import MosquittoClient
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Keeps the last published response.
-final class LastPublished: BusPublisher {
-    let last = Mutex<OutboundMessage?>(nil)
-
-    func publish(_ message: OutboundMessage) throws -> Int32 {
-        last.withLock { $0 = message }
-        return 1
-    }
-}
 
 /// Answers every command with a fixed result of its kind: the fuzzer aims at the path around the handlers.
-struct FixedHandlers: CommandHandling {
+struct FixedHandlers: CommandRunning {
     static let gateway = Heartbeat.GatewaySection(ok: false, httpStatus: nil, latencyMs: nil, error: "connection refused")
     static let heartbeat = Heartbeat(
         hatchling: try! HatchlingName(validating: "fuzz"), bootId: "b", seq: 1, ts: FleetTimestamp(millisecondsSinceEpoch: 0),
@@ -38,7 +22,11 @@ struct FixedHandlers: CommandHandling {
         container: .init(uptimeS: nil, memCurrentBytes: nil, memLimitBytes: nil, cpuPct: nil, cpuLimitCores: nil),
         disk: .init(path: "/data", totalBytes: nil, freeBytes: nil), gateway: gateway)
 
-    func run(_ command: FleetCommand) async -> CommandOutcome {
+    func needsIO(_ command: FleetCommand) -> Bool { false }
+
+    func run(_ command: FleetCommand) -> CommandResult { CommandResult(outcome(command)) }
+
+    func outcome(_ command: FleetCommand) -> CommandOutcome {
         switch command {
         case .versionReport: .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil))
         case .healthCheck:
@@ -57,13 +45,23 @@ struct FixedHandlers: CommandHandling {
 
 let name = try! HatchlingName(validating: "fuzz")
 let topics = FleetTopics(name: name)
-let publisher = LastPublished()
 let key = CommandKey("fuzzing-key-0123456789")!
-/// Two dispatchers: one open, one that demands signatures.
-let dispatchers = [nil, key].map { key in
-    CommandDispatcher(
-        topics: topics, publisher: publisher, handlers: FixedHandlers(), counters: CounterStore(), rateLimit: 0, rateBurst: 1,
-        commandKey: key, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+/// Two dispatchers: one open, one that demands signatures. The fuzzer calls `check` on one thread.
+let settings = [nil, key].map { CommandSettings(topics: topics, rateLimit: 0, rateBurst: 1, commandKey: $0) }
+nonisolated(unsafe) var dispatchers = settings.map { CommandDispatcher(settings: $0, counters: CounterStore()) }
+
+/// Decides and acts on a message as the agent's event loop does; returns what it would publish.
+func answer(_ message: MQTTMessage, with index: Int) -> OutboundMessage? {
+    var action = dispatchers[index].decide(message, at: .now(), settings: settings[index])
+    while true {
+        switch action {
+        case .reply(let reply, _): return reply
+        case .drop: return nil
+        case .run(let admitted, _):
+            action = dispatchers[index].complete(
+                admitted, outcome: FixedHandlers().run(admitted.command).outcome, at: .now(), settings: settings[index])
+        }
+    }
 }
 
 /// The first line of an input as a request on the agent's local socket (`hatchling-agent publish`):
@@ -103,15 +101,8 @@ func check(_ bytes: [UInt8]) {
     if let disagreement = CommandParser.scannerDisagreement(bytes) {
         fatalError("the command scanner and JSONDecoder disagree on \(bytes.count) bytes: \(disagreement)")
     }
-    for (index, dispatcher) in dispatchers.enumerated() {
-        publisher.last.withLock { $0 = nil }
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await dispatcher.handle(MQTTMessage(topic: topics.command, payload: bytes))
-            done.signal()
-        }
-        done.wait()
-        guard let message = publisher.last.withLock({ $0 }) else {
+    for index in dispatchers.indices {
+        guard let message = answer(MQTTMessage(topic: topics.command, payload: bytes), with: index) else {
             fatalError("no response for an input of \(bytes.count) bytes")
         }
         precondition(message.topic == topics.response, "a response went to \(message.topic)")
@@ -156,33 +147,17 @@ struct Replayer {
     static func main() {
         var count = 0
         for path in CommandLine.arguments.dropFirst() {
-            var isDirectory = false
             var info = stat()
-            if stat(path, &info) == 0 { isDirectory = (info.st_mode & S_IFMT) == S_IFDIR }
+            let isDirectory = stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
             let files: [String]
-            if isDirectory, let directory = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(directory) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if !name.hasPrefix(".") { names.append("\(path)/\(name)") }
+            do {
+                files = isDirectory ? try Files.list(path).filter { !$0.hasPrefix(".") }.sorted().map { "\(path)/\($0)" } : [path]
+                for file in files {
+                    check(try Files.read(file, limit: 1 << 24))
+                    count += 1
                 }
-                closedir(directory)
-                files = names.sorted()
-            } else {
-                files = [path]
-            }
-            for file in files {
-                guard let handle = fopen(file, "rb") else { fatalError("cannot read \(file)") }
-                var bytes: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 8192)
-                while true {
-                    let read = fread(&buffer, 1, buffer.count, handle)
-                    if read <= 0 { break }
-                    bytes += buffer[0..<read]
-                }
-                fclose(handle)
-                check(bytes)
-                count += 1
+            } catch {
+                fatalError("cannot read \(path): \(error)")
             }
         }
         print("replayed \(count) inputs: every one answered on the response topic with a well-formed response")

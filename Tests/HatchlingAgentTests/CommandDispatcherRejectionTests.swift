@@ -82,10 +82,10 @@ struct CommandDispatcherRejectionTests {
         #expect(h.counters.snapshot.commands == ["ok": 3, "rate-limited": 2])
     }
 
-    @Test("setRateLimit applies new limits; rate 0 turns the limit off")
+    @Test("new limits in the settings apply to the next command; rate 0 turns the limit off")
     func setRateLimit() async throws {
         let h = DispatcherHarness(rateLimit: 1, rateBurst: 1)
-        h.dispatcher.setRateLimit(0, burst: 1)
+        h.settings.rateLimit = 0
         for i in 0..<30 { await h.send(#"{"command": "health-check", "id": "n-\#(i)"}"#) }
         #expect(h.handlers.commands.count == 30)
         let responses = try h.responses()

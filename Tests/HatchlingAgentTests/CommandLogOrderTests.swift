@@ -14,6 +14,8 @@ final class LogLines: Sendable {
 /// Keeps log messages in memory.
 struct CapturingLogHandler: LogHandler {
     let lines: LogLines
+    /// Appends the event's metadata (sorted `key=value`) to each line.
+    var keepMetadata = false
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
 
@@ -23,83 +25,52 @@ struct CapturingLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        lines.value.withLock { $0.append(event.message.description) }
-    }
-}
-
-/// A publisher that holds back `afterPendingWrites` work until the test runs it, as the network
-/// thread does until its next pass.
-final class DeferringPublisher: BusPublisher {
-    let published = Mutex<[OutboundMessage]>([])
-    let pending = Mutex<[@Sendable () -> Void]>([])
-
-    func publish(_ message: OutboundMessage) throws -> Int32 {
-        published.withLock { $0.append(message) }
-        return 1
-    }
-
-    func afterPendingWrites(_ work: @escaping @Sendable () -> Void) {
-        pending.withLock { $0.append(work) }
-    }
-
-    func runPending() {
-        for work in pending.withLock({ p in defer { p.removeAll() }; return p }) { work() }
-    }
-}
-
-/// Answers `version-report` at once (as the agent does from its cache); the rest through `run`.
-struct ImmediateVersionHandlers: CommandHandling {
-    func run(_ command: FleetCommand) async -> CommandOutcome {
-        .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil))
-    }
-
-    func canRunImmediately(_ command: FleetCommand) -> Bool { command == .versionReport }
-
-    func runImmediately(_ command: FleetCommand) -> CommandOutcome? {
-        .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil))
+        var line = event.message.description
+        if keepMetadata, let metadata = event.metadata {
+            line += metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        }
+        lines.value.withLock { $0.append(line) }
     }
 }
 
 @Suite("When a command's log line is written")
 struct CommandLogOrderTests {
-    let lines = LogLines()
-    let publisher = DeferringPublisher()
-    let dispatcher: CommandDispatcher
     let topics = FleetTopics(name: try! HatchlingName(validating: "mason"))
 
-    init() {
-        let lines = self.lines
-        dispatcher = CommandDispatcher(
-            topics: topics, publisher: publisher, handlers: ImmediateVersionHandlers(), counters: CounterStore(),
-            rateLimit: 0, rateBurst: 1, logger: Logger(label: "test", factory: { _ in CapturingLogHandler(lines: lines) }))
+    func decide(_ payload: String) -> CommandAction {
+        let settings = CommandSettings(topics: topics, rateLimit: 0, rateBurst: 1)
+        var dispatcher = CommandDispatcher(settings: settings, counters: CounterStore())
+        let message = MQTTMessage(topic: topics.command, payload: Array(payload.utf8))
+        return dispatcher.decide(message, at: .now(), settings: settings)
     }
 
-    var handledLines: Int { lines.value.withLock { $0.filter { $0 == "command handled" }.count } }
-
-    @Test("answered on the network thread: published first, logged after the next pass")
-    func immediate() {
-        let message = MQTTMessage(topic: topics.command, payload: Array(#"{"command":"version-report","id":"c-1"}"#.utf8))
-        #expect(dispatcher.handleImmediately(message))
-        #expect(publisher.published.withLock { $0.count } == 1)
-        #expect(handledLines == 0, "the log line was written before the answer could go out")
-        publisher.runPending()
-        #expect(handledLines == 1)
+    @Test("an answer carries its log line for the loop to write once the answer is on its way; the dispatcher writes none")
+    func answerCarriesLine() {
+        guard case .reply(let message, let log) = decide(#"{"command":"reboot","id":"c-2"}"#) else {
+            Issue.record("an unknown command is refused at once")
+            return
+        }
+        #expect(message.topic == topics.response)
+        #expect(log.map(\.message) == ["command handled"])
+        #expect(log.first?.outcome == "unknown-command")
+        #expect(log.first?.metadata["command.id"] == "c-2")
     }
 
-    @Test("errors answered on the network thread are logged the same way")
-    func immediateError() {
-        let message = MQTTMessage(topic: topics.command, payload: Array(#"{"command":"reboot","id":"c-2"}"#.utf8))
-        #expect(dispatcher.handleImmediately(message))
-        #expect(handledLines == 0)
-        publisher.runPending()
-        #expect(handledLines == 1)
+    @Test("a command that passed every check comes back to run, with no line yet")
+    func runCarriesNothing() {
+        guard case .run(let admitted, let log) = decide(#"{"command":"version-report","id":"c-1"}"#) else {
+            Issue.record("a good command is admitted")
+            return
+        }
+        #expect(admitted.command == .versionReport)
+        #expect(log.isEmpty)
     }
 
-    @Test("answered by the worker task: logged at once, nothing left pending")
-    func async() async {
-        await dispatcher.handle(MQTTMessage(topic: topics.command, payload: Array(#"{"command":"health-check","id":"c-3"}"#.utf8)))
-        #expect(publisher.published.withLock { $0.count } == 1)
-        #expect(handledLines == 1)
-        #expect(publisher.pending.withLock { $0.isEmpty })
+    @Test("a line for an answer that did not go out says so")
+    func unpublished() {
+        let lines = LogLines()
+        let logger = Logger(label: "test", factory: { _ in CapturingLogHandler(lines: lines, keepMetadata: true) })
+        DecisionLogLine(level: .info, message: "command handled", metadata: [:], outcome: "ok").write(to: logger, published: false)
+        #expect(lines.value.withLock { $0 } == ["command handled command.outcome=ok-unpublished"])
     }
 }

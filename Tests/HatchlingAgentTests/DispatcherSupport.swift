@@ -6,7 +6,7 @@ import MosquittoClient
 import Synchronization
 
 /// Keeps every published message in memory; can be told to fail.
-final class InMemoryPublisher: BusPublisher {
+final class InMemoryPublisher: Sendable {
     private let state = Mutex<(messages: [OutboundMessage], failing: Bool)>(([], false))
 
     struct Refused: Error, CustomStringConvertible {
@@ -46,7 +46,7 @@ final class ManualClock: Sendable {
 }
 
 /// Records which commands ran and answers each with a fixed outcome of the right kind.
-final class FakeHandlers: CommandHandling {
+final class FakeHandlers: CommandRunning {
     private let ran = Mutex<[FleetCommand]>([])
     /// Time the handler "takes", on the manual clock.
     let clock: ManualClock?
@@ -61,7 +61,13 @@ final class FakeHandlers: CommandHandling {
 
     static let gateway = Heartbeat.GatewaySection(ok: true, httpStatus: 200, latencyMs: 1)
 
-    func run(_ command: FleetCommand) async -> CommandOutcome {
+    func needsIO(_ command: FleetCommand) -> Bool { command != .statusReport }
+
+    func run(_ command: FleetCommand) -> CommandResult {
+        CommandResult(outcome(command))
+    }
+
+    func outcome(_ command: FleetCommand) -> CommandOutcome {
         ran.withLock { $0.append(command) }
         if workSeconds > 0 { clock?.advance(workSeconds) }
         switch command {
@@ -89,31 +95,80 @@ final class FakeHandlers: CommandHandling {
     }
 }
 
-/// One dispatcher wired to in-memory parts.
-struct DispatcherHarness {
+/// One dispatcher wired to in-memory parts, acted on as the event loop acts on it (decide; run the
+/// command at once; complete; publish; write the log lines after the answer), with no thread.
+final class DispatcherHarness: @unchecked Sendable {
     let topics = FleetTopics(name: try! HatchlingName(validating: "mason"))
     let publisher = InMemoryPublisher()
     let clock = ManualClock()
     let counters = CounterStore()
     let handlers: FakeHandlers
-    let dispatcher: CommandDispatcher
+    /// What runs the commands: `handlers` unless given.
+    let runner: any CommandRunning
+    var settings: CommandSettings
+    var dispatcher: CommandDispatcher
+    /// Every line the loop would have written, in order.
+    private(set) var log: [DecisionLogLine] = []
 
-    init(rateLimit: Double = 1000, rateBurst: Int = 1000, workSeconds: Double = 0, commandKey: CommandKey? = nil) {
-        let clock = self.clock
+    init(
+        rateLimit: Double = 1000, rateBurst: Int = 1000, workSeconds: Double = 0, commandKey: CommandKey? = nil,
+        runner: (any CommandRunning)? = nil
+    ) {
         handlers = FakeHandlers(clock: clock, workSeconds: workSeconds)
-        dispatcher = CommandDispatcher(
-            topics: topics, publisher: publisher, handlers: handlers, counters: counters, rateLimit: rateLimit,
-            rateBurst: rateBurst, commandKey: commandKey, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            wallClock: { clock.wall }, monotonic: { clock.monotonic })
+        self.runner = runner ?? handlers
+        settings = CommandSettings(topics: topics, rateLimit: rateLimit, rateBurst: rateBurst, commandKey: commandKey)
+        dispatcher = CommandDispatcher(settings: settings, counters: counters)
     }
+
+    var now: CommandClock { CommandClock(wall: clock.wall, monotonic: clock.monotonic) }
 
     /// Delivers a payload on the command topic.
     func send(_ payload: String, correlation: [UInt8]? = nil, topic: String? = nil) async {
-        await send(bytes: Array(payload.utf8), correlation: correlation, topic: topic)
+        send(bytes: Array(payload.utf8), correlation: correlation, topic: topic)
     }
 
-    func send(bytes: [UInt8], correlation: [UInt8]? = nil, topic: String? = nil) async {
-        await dispatcher.handle(MQTTMessage(topic: topic ?? topics.command, payload: bytes, correlationData: correlation))
+    func send(bytes: [UInt8], correlation: [UInt8]? = nil, topic: String? = nil) {
+        deliver(MQTTMessage(topic: topic ?? topics.command, payload: bytes, correlationData: correlation))
+    }
+
+    /// Decides and acts on one message, as the event loop does.
+    func deliver(_ message: MQTTMessage) {
+        act(dispatcher.decide(message, at: now, settings: settings))
+    }
+
+    private func act(_ action: CommandAction) {
+        switch action {
+        case .reply(let message, let lines):
+            var published = true
+            do {
+                try publisher.publish(message)
+            } catch {
+                published = false
+                counters.update {
+                    $0.dropped += 1
+                    $0.lastError = "response not published: \(error)"
+                }
+            }
+            log += lines.map { line in
+                var line = line
+                if let outcome = line.outcome, !published { line.outcome = "\(outcome)-unpublished" }
+                return line
+            }
+        case .drop(let lines):
+            log += lines
+        case .run(let admitted, let lines):
+            log += lines
+            let result = runner.run(admitted.command)
+            if let applied = result.applied { settings = CommandSettings(applied) }
+            act(dispatcher.complete(admitted, outcome: result.outcome, at: now, settings: settings))
+        }
+    }
+
+    /// Writes the summary of every refusal held back so far into the log.
+    func flushRefusalLog() {
+        if let summary = dispatcher.refusalSummary() {
+            log.append(DecisionLogLine(level: .warning, message: summary, metadata: [:], outcome: nil))
+        }
     }
 
     /// Every response published so far, decoded.

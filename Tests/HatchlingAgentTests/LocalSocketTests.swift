@@ -1,13 +1,10 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Synchronization
 import Testing
 
 @testable import HatchlingAgent
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("The local socket's protocol, event checks and server limits")
 struct LocalSocketTests {

@@ -40,17 +40,15 @@ struct RefusalLogTests {
 
     @Test("20,000 junk commands write a few dozen lines, and the counters count every one")
     func flood() async {
-        let lines = LogLines()
-        let counters = CounterStore()
-        let topics = FleetTopics(name: try! HatchlingName(validating: "mason"))
-        let dispatcher = CommandDispatcher(
-            topics: topics, publisher: InMemoryPublisher(), handlers: FakeHandlers(clock: nil, workSeconds: 0), counters: counters,
-            rateLimit: 0, rateBurst: 1, logger: Logger(label: "test", factory: { _ in CapturingLogHandler(lines: lines) }))
+        let h = DispatcherHarness(rateLimit: 0, rateBurst: 1)
         for _ in 0..<20_000 {
-            await dispatcher.handle(MQTTMessage(topic: topics.command, payload: [0x7B]))
+            h.send(bytes: [0x7B])
+            // Real time passes too: a flood that lasts several refusal windows.
+            h.clock.advance(0.001)
         }
-        dispatcher.flushRefusalLog()
-        let written = lines.value.withLock { $0.filter { !$0.hasPrefix("command received") } }
+        h.flushRefusalLog()
+        let counters = h.counters
+        let written = h.log.map(\.message)
         #expect(written.count <= 100, "\(written.count) lines")
         #expect(counters.snapshot.commands["malformed"] == 20_000)
         let summed = written.filter { $0.contains("more commands refused") }

@@ -10,42 +10,35 @@ import Testing
 struct ReloadOrderingTests {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// A dispatcher made as the runtime makes it, its configuration file rewritten to `reloaded`
-    /// and a `config-reload` answered; then `body` with the dispatcher, where it publishes, and
-    /// the command topic. Nothing consumes `context.reloads`: only what the reload itself applied
-    /// is in force.
+    /// A dispatcher acted on as the event loop acts on it, with the real command runner: its
+    /// configuration file rewritten to `reloaded` and a `config-reload` answered; then `body` with
+    /// the harness. What the reload returned is in force when its answer goes out, and nothing else
+    /// changes the dispatcher's settings.
     static func afterReload(
-        from initial: String, to reloaded: String,
-        _ body: (CommandDispatcher, InMemoryPublisher, String) async throws -> Void
+        from initial: String, to reloaded: String, _ body: (DispatcherHarness) async throws -> Void
     ) async throws {
         try await withConfigFile(initial) { file in
-            let context = try makeContext(environment: ["HATCHLING_NAME": "rook", "HATCHLING_AGENT_CONFIG": file.path])
-            let publisher = InMemoryPublisher()
-            let dispatcher = AgentRuntime.makeDispatcher(context: context, publisher: publisher, logger: Self.quiet)
-            let topic = context.configuration.topics.command
+            let context = try makeContext(environment: ["HATCHLING_NAME": "mason", "HATCHLING_AGENT_CONFIG": file.path])
+            let h = DispatcherHarness(runner: CommandRunner(context: context))
+            h.settings = CommandSettings(context.configuration)
+            h.dispatcher = CommandDispatcher(settings: h.settings, counters: h.counters)
             try reloaded.write(to: file, atomically: true, encoding: .utf8)
-            await dispatcher.handle(MQTTMessage(topic: topic, payload: Array(#"{"command": "config-reload", "id": "r"}"#.utf8)))
-            let reload = try FleetJSON.decode(CommandResponse.self, from: #require(publisher.messages.last).payload)
+            await h.send(#"{"command": "config-reload", "id": "r"}"#)
+            let reload = try #require(try h.lastResponse())
             guard case .reload(let report) = reload.outcome else {
                 Issue.record("reload failed: \(reload)")
                 return
             }
             #expect(!report.changed.isEmpty)
-            try await body(dispatcher, publisher, topic)
+            try await body(h)
         }
     }
 
     @Test("a tighter rate limit applies to the very next commands after config-reload's answer")
     func rateLimitBeforeAnswer() async throws {
-        try await Self.afterReload(from: "COMMAND_RATE_LIMIT=1000\n", to: "COMMAND_RATE_LIMIT=0.01\nCOMMAND_RATE_BURST=2\n") {
-            dispatcher, publisher, topic in
-            for index in 0..<4 {
-                let payload = Array(#"{"command": "version-report", "id": "f-\#(index)"}"#.utf8)
-                if !dispatcher.handleImmediately(MQTTMessage(topic: topic, payload: payload)) {
-                    await dispatcher.handle(MQTTMessage(topic: topic, payload: payload))
-                }
-            }
-            let flood = try publisher.messages.dropFirst().map { try FleetJSON.decode(CommandResponse.self, from: $0.payload) }
+        try await Self.afterReload(from: "COMMAND_RATE_LIMIT=1000\n", to: "COMMAND_RATE_LIMIT=0.01\nCOMMAND_RATE_BURST=2\n") { h in
+            for index in 0..<4 { await h.send(#"{"command": "version-report", "id": "f-\#(index)"}"#) }
+            let flood = try h.responses().dropFirst()
             #expect(flood.count == 4)
             // The bucket is cut to the new burst of 2 and earns nothing to speak of at 0.01 a
             // second: at most 2 of the 4 run. Under the old limit (1000) all 4 would.
@@ -56,10 +49,9 @@ struct ReloadOrderingTests {
 
     @Test("a command key set by config-reload is required from the next command on")
     func commandKeyBeforeAnswer() async throws {
-        try await Self.afterReload(from: "LOG_LEVEL=info\n", to: "FLEET_COMMAND_KEY=0123456789abcdef0123456789abcdef\n") {
-            dispatcher, publisher, topic in
-            await dispatcher.handle(MQTTMessage(topic: topic, payload: Array(#"{"command": "health-check", "id": "unsigned"}"#.utf8)))
-            let unsigned = try FleetJSON.decode(CommandResponse.self, from: #require(publisher.messages.last).payload)
+        try await Self.afterReload(from: "LOG_LEVEL=info\n", to: "FLEET_COMMAND_KEY=0123456789abcdef0123456789abcdef\n") { h in
+            await h.send(#"{"command": "health-check", "id": "unsigned"}"#)
+            let unsigned = try #require(try h.lastResponse())
             #expect(unsigned.id == "unsigned")
             #expect(unsigned.error?.code == .unauthorized)
         }

@@ -1,11 +1,8 @@
+import HatchlingSystem
 import Synchronization
 import Testing
 
 @testable import HatchlingAgent
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("SignalWatcher")
 struct SignalWatcherTests {

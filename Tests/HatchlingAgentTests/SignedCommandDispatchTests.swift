@@ -53,7 +53,7 @@ struct SignedCommandDispatchTests {
         let h = DispatcherHarness()
         await h.send("version-report")
         #expect(try h.lastResponse()?.ok == true)
-        h.dispatcher.setCommandKey(key)
+        h.settings.commandKey = key
         await h.send("version-report")
         #expect(try h.lastResponse()?.error?.code == .unauthorized)
     }

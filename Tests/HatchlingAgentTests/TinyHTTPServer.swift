@@ -1,11 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A minimal HTTP server on 127.0.0.1 for probe tests: a Foundation Thread accepts connections on
 /// a POSIX socket, reads each request, and answers with a fixed reply, or holds the connection

@@ -1,11 +1,8 @@
 import Foundation
+import HatchlingSystem
 import Testing
 
 @testable import HatchlingAgent
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("Programs the agent runs must be out of others' reach")
 struct TrustedExecutableTests {

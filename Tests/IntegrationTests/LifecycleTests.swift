@@ -331,22 +331,33 @@ func waitFor(_ what: String, timeout: Double = 20, _ condition: () -> Bool) asyn
 
 @Suite("Threads of a running agent")
 struct AgentThreadTests {
-    @Test("the MQTT network thread and the gateway probe's thread carry their names (top -H, /proc)")
+    @Test("the worker has its event loop, the I/O worker, the connector, the prober and the local socket's thread, named (top -H, /proc), and no other (no libdispatch pool); the supervisor has one thread")
     func threadNames() async throws {
         try await withBroker { broker in
             try await withAgent("tern", broker: broker) { agent in
-                let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status", "fleet/tern/response"])
                 defer { hub.close() }
                 _ = try await hub.waitOnline("tern")
                 let worker = try #require(agent.workerPID(), "the supervisor has no worker")
-                var names: Set<String> = []
-                try await waitFor("both threads named", timeout: 20) {
-                    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker)/task")) ?? []
-                    names = Set(tasks.compactMap { try? String(contentsOfFile: "/proc/\(worker)/task/\($0)/comm", encoding: .utf8) }
-                        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-                    return names.isSuperset(of: ["mqtt-network", "gateway-probe"])
+                func threads(of pid: Int32) -> [String] {
+                    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+                    return tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+                        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.sorted()
                 }
-                #expect(names.isSuperset(of: ["mqtt-network", "gateway-probe"]), "\(names)")
+                let expected = ["gateway-probe", "hatchling-agent", "io-worker", "local-socket", "mqtt-connect"]
+                var names: [String] = []
+                try await waitFor("the worker's threads named", timeout: 20) {
+                    names = threads(of: worker)
+                    return names == expected
+                }
+                #expect(names == expected)
+                // Several commands and heartbeats later, still no other thread (a pool would show now).
+                for index in 0..<5 {
+                    try hub.publish("fleet/tern/command", #"{"command":"health-check","id":"t-\#(index)"}"#)
+                }
+                _ = try await hub.waitForResponse(on: "fleet/tern/response", "the last health-check", timeout: 20) { $0.id == "t-4" }
+                #expect(threads(of: worker) == expected)
+                #expect(threads(of: agent.pid) == ["hatchling-agent"], "the supervisor runs on its main thread alone")
             }
         }
     }

@@ -12,18 +12,22 @@ public struct CommandSettings: Sendable {
     public var rateBurst: Int
     /// When set, only commands signed with this key run (docs/protocol.md, Signed commands).
     public var commandKey: CommandKey?
+    /// Whether each message gets a "command received" line (LOG_LEVEL=debug or trace); off, the
+    /// line is not even built.
+    public var logsReceived: Bool
 
-    public init(topics: FleetTopics, rateLimit: Double, rateBurst: Int, commandKey: CommandKey? = nil) {
+    public init(topics: FleetTopics, rateLimit: Double, rateBurst: Int, commandKey: CommandKey? = nil, logsReceived: Bool = false) {
         self.topics = topics
         self.rateLimit = rateLimit
         self.rateBurst = rateBurst
         self.commandKey = commandKey
+        self.logsReceived = logsReceived
     }
 
     public init(_ configuration: AgentConfiguration) {
         self.init(
             topics: configuration.topics, rateLimit: configuration.commandRateLimit, rateBurst: configuration.commandRateBurst,
-            commandKey: configuration.commandKey)
+            commandKey: configuration.commandKey, logsReceived: configuration.logLevel <= .debug)
     }
 }
 
@@ -130,6 +134,13 @@ public struct CommandDispatcher {
         let request = try? parsed.get()
         let id = request?.id ?? parsed.rejection?.id
         let word = request?.command.rawValue ?? parsed.rejection?.commandWord
+        var log: [DecisionLogLine] = []
+        if settings.logsReceived {
+            log.append(
+                DecisionLogLine(
+                    level: .debug, message: "command received", metadata: ["command.id": id ?? "-", "mqtt.topic": message.topic],
+                    outcome: nil))
+        }
         // With a key, the signature is checked before anything else is looked up, so that an
         // unsigned request cannot even fetch an earlier response by its id.
         let unauthorized = settings.commandKey.flatMap { key in
@@ -137,7 +148,6 @@ public struct CommandDispatcher {
         }
         if unauthorized == nil, let id, let earlier = recent.response(for: id, now: now.monotonic) {
             counters.update { $0.duplicates += 1 }
-            var log: [DecisionLogLine] = []
             if mayLog("duplicate", now: now.monotonic, &log) {
                 log.append(
                     DecisionLogLine(
@@ -164,11 +174,12 @@ public struct CommandDispatcher {
             }
         }
         if let refusal {
-            return answer(message, id: id, word: word, outcome: .failure(refusal), started: now.monotonic, at: now, settings: settings)
+            return answer(
+                message, id: id, word: word, outcome: .failure(refusal), started: now.monotonic, at: now, settings: settings, log: log)
         }
         // Only a parsed request gets here (a rejection is a refusal above).
         let command = request!.command
-        return .run(AdmittedCommand(message: message, command: command, id: id, started: now.monotonic), log: [])
+        return .run(AdmittedCommand(message: message, command: command, id: id, started: now.monotonic), log: log)
     }
 
     /// The answer to a command that ran, with its outcome.
@@ -199,7 +210,7 @@ public struct CommandDispatcher {
     /// Builds, counts and remembers the response, and says how to send it.
     private mutating func answer(
         _ message: MQTTMessage, id: String?, word: String?, outcome: CommandOutcome, started: Double, at now: CommandClock,
-        settings: CommandSettings
+        settings: CommandSettings, log: [DecisionLogLine] = []
     ) -> CommandAction {
         let response = CommandResponse(
             id: id, hatchling: settings.topics.name, command: word, ts: now.wall,
@@ -211,7 +222,7 @@ public struct CommandDispatcher {
         if let id, response.ok || response.error?.code == .reloadFailed {
             recent.remember(payload, for: id, now: started)
         }
-        var log: [DecisionLogLine] = []
+        var log = log
         if response.ok || mayLog(outcomeName, now: now.monotonic, &log) {
             log.append(
                 DecisionLogLine(
@@ -232,8 +243,13 @@ public struct CommandDispatcher {
     ) -> CommandAction {
         if isError, !errorLimit.take(now: now.monotonic) {
             counters.update { $0.dropped += 1 }
+            // Never "ok" for an answer that did not go out.
             return .drop(
-                log: log.filter { $0.outcome == nil } + [
+                log: log.map { line in
+                    var line = line
+                    line.outcome = line.outcome.map { "\($0)-unpublished" }
+                    return line
+                } + [
                     DecisionLogLine(
                         level: .debug, message: "error response not sent: error responses are over their cap",
                         metadata: ["command.id": id ?? "-"], outcome: nil)

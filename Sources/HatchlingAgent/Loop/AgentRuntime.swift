@@ -133,8 +133,11 @@ final class EventLoop {
     let connection: MQTTConnection
     let inbox: LoopInbox
     let signals: SignalPipe
-    /// The I/O worker: commands that wait for I/O, the periodic probe, SIGHUP's reload.
+    /// The I/O worker: commands that wait for I/O, SIGHUP's reload.
     let worker: JobThread
+    /// The periodic gateway probe, on its own thread: a gateway that hangs holds it for the probe's
+    /// timeout, and a health-check must not wait behind that.
+    let prober: JobThread
     /// The TCP connect, which blocks (a broker behind a dead route takes minutes to time out).
     let connector: JobThread
     var policy: ConnectionPolicy
@@ -174,6 +177,7 @@ final class EventLoop {
                 connectTimeout: configuration.connectTimeout, maximumPacketSize: AgentRuntime.maximumPacketSize))
         worker = JobThread(name: "io-worker", capacity: AgentRuntime.maximumQueuedCommands + 8)
         connector = JobThread(name: "mqtt-connect", capacity: 1)
+        prober = JobThread(name: "gateway-probe", capacity: 1)
         settings = CommandSettings(configuration)
         dispatcher = CommandDispatcher(settings: settings, counters: context.counters)
         policy = ConnectionPolicy(context: context, logger: logger, backoff: ReconnectBackoff(cap: configuration.reconnectMax))
@@ -218,6 +222,7 @@ final class EventLoop {
         }
         if connection.socket >= 0 { connection.disconnect() }
         worker.stop()
+        prober.stop()
         local.stop()
         logger.info("hatchling-agent stopped", metadata: ["boot_id": "\(context.bootId)"])
         return 0
@@ -279,12 +284,12 @@ final class EventLoop {
     /// within 1.25 keepalives.
     var keepaliveCheckInterval: Double { max(0.25, Double(configuration.keepalive) / 4) }
 
-    /// The probe runs on the worker on its own beat (it blocks for up to its timeout); the
-    /// heartbeat reports its last result and age. One at a time.
+    /// The probe runs on its own thread and beat (it blocks for up to its timeout); the heartbeat
+    /// reports its last result and age. One at a time.
     func queueProbe() {
         guard !probeQueued.value.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let (context, probeQueued) = (context, probeQueued)
-        if !worker.submit({
+        if !prober.submit({
             context.gateway.probe(context.configuration(\.gatewayHealthURL))
             probeQueued.value.store(false, ordering: .releasing)
         }) {
