@@ -131,6 +131,13 @@ let package = Package(
             path: "Benchmarks/collector",
             swiftSettings: swiftSettings
         ),
+        // The broker settings' one parser, and its table held against both of its callers: the
+        // agent's loader and fleetctl's resolve (only this test target links both).
+        .testTarget(
+            name: "MosquittoClientTests",
+            dependencies: ["MosquittoClient", "HatchlingAgent", "FleetControl"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FleetProtocolTests",
             dependencies: ["FleetProtocol"],

@@ -63,11 +63,32 @@ struct ConnectionSettingsTests {
             #expect(error.description.hasPrefix("MQTT_TOPIC_ROOT "))
             #expect(error.exitStatus == 2)
         }
-        // The agent's parser: 3.1 is another protocol (level 3), 4 is 3.1.1's level.
+        // The agent's parser (BrokerSettings): 3.1 is another protocol (level 3), 4 is 3.1.1's level.
         #expect(throws: FleetctlError.self) { try resolve(["MQTT_PROTOCOL": "3.1"]) }
+        #expect(try resolve(["MQTT_PROTOCOL": "311"]).protocolChoice == .v311)
         #expect(try resolve(["MQTT_PROTOCOL": "4"]).protocolChoice == .v311)
         #expect(try resolve(["MQTT_CONNECT_TIMEOUT": "2.5"]).connectTimeout == 2.5)
         #expect(throws: FleetctlError.self) { try resolve(["MQTT_CONNECT_TIMEOUT": "0"]) }
+    }
+
+    @Test("an error names the flag that gave the value, else the variable, with its flag when it has one")
+    func errorNames() throws {
+        func problem(_ environment: [String: String], _ overrides: ConnectionOverrides = ConnectionOverrides()) -> String? {
+            do {
+                _ = try resolve(environment, overrides, files: ["/crt": ""])
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem([:], ConnectionOverrides(protocolVersion: "3.1"))
+            == "--protocol must be auto, 5 or 3.1.1: MQTT 3.1 (protocol level 3) is not supported, use 3.1.1")
+        #expect(problem(["MQTT_PROTOCOL": "v5"]) == "MQTT_PROTOCOL must be auto, 5 or 3.1.1")
+        #expect(problem([:], ConnectionOverrides(port: 0)) == "--port must be a port number from 1 to 65535")
+        #expect(problem(["MQTT_PASSWORD": "p"]) == "MQTT_USERNAME (--username) is required when a password is set")
+        #expect(problem([:], ConnectionOverrides(tlsCert: "/crt"))
+            == "MQTT_TLS_KEY (--tls-key) must be set together with MQTT_TLS_CERT")
+        #expect(problem(["MQTT_CONNECT_TIMEOUT": "0"]) == "MQTT_CONNECT_TIMEOUT must be a number of seconds from 1 to 300")
     }
 
     @Test("each run gets a fresh client id fleetctl-<8 hex> and a clean session")

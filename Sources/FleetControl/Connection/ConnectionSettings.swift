@@ -46,10 +46,10 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var tls: MQTTTLSOptions?
     public var topicRoot: String
     public var broadcastTopic: String
-    /// `MQTT_PROTOCOL`: auto (MQTT 5, else 3.1.1), 5 or 3.1.1.
+    /// `MQTT_PROTOCOL`: auto (MQTT 5, else 3.1.1), 5 or 3.1.1 (`BrokerSettings.protocolSpellings`).
     public var protocolChoice: MQTTProtocolChoice
     /// `MQTT_CONNECT_TIMEOUT`: seconds to wait for a CONNACK after connecting.
-    public var connectTimeout: Double = 10
+    public var connectTimeout: Double = BrokerSettings.defaultConnectTimeout
     /// Seconds between pings; short runs never need them, live views do.
     public var keepalive = 30
 
@@ -103,6 +103,8 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// Resolves the settings: a flag wins over its variable, the variable over the default.
     /// `MQTT_HOST` may list brokers (`host[:port],host[:port]`): fleetctl tries them in turn.
+    /// The broker settings go through `BrokerSettings`, the agent's parser too; an error names the
+    /// flag when a flag gave the value, else the variable (with its flag, when it has one).
     public static func resolve(
         environment: [String: String], overrides: ConnectionOverrides,
         readSecret: (String) -> String? = Files.readSecret, isReadable: (String) -> Bool = Files.isReadable
@@ -112,52 +114,50 @@ public struct ConnectionSettings: Sendable, Equatable {
             if let text = environment[key], !text.isEmpty { return (text, key) }
             return nil
         }
-        let tlsCA = value(overrides.tlsCA, "MQTT_TLS_CA")
-        let tlsCert = value(overrides.tlsCert, "MQTT_TLS_CERT")
-        let tlsKey = value(overrides.tlsKey, "MQTT_TLS_KEY")
-        for file in [tlsCA, tlsCert, tlsKey].compactMap({ $0 }) where !isReadable(file.0) {
-            throw .setting(name: file.1, problem: "names a file that cannot be read: \(file.0)")
+        var values: [BrokerSettings.Key: String] = [:]
+        var givenAs: [BrokerSettings.Key: String] = [:]
+        func take(_ key: BrokerSettings.Key, _ flag: String?) {
+            guard let given = value(flag, key.rawValue) else { return }
+            values[key] = given.0
+            givenAs[key] = given.1
         }
-        if (tlsCert == nil) != (tlsKey == nil) {
-            throw .setting(name: "MQTT_TLS_CERT", problem: "and MQTT_TLS_KEY (--tls-cert, --tls-key) must be given together")
+        func name(_ key: BrokerSettings.Key) -> String {
+            if let given = givenAs[key] { return given }
+            return Self.flag(for: key).map { "\(key.rawValue) (--\($0))" } ?? key.rawValue
         }
-        if tlsCert != nil, tlsCA == nil {
-            throw .setting(name: "MQTT_TLS_CA", problem: "(--tls-ca) is required with a client certificate")
-        }
-        let tls = tlsCA.map { MQTTTLSOptions(caFile: $0.0, certFile: tlsCert?.0, keyFile: tlsKey?.0) }
+        take(.host, overrides.host)
+        take(.port, overrides.port.map(String.init))
+        take(.mqttProtocol, overrides.protocolVersion)
+        take(.connectTimeout, nil)
+        take(.username, overrides.username)
+        take(.passwordFile, overrides.passwordFile)
+        // --password-file wins over MQTT_PASSWORD; both variables set is an error (below).
+        if overrides.passwordFile == nil { take(.password, nil) }
+        take(.tlsCA, overrides.tlsCA)
+        take(.tlsCert, overrides.tlsCert)
+        take(.tlsKey, overrides.tlsKey)
 
-        let hostEntry = value(overrides.host, "MQTT_HOST") ?? ("mosquitto", "MQTT_HOST")
-        var port = tls == nil ? 1883 : 8883
-        if let given = value(overrides.port.map(String.init), "MQTT_PORT") {
-            guard let number = Int(given.0), (1...65535).contains(number) else {
-                throw .setting(name: given.1, problem: "must be a port number from 1 to 65535")
+        for key in [BrokerSettings.Key.tlsCA, .tlsCert, .tlsKey, .passwordFile] {
+            if let path = values[key], !isReadable(path) {
+                throw .setting(name: name(key), problem: "names a file that cannot be read: \(path)")
             }
-            port = number
+        }
+        let broker: BrokerSettings
+        do {
+            broker = try BrokerSettings(values)
+        } catch {
+            throw .setting(name: name(error.key), problem: error.problem)
         }
         // A port written with the host counts over MQTT_PORT, but not over --port.
-        var endpoints: [MQTTEndpoint]
-        do {
-            endpoints = try MQTTEndpoint.parseList(hostEntry.0, defaultPort: port)
-        } catch {
-            throw .setting(name: hostEntry.1, problem: error.problem)
-        }
+        var endpoints = broker.brokers
         if let forced = overrides.port { endpoints = endpoints.map { MQTTEndpoint(host: $0.host, port: forced) } }
 
-        let username = value(overrides.username, "MQTT_USERNAME")?.0
-        var password: String? = nil
-        if let file = value(overrides.passwordFile, "MQTT_PASSWORD_FILE") {
-            if overrides.passwordFile == nil, environment["MQTT_PASSWORD"].map({ !$0.isEmpty }) == true {
-                throw .setting(name: "MQTT_PASSWORD_FILE", problem: "cannot be set together with MQTT_PASSWORD; keep one")
-            }
-            guard let secret = readSecret(file.0) else {
-                throw .setting(name: file.1, problem: "names a file that cannot be read as text: \(file.0)")
+        var password = broker.password
+        if let file = broker.passwordFile {
+            guard let secret = readSecret(file) else {
+                throw .setting(name: name(.passwordFile), problem: "names a file that cannot be read as text: \(file)")
             }
             password = secret
-        } else if let text = environment["MQTT_PASSWORD"], !text.isEmpty {
-            password = text
-        }
-        if password != nil, username == nil {
-            throw .setting(name: "MQTT_USERNAME", problem: "(--username) is required when a password is set")
         }
 
         let root = value(overrides.topicRoot, "MQTT_TOPIC_ROOT") ?? (FleetTopics.defaultRoot, "MQTT_TOPIC_ROOT")
@@ -165,23 +165,18 @@ public struct ConnectionSettings: Sendable, Equatable {
         for (topic, name) in [root, broadcast] {
             if let problem = FleetTopics.validateTopic(topic) { throw .setting(name: name, problem: problem) }
         }
-        var choice = MQTTProtocolChoice.auto
-        if let given = value(overrides.protocolVersion, "MQTT_PROTOCOL") {
-            guard let parsed = MQTTProtocolChoice(setting: given.0) else {
-                throw .setting(name: given.1, problem: MQTTProtocolChoice.rule)
-            }
-            choice = parsed
-        }
-        var connectTimeout = 10.0
-        if let given = value(nil, "MQTT_CONNECT_TIMEOUT") {
-            guard let seconds = Double(given.0), seconds.isFinite, (1...300).contains(seconds) else {
-                throw .setting(name: given.1, problem: "must be a number of seconds from 1 to 300")
-            }
-            connectTimeout = seconds
-        }
         return ConnectionSettings(
-            endpoints: endpoints, username: username, password: password, tls: tls,
-            topicRoot: root.0, broadcastTopic: broadcast.0, protocolChoice: choice, connectTimeout: connectTimeout)
+            endpoints: endpoints, username: broker.username, password: password, tls: broker.tls,
+            topicRoot: root.0, broadcastTopic: broadcast.0, protocolChoice: broker.protocolChoice,
+            connectTimeout: broker.connectTimeout)
+    }
+
+    /// The flag of a broker setting, without its dashes; nil for the settings only a variable gives.
+    static func flag(for key: BrokerSettings.Key) -> String? {
+        switch key {
+        case .password, .connectTimeout, .keepalive: nil
+        default: flagName(key.rawValue)
+        }
     }
 
     /// `MQTT_TLS_CA` → `tls-ca`, for messages about a flag.

@@ -105,25 +105,19 @@ public struct ConfigurationLoader: Sendable {
             throw fail(.hatchlingName, error.description)
         }
 
-        let caFile = try readableFile(.mqttTLSCA)
-        let certFile = try readableFile(.mqttTLSCert)
-        let keyFile = try readableFile(.mqttTLSKey)
-        if (certFile == nil) != (keyFile == nil) {
-            throw fail(certFile == nil ? .mqttTLSCert : .mqttTLSKey, "must be set together with \(certFile == nil ? "MQTT_TLS_KEY" : "MQTT_TLS_CERT")")
+        // The files first, so an unreadable one is reported as such before any rule between
+        // settings; then the broker settings, by the parser fleetctl uses too.
+        for key in [SettingKey.mqttTLSCA, .mqttTLSCert, .mqttTLSKey] { _ = try readableFile(key) }
+        let passwordFile = try readableFile(.mqttPasswordFile)
+        var brokerValues: [BrokerSettings.Key: String] = [:]
+        for key in BrokerSettings.Key.allCases {
+            if let value = text(SettingKey(key)) { brokerValues[key] = value }
         }
-        if certFile != nil, caFile == nil { throw fail(.mqttTLSCA, "is required when a client certificate is set") }
-        let tls = caFile.map { MQTTTLSOptions(caFile: $0, certFile: certFile, keyFile: keyFile) }
-
-        let port = try integer(.mqttPort, default: tls == nil ? 1883 : 8883, in: 1...65535)
-        let brokers: [MQTTEndpoint]
+        let broker: BrokerSettings
         do {
-            brokers = try MQTTEndpoint.parseList(text(.mqttHost) ?? "mosquitto", defaultPort: port)
+            broker = try BrokerSettings(brokerValues)
         } catch {
-            throw fail(.mqttHost, error.problem)
-        }
-
-        guard let protocolChoice = MQTTProtocolChoice(setting: text(.mqttProtocol) ?? "auto") else {
-            throw fail(.mqttProtocol, MQTTProtocolChoice.rule)
+            throw fail(SettingKey(error.key), error.problem)
         }
 
         // The name is the broker username add-hatchling.sh makes: the id a broker that binds
@@ -144,20 +138,12 @@ public struct ConfigurationLoader: Sendable {
             broadcast = value
         }
 
-        let password = text(.mqttPassword)
-        let passwordFile = try readableFile(.mqttPasswordFile)
-        if password != nil, passwordFile != nil {
-            throw fail(.mqttPasswordFile, "cannot be set together with MQTT_PASSWORD; keep one")
-        }
-        var effectivePassword = password
+        var effectivePassword = broker.password
         if let passwordFile {
             effectivePassword = try secret(.mqttPasswordFile, at: passwordFile)
             sources[.mqttPassword] = "read from MQTT_PASSWORD_FILE"
         }
-        let username = text(.mqttUsername)
-        if effectivePassword != nil, username == nil {
-            throw fail(.mqttUsername, "is required when a password is set")
-        }
+        let username = broker.username
         let commandKeyPath = try readableFile(.commandKeyFile)
         var keyText = text(.commandKey)
         if keyText != nil, commandKeyPath != nil {
@@ -216,11 +202,10 @@ public struct ConfigurationLoader: Sendable {
         }
 
         var configuration = AgentConfiguration(
-            name: name, brokers: brokers, protocolChoice: protocolChoice,
-            connectTimeout: try number(.mqttConnectTimeout, default: 10, in: 1...300), clientID: clientID,
-            keepalive: try integer(.mqttKeepalive, default: 30, in: 5...65535),
+            name: name, brokers: broker.brokers, protocolChoice: broker.protocolChoice,
+            connectTimeout: broker.connectTimeout, clientID: clientID, keepalive: broker.keepalive,
             topicRoot: topicRoot, broadcastTopic: broadcast, username: username, password: effectivePassword,
-            passwordFile: passwordFile, tls: tls,
+            passwordFile: passwordFile, tls: broker.tls,
             reconnectMax: try number(.mqttReconnectMax, default: 30, in: 1...3600),
             commandRateLimit: try number(.commandRateLimit, default: 10, in: 0...100_000),
             commandRateBurst: try integer(.commandRateBurst, default: 20, in: 1...100_000),

@@ -1,3 +1,5 @@
+import MosquittoClient
+
 /// Every setting the agent reads, from the environment or the configuration file.
 ///
 /// One table drives parsing, `--help`, `check-config` (with secrets as `***`) and the `changed` list
@@ -75,7 +77,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         case .mqttHost: "broker host; 'host[:port],host[:port]' lists brokers to try in turn"
         case .mqttPort: "broker port for hosts listed without one"
         case .mqttProtocol:
-            "'auto', '5' or '3.1.1'; auto tries 5 and falls back to 3.1.1 with a broker that refuses it, closes the connection or does not answer"
+            "'auto', '5' (or '5.0') or '3.1.1' (or '311', '4'); auto tries 5 and falls back to 3.1.1 with a broker that refuses it, closes the connection or does not answer; MQTT 3.1 is not supported"
         case .mqttConnectTimeout: "seconds to wait for the broker's CONNACK after connecting (1-300), apart from the keepalive"
         case .mqttClientID: "MQTT client id; the default is the name, which a broker that binds client ids to usernames expects"
         case .mqttKeepalive: "keepalive in seconds (5-65535); a frozen link is noticed within 2 times this"
@@ -123,5 +125,13 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
         default:
             true
         }
+    }
+}
+
+extension SettingKey {
+    /// The agent's name for a broker setting: the same variable (a test holds every one to it).
+    init(_ key: BrokerSettings.Key) {
+        guard let setting = SettingKey(rawValue: key.rawValue) else { preconditionFailure("\(key.rawValue) is not a SettingKey") }
+        self = setting
     }
 }
