@@ -141,6 +141,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MosquittoClientTests",
+            dependencies: ["MosquittoClient"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FleetControlTests",
             dependencies: ["FleetControl", "FleetProtocol", "FleetSigning", "MosquittoClient"],
             swiftSettings: swiftSettings

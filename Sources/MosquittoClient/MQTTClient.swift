@@ -44,12 +44,12 @@ public final class MQTTClient: @unchecked Sendable {
         var closed = false
         var protocolVersion: MQTTProtocolVersion
         var disconnectRequested = false
-        var lastDisconnectCode: Int32? = nil
+        var lastDisconnectCause: MQTTDisconnect.Cause? = nil
         var lastDisconnectReason: String? = nil
         /// The last error libmosquitto logged during this attempt (OpenSSL's words for a TLS failure).
         var lastLibraryError: String? = nil
         var messageHandler: (@Sendable (MQTTMessage) -> Bool)? = nil
-        var publishAckFilter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)? = nil
+        var publishAckFilter: (@Sendable (_ messageID: Int32, _ reasonCode: MQTTReasonCode) -> Bool)? = nil
         /// Work to run after the loop's next pass (`afterPendingWrites`), oldest first.
         var afterWrites: [@Sendable () -> Void] = []
         /// Periodic work on the network thread (`setTimer`).
@@ -147,18 +147,23 @@ public final class MQTTClient: @unchecked Sendable {
             client.continuation.yield(
                 .connAck(
                     MQTTConnAck(
-                        reasonCode: Int(code), sessionPresent: (flags & 1) != 0, reason: reason,
-                        protocolVersion: version, maximumQoS: maximumQoS)))
+                        reasonCode: MQTTReasonCode(connAckCode: code, protocolVersion: version),
+                        sessionPresent: (flags & 1) != 0, reason: reason, protocolVersion: version, maximumQoS: maximumQoS)))
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
             guard let client = MQTTClient.client(userdata) else { return }
-            // A DISCONNECT from an MQTT 5 broker carries a reason code (>= 128, such as 142
+            // A DISCONNECT from an MQTT 5 broker carries a reason code (a failure, such as
             // "Session taken over"); otherwise the code is libmosquitto's own MOSQ_ERR_*.
-            var reason =
-                code >= 128 ? mqttReasonString(Int(code), protocolVersion: .v5) : MQTTError.describe(code: code, errno: errno)
+            let savedErrno = errno
+            let cause = MQTTDisconnect.Cause(disconnectCallbackCode: code)
+            var reason: String
+            switch cause {
+            case .broker(let reasonCode): reason = reasonCode.text
+            case .library(let code): reason = MQTTError.describe(code: code, errno: savedErrno)
+            }
             if let extra = readReasonString(props) { reason += ": \(extra)" }
             client.state.withLock {
-                $0.lastDisconnectCode = code
+                $0.lastDisconnectCause = cause
                 $0.lastDisconnectReason = reason
             }
         }
@@ -177,11 +182,14 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
             guard let client = MQTTClient.client(userdata) else { return }
-            if let filter = client.state.withLock({ $0.publishAckFilter }), !filter(mid, Int(reasonCode)) { return }
-            client.continuation.yield(.published(messageID: mid, reasonCode: Int(reasonCode)))
+            let reasonCode = MQTTReasonCode(libraryValue: reasonCode)
+            if let filter = client.state.withLock({ $0.publishAckFilter }), !filter(mid, reasonCode) { return }
+            client.continuation.yield(.published(messageID: mid, reasonCode: reasonCode))
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
-            let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
+            let qos = (0..<Int(max(count, 0))).map { index in
+                granted.map { MQTTReasonCode(libraryValue: $0[index]) } ?? .unspecifiedError
+            }
             MQTTClient.client(userdata)?.continuation.yield(.subscribed(messageID: mid, grantedQoS: qos))
         }
     }
@@ -226,7 +234,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// `events` as `.published`; the others are dropped there. An agent that answers thousands of
     /// commands needs only the refusals and the one acknowledgement it waits for, and each event it
     /// does not need would wake a task. Nil (the default) reports every acknowledgement.
-    public func setPublishAckFilter(_ filter: (@Sendable (_ messageID: Int32, _ reasonCode: Int) -> Bool)?) {
+    public func setPublishAckFilter(_ filter: (@Sendable (_ messageID: Int32, _ reasonCode: MQTTReasonCode) -> Bool)?) {
         state.withLock { $0.publishAckFilter = filter }
     }
 
@@ -321,7 +329,7 @@ public final class MQTTClient: @unchecked Sendable {
         while case .connect(let endpoint, let keepalive) = nextRequest() {
             let version = state.withLock { s -> MQTTProtocolVersion in
                 s.disconnectRequested = false
-                s.lastDisconnectCode = nil
+                s.lastDisconnectCause = nil
                 s.lastDisconnectReason = nil
                 s.lastLibraryError = nil
                 s.connAckReceived = false
@@ -384,7 +392,7 @@ public final class MQTTClient: @unchecked Sendable {
             let loopError = MQTTError(operation: "mosquitto_loop", code: code)
             let ending = state.withLock { s in
                 MQTTDisconnect(
-                    code: s.lastDisconnectCode ?? code,
+                    cause: s.lastDisconnectCause ?? .library(code: code),
                     reason: s.connAckTimedOut
                         ? "no CONNACK within \(MQTTClient.format(options.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
                         : (s.lastDisconnectReason ?? loopError.message) + (s.lastLibraryError.map { " (\($0))" } ?? ""),
@@ -482,7 +490,7 @@ public final class MQTTClient: @unchecked Sendable {
             }
         }
         if case .failure(let error) = result {
-            return MQTTDisconnect(code: error.code, reason: error.message, wasConnected: false, requested: false)
+            return MQTTDisconnect(cause: .library(code: error.code), reason: error.message, wasConnected: false, requested: false)
         }
         return nil
     }

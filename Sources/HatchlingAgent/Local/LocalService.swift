@@ -85,12 +85,12 @@ final class LocalService: Sendable {
         let (logger, topic) = (logger, topic)
         do {
             try acks.publish({ try publisher.publish(OutboundMessage(topic: topic, payload: payload, qos: 1, retain: false)) }) { reasonCode in
-                if reasonCode < 128 {
+                if !reasonCode.isFailure {
                     answer(.published(seq: seq))
                     logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
                 } else {
-                    answer(.failed(.init(.brokerRefused, "the broker refused the event (reason code \(reasonCode)): check its ACL for \(topic)")))
-                    logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode)"])
+                    answer(.failed(.init(.brokerRefused, "the broker refused the event: \(reasonCode); check its ACL for \(topic)")))
+                    logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
                 }
             }
         } catch {
@@ -128,7 +128,7 @@ final class LocalService: Sendable {
 final class EventAcks: Sendable {
     private struct Waiter {
         var since: Double
-        var done: @Sendable (Int) -> Void
+        var done: @Sendable (MQTTReasonCode) -> Void
     }
 
     private let waiting = Mutex<[Int32: Waiter]>([:])
@@ -136,7 +136,7 @@ final class EventAcks: Sendable {
     /// through `acknowledge`, and with no event waiting it takes no lock.
     private let count = Atomic<Int>(0)
 
-    func publish(_ send: () throws -> Int32, done: @escaping @Sendable (_ reasonCode: Int) -> Void) throws {
+    func publish(_ send: () throws -> Int32, done: @escaping @Sendable (_ reasonCode: MQTTReasonCode) -> Void) throws {
         let now = Monotonic.seconds()
         try waiting.withLock { waiting in
             // Counted before the packet is queued: its PUBACK, however fast, then takes the lock.
@@ -150,7 +150,7 @@ final class EventAcks: Sendable {
 
     /// Takes the acknowledgement of an event (true), or leaves it to others (false). A waiter
     /// older than a minute is dropped, never matched: its message id may have been reused since.
-    func acknowledge(_ messageID: Int32, reasonCode: Int) -> Bool {
+    func acknowledge(_ messageID: Int32, reasonCode: MQTTReasonCode) -> Bool {
         guard count.load(ordering: .sequentiallyConsistent) > 0 else { return false }
         guard
             let waiter = waiting.withLock({ waiting -> Waiter? in

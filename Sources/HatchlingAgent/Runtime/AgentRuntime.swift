@@ -114,13 +114,13 @@ public final class AgentRuntime: Sendable {
             admitAndQueue(message, queued.load(ordering: .acquiring) == 0, true)
             return true
         }
-        // Only refusals (reason code 128 and up, logged below) and, once stopping, the shutdown
+        // Only refusals (failure reason codes, logged below) and, once stopping, the shutdown
         // status's acknowledgement are wanted; every other PUBACK would wake the event loop for nothing.
         // Events from the local socket (`hatchling-agent publish`) take their own acknowledgements.
         let local = LocalService(context: context, publisher: client, topic: topics.event, logger: logger)
         client.setPublishAckFilter { messageID, reasonCode in
             if local.acks.acknowledge(messageID, reasonCode: reasonCode) { return false }
-            return reasonCode >= 128 || shuttingDown.load(ordering: .relaxed)
+            return reasonCode.isFailure || shuttingDown.load(ordering: .relaxed)
         }
         let commandWorker = Task {
             for await admitted in commandStream {
@@ -184,19 +184,19 @@ public final class AgentRuntime: Sendable {
                     admitAndQueue(message, false, false)
                 }
             case .mqtt(.published(let messageID, let reasonCode)):
-                if reasonCode >= 128 {
+                if reasonCode.isFailure {
                     logger.error(
                         "broker refused a publish (check its ACL)",
-                        metadata: ["mqtt.mid": "\(messageID)", "mqtt.reason_code": "\(reasonCode)"])
-                    context.counters.update { $0.lastError = "broker refused a publish with reason code \(reasonCode)" }
+                        metadata: ["mqtt.mid": "\(messageID)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
+                    context.counters.update { $0.lastError = "broker refused a publish with reason code \(reasonCode.rawValue)" }
                 }
                 if stopping, messageID == shutdownMessageID {
                     client.close()
                 }
             case .mqtt(.subscribed(_, let granted)):
                 loop.subscribed()
-                if granted.contains(where: { $0 >= 128 }) {
-                    logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted)"])
+                if granted.contains(where: \.isFailure) {
+                    logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted.map(\.rawValue))"])
                 }
             case .mqttFinished:
                 logger.info("hatchling-agent stopped", metadata: ["boot_id": "\(context.bootId)"])
