@@ -15,7 +15,7 @@ public enum FleetctlError: Error, Sendable, Equatable, CustomStringConvertible {
     case connection(String)
     /// The broker refused a subscription or publish, or the connection ended while in use.
     case broker(String)
-    /// The broker refused a publish as not authorised (MQTT 5 reason code 135): its ACL.
+    /// The broker refused a publish as not authorised (MQTT 5 `MQTTReasonCode.notAuthorized`): its ACL.
     case notAuthorised(String)
     /// A local file or socket could not be used.
     case io(String)

@@ -23,7 +23,7 @@ public final class MQTTConnection: @unchecked Sendable {
 
     /// What one attempt has seen so far.
     private struct Attempt {
-        var disconnectCode: Int32? = nil
+        var disconnectCause: MQTTDisconnect.Cause? = nil
         var disconnectReason: String? = nil
         /// The last error libmosquitto logged while the connection was being set up (OpenSSL's words).
         var libraryError: String? = nil
@@ -117,7 +117,7 @@ public final class MQTTConnection: @unchecked Sendable {
             if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
         }
         return MQTTDisconnect(
-            code: MOSQ_ERR_TIMEOUT.rawValue, reason: reason, wasConnected: true, requested: false,
+            cause: .library(code: MOSQ_ERR_TIMEOUT.rawValue), reason: reason, wasConnected: true, requested: false,
             connAckReceived: false, connAckTimedOut: true)
     }
 
@@ -169,7 +169,7 @@ public final class MQTTConnection: @unchecked Sendable {
         if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
         let reason = attempt.disconnectReason ?? MQTTError(operation: "mosquitto_loop", code: code).message
         return MQTTDisconnect(
-            code: attempt.disconnectCode ?? code, reason: reason + (attempt.libraryError.map { " (\($0))" } ?? ""),
+            cause: attempt.disconnectCause ?? .library(code: code), reason: reason + (attempt.libraryError.map { " (\($0))" } ?? ""),
             wasConnected: true, requested: attempt.requested, connAckReceived: attempt.connAckReceived, connAckTimedOut: false)
     }
 
@@ -196,19 +196,19 @@ public final class MQTTConnection: @unchecked Sendable {
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
             guard let connection = MQTTConnection.connection(userdata) else { return }
-            connection.attempt.disconnectCode = code
-            connection.attempt.disconnectReason = MosquittoHandle.disconnectReason(code: code, props: props)
+            let (cause, reason) = MosquittoHandle.disconnect(code: code, props: props)
+            connection.attempt.disconnectCause = cause
+            connection.attempt.disconnectReason = reason
         }
         mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
             guard let connection = MQTTConnection.connection(userdata), let message else { return }
             connection.handler(.message(MosquittoHandle.copy(message.pointee, props)))
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
-            MQTTConnection.connection(userdata)?.handler(.published(messageID: mid, reasonCode: Int(reasonCode)))
+            MQTTConnection.connection(userdata)?.handler(.published(messageID: mid, reasonCode: MQTTReasonCode(libraryValue: reasonCode)))
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
-            let qos = (0..<Int(max(count, 0))).map { Int(granted?[$0] ?? 128) }
-            MQTTConnection.connection(userdata)?.handler(.subscribed(messageID: mid, grantedQoS: qos))
+            MQTTConnection.connection(userdata)?.handler(.subscribed(messageID: mid, grantedQoS: MosquittoHandle.granted(count, granted)))
         }
     }
 }
@@ -261,7 +261,7 @@ enum MosquittoHandle {
             }
         }
         if case .failure(let error) = result {
-            return MQTTDisconnect(code: error.code, reason: error.message, wasConnected: false, requested: false)
+            return MQTTDisconnect(cause: .library(code: error.code), reason: error.message, wasConnected: false, requested: false)
         }
         return nil
     }
@@ -285,16 +285,27 @@ enum MosquittoHandle {
         var reason = mqttReasonString(Int(code), protocolVersion: version)
         if let extra = readReasonString(props) { reason += ": \(extra)" }
         return MQTTConnAck(
-            reasonCode: Int(code), sessionPresent: (flags & 1) != 0, reason: reason, protocolVersion: version,
-            maximumQoS: readMaximumQoS(props))
+            reasonCode: MQTTReasonCode(connAckCode: code, protocolVersion: version), sessionPresent: (flags & 1) != 0,
+            reason: reason, protocolVersion: version, maximumQoS: readMaximumQoS(props))
     }
 
-    /// A DISCONNECT from an MQTT 5 broker carries a reason code (>= 128, such as 142 "Session
-    /// taken over"); otherwise the code is libmosquitto's own MOSQ_ERR_*.
-    static func disconnectReason(code: Int32, props: OpaquePointer?) -> String {
-        var reason = code >= 128 ? mqttReasonString(Int(code), protocolVersion: .v5) : MQTTError.describe(code: code, errno: errno)
+    /// Who ended the connection and in which words: the reason code of an MQTT 5 broker's
+    /// DISCONNECT (such as "Session taken over"), otherwise libmosquitto's own MOSQ_ERR_*.
+    static func disconnect(code: Int32, props: OpaquePointer?) -> (MQTTDisconnect.Cause, String) {
+        let savedErrno = errno
+        let cause = MQTTDisconnect.Cause(disconnectCallbackCode: code)
+        var reason: String
+        switch cause {
+        case .broker(let reasonCode): reason = reasonCode.text
+        case .library(let code): reason = MQTTError.describe(code: code, errno: savedErrno)
+        }
         if let extra = readReasonString(props) { reason += ": \(extra)" }
-        return reason
+        return (cause, reason)
+    }
+
+    /// A SUBACK's entries: the granted QoS or the failure, one per filter.
+    static func granted(_ count: Int32, _ granted: UnsafePointer<Int32>?) -> [MQTTReasonCode] {
+        (0..<Int(max(count, 0))).map { index in granted.map { MQTTReasonCode(libraryValue: $0[index]) } ?? .unspecifiedError }
     }
 
     /// A delivered message, copied out (libmosquitto frees it when the callback returns).

@@ -62,11 +62,13 @@ public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(operation) failed: \(message) (code \(code))" }
 }
 
-/// The text libmosquitto gives an MQTT reason code (v5) or CONNACK code (3.1.1).
+/// The text for an MQTT 5 reason code (`MQTTReasonCode.text`, the one table of them) or, under
+/// 3.1.1, libmosquitto's for a CONNACK return code (a code space of its own: 5 is "not authorised").
 public func mqttReasonString(_ reasonCode: Int, protocolVersion: MQTTProtocolVersion) -> String {
     switch protocolVersion {
     case .v5:
-        return mosquitto_reason_string(Int32(reasonCode)).map { String(cString: $0) } ?? "reason \(reasonCode)"
+        guard let byte = UInt8(exactly: reasonCode) else { return "reason \(reasonCode)" }
+        return MQTTReasonCode(rawValue: byte).text
     case .v311:
         return mosquitto_connack_string(Int32(reasonCode)).map { String(cString: $0) } ?? "code \(reasonCode)"
     }

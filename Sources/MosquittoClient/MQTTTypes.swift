@@ -1,3 +1,5 @@
+import CMosquitto
+
 /// MQTT protocol version spoken to the broker.
 public enum MQTTProtocolVersion: String, Sendable, Equatable, CustomStringConvertible {
     case v311 = "3.1.1"
@@ -63,11 +65,13 @@ public struct MQTTMessage: Sendable, Equatable {
 
 /// The broker's answer to CONNECT.
 public struct MQTTConnAck: Sendable, Equatable {
-    /// 0 when accepted; otherwise the CONNACK code (3.1.1) or reason code (5).
-    public var reasonCode: Int
+    /// `success` when accepted; otherwise why not, in MQTT 5 terms: under 3.1.1 the CONNACK's
+    /// return code is translated (`MQTTReasonCode(connAckCode:protocolVersion:)`), and `reason`
+    /// keeps its 3.1.1 words.
+    public var reasonCode: MQTTReasonCode
     /// Whether the broker still had this client's session (and its queued messages).
     public var sessionPresent: Bool
-    /// Text for the reason code, plus the broker's reason string when it sent one.
+    /// Text for the code in the protocol version spoken, plus the broker's reason string when it sent one.
     public var reason: String
     /// Protocol version the CONNECT used.
     public var protocolVersion: MQTTProtocolVersion
@@ -75,7 +79,8 @@ public struct MQTTConnAck: Sendable, Equatable {
     public var maximumQoS: Int?
 
     public init(
-        reasonCode: Int, sessionPresent: Bool, reason: String, protocolVersion: MQTTProtocolVersion, maximumQoS: Int? = nil
+        reasonCode: MQTTReasonCode, sessionPresent: Bool, reason: String, protocolVersion: MQTTProtocolVersion,
+        maximumQoS: Int? = nil
     ) {
         self.reasonCode = reasonCode
         self.sessionPresent = sessionPresent
@@ -84,18 +89,63 @@ public struct MQTTConnAck: Sendable, Equatable {
         self.maximumQoS = maximumQoS
     }
 
-    public var accepted: Bool { reasonCode == 0 }
+    public var accepted: Bool { reasonCode == .success }
 
-    /// A broker that speaks only MQTT 3.1.1 answers a version 5 CONNECT with code 1 (or 132 in v5 terms).
+    /// A broker that speaks only MQTT 3.1.1 answers a version 5 CONNECT with "unacceptable
+    /// protocol version" (its code 1, translated) or, in MQTT 5 terms, unsupported protocol version.
     public var refusedProtocolVersion: Bool {
-        protocolVersion == .v5 && (reasonCode == 1 || reasonCode == 132)
+        protocolVersion == .v5 && reasonCode == .unsupportedProtocolVersion
     }
 }
 
 /// How a connection attempt or a connection ended.
 public struct MQTTDisconnect: Sendable, Equatable {
-    /// `MOSQ_ERR_*` code (0 for a disconnect we asked for).
-    public var code: Int32
+    /// Who ended it, and with which code.
+    public enum Cause: Sendable, Hashable, CustomStringConvertible {
+        /// libmosquitto's own `MOSQ_ERR_*` code: the attempt failed or the connection was lost on
+        /// this side (`MOSQ_ERR_SUCCESS`, 0, for a disconnect we asked for).
+        case library(code: Int32)
+        /// The reason code of the broker's MQTT 5 DISCONNECT (such as `sessionTakenOver`).
+        case broker(MQTTReasonCode)
+
+        /// How libmosquitto's disconnect callback reports it: the reason code of an MQTT 5
+        /// broker's DISCONNECT (always a failure code: it calls back with `MOSQ_ERR_SUCCESS` for a
+        /// normal one), otherwise its own `MOSQ_ERR_*`, all of which are below the failure codes.
+        init(disconnectCallbackCode code: Int32) {
+            if let byte = UInt8(exactly: code), MQTTReasonCode(rawValue: byte).isFailure {
+                self = .broker(MQTTReasonCode(rawValue: byte))
+            } else {
+                self = .library(code: code)
+            }
+        }
+
+        /// True for an orderly end: `MOSQ_ERR_SUCCESS`, or a broker's normal disconnection.
+        public var isClean: Bool {
+            switch self {
+            case .library(let code): code == MOSQ_ERR_SUCCESS.rawValue
+            case .broker(let reasonCode): reasonCode == .normalDisconnection
+            }
+        }
+
+        /// The number as libmosquitto reported it, for logs (`mqtt.code`); compare the cases, not this.
+        public var rawCode: Int32 {
+            switch self {
+            case .library(let code): code
+            case .broker(let reasonCode): Int32(reasonCode.rawValue)
+            }
+        }
+
+        /// "The connection was lost. (libmosquitto code 7)", "Session taken over (reason code 142)".
+        public var description: String {
+            switch self {
+            case .library(let code): "\(MQTTError.describe(code: code)) (libmosquitto code \(code))"
+            case .broker(let reasonCode): reasonCode.description
+            }
+        }
+    }
+
+    /// Who ended it, and with which code (`.library(code: 0)` for a disconnect we asked for).
+    public var cause: Cause
     /// Human-readable cause.
     public var reason: String
     /// False when the attempt never reached the broker (refused TCP connect, DNS failure).
@@ -111,10 +161,10 @@ public struct MQTTDisconnect: Sendable, Equatable {
     public var connAckTimedOut: Bool
 
     public init(
-        code: Int32, reason: String, wasConnected: Bool, requested: Bool, connAckReceived: Bool = false,
+        cause: Cause, reason: String, wasConnected: Bool, requested: Bool, connAckReceived: Bool = false,
         connAckTimedOut: Bool = false
     ) {
-        self.code = code
+        self.cause = cause
         self.reason = reason
         self.wasConnected = wasConnected
         self.requested = requested
@@ -134,10 +184,12 @@ public enum MQTTEvent: Sendable {
     case disconnected(MQTTDisconnect)
     /// A message arrived on a subscription.
     case message(MQTTMessage)
-    /// A QoS 1/2 publish was acknowledged (QoS 0: sent). `reasonCode` is the v5 PUBACK reason (135 = denied).
-    case published(messageID: Int32, reasonCode: Int)
-    /// A SUBSCRIBE was acknowledged with these granted QoS values (128 = refused).
-    case subscribed(messageID: Int32, grantedQoS: [Int])
+    /// A QoS 1/2 publish was acknowledged (QoS 0: sent). `reasonCode` is the MQTT 5 PUBACK's
+    /// (`notAuthorized` when the ACL denies it); `success` under 3.1.1, whose PUBACK has none.
+    case published(messageID: Int32, reasonCode: MQTTReasonCode)
+    /// A SUBSCRIBE was acknowledged: one entry per filter, the granted QoS (`grantedQoS0` to
+    /// `grantedQoS2`) or a refusal (`isFailure`; under 3.1.1 always `unspecifiedError`, 0x80).
+    case subscribed(messageID: Int32, grantedQoS: [MQTTReasonCode])
 }
 
 /// The Last Will: what the broker publishes for us when the connection is lost without DISCONNECT.

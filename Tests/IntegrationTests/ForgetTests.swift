@@ -102,7 +102,7 @@ struct ForgetTests {
             // rook's credentials (its agent not started yet: the template binds the client id to
             // the user, so a client as rook would push its agent off) cannot clear mason's status
             // or heartbeat: MQTT 3.1.1 acknowledges the denied clear as if it passed, MQTT 5 says
-            // 135, and a fresh subscription still gets both.
+            // not authorised, and a fresh subscription still gets both.
             let rookPassword = try broker.password("rook")
             for topic in ["fleet/mason/status", "fleet/mason/heartbeat"] {
                 let cleared = try await tool("mosquitto_pub", port: broker.hatchlingPort, ["-u", "rook", "-P", rookPassword, "-r", "-n", "-q", "1", "-t", topic])
@@ -111,7 +111,7 @@ struct ForgetTests {
             let hostile = try await TestHub.connect(
                 to: broker.hatchlingHandle, topics: ["fleet/rook/command"], protocolVersion: .v5, username: "rook", password: rookPassword)
             let mid = try hostile.client.publish(topic: "fleet/mason/status", payload: [], qos: 1, retain: true)
-            #expect(try await hostile.waitForAck(mid) == 135)
+            #expect(try await hostile.waitForAck(mid) == .notAuthorized)
             hostile.close()
             #expect(try await retainedStatus(broker, "mason") == online, "mason's status survives rook")
             #expect(try await retained(broker, "fleet/mason/heartbeat").payload == beat.payload, "and its heartbeat")
@@ -240,7 +240,7 @@ struct ForgetTests {
                 ("fleet/zephyr/status", forged), ("fleet/zephyr/heartbeat", forged),
             ] {
                 let mid = try zephyr.client.publish(topic: topic, payload: Array(payload.utf8), qos: 1, retain: true)
-                #expect(try await zephyr.waitForAck(mid) == 135, "zephyr wrote \(topic)")
+                #expect(try await zephyr.waitForAck(mid) == .notAuthorized, "zephyr wrote \(topic)")
             }
             #expect(try await retainedStatus(broker, "mason") == offline, "mason's status survives zephyr")
             #expect(try await retained(broker, "fleet/mason/heartbeat").payload == beat.payload, "and its heartbeat")
@@ -258,7 +258,7 @@ struct ForgetTests {
             #expect(note.contains("MQTT_USERNAME=zephyr-admin") && note.contains("zephyr-admin/mqtt-password"), "\(note)")
             let refused = try await Fleetctl.run(["forget", "mason"], environment: zephyrEnv)
             #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
-            #expect(refused.stdout.contains("not authorised (MQTT 5 reason code 135)") && refused.stdout.contains("1 kept"), "\(refused.stdout)")
+            #expect(refused.stdout.contains("refused the clear: Not authorized (reason code 135)") && refused.stdout.contains("1 kept"), "\(refused.stdout)")
             #expect(refused.stdout.contains("MQTT_USERNAME=zephyr-admin"), "\(refused.stdout)")
             #expect(try await retainedStatus(broker, "mason") == offline, "the broker still holds mason's status")
 
@@ -273,12 +273,12 @@ struct ForgetTests {
                 "fleet/mason/command", "fleet/ghost/command", "zephyr/broadcast", "fleet/mason/response", "fleet/mason/event", "fleet/ghost/event",
                 "fleet/zephyr-admin/status", "fleet/zephyr-admin/heartbeat",
             ] {
-                #expect(try await admin.publishAndWaitForAck(topic, #"{"command":"health-check","id":"admin-1"}"#) == 135, "zephyr-admin wrote \(topic)")
+                #expect(try await admin.publishAndWaitForAck(topic, #"{"command":"health-check","id":"admin-1"}"#) == .notAuthorized, "zephyr-admin wrote \(topic)")
             }
-            #expect(try await zephyr.publishAndWaitForAck("fleet/ghost/command", #"{"command":"health-check","id":"zephyr-1"}"#) == 0)
+            #expect(try await zephyr.publishAndWaitForAck("fleet/ghost/command", #"{"command":"health-check","id":"zephyr-1"}"#) == .success)
             // The marker is retained: firstRetained below needs a topic known to hold one.
             let markerID = try admin.client.publish(topic: "fleet/ghost/status", payload: Array("marker".utf8), qos: 1, retain: true)
-            #expect(try await admin.waitForAck(markerID) == 0)
+            #expect(try await admin.waitForAck(markerID) == .success)
             _ = try await admin.waitForMessage("its own marker") { $0.topic == "fleet/ghost/status" && $0.payload == Array("marker".utf8) }
             #expect(!admin.messages.contains { $0.topic.hasSuffix("/command") }, "zephyr-admin read a command")
             #expect(!hub.messages.contains { $0.topic == "fleet/mason/event" || $0.topic == "fleet/mason/response" }, "nothing it tried got through")
@@ -322,7 +322,7 @@ struct ForgetTests {
             #expect(note.contains("does not let zephyr-admin write") && note.contains("topic write fleet/+/status") && note.contains("under `user zephyr-admin`"), "\(note)")
 
             let refused = try await Fleetctl.run(["forget", "mason"], environment: env)
-            #expect(refused.status == 3 && refused.stdout.contains("not authorised (MQTT 5 reason code 135)"), "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.status == 3 && refused.stdout.contains("refused the clear: Not authorized (reason code 135)"), "\(refused.stdout)\(refused.stderr)")
             #expect(try await retainedStatus(broker, "mason").reason == .shutdown, "the broker still holds mason's status")
         } catch {
             print("mason's log:\n\(mason.log())")

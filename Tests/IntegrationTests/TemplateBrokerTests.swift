@@ -75,8 +75,8 @@ struct TemplateBrokerTests {
             #expect(!rogue.messages.contains { $0.topic == "fleet/mason/command" }, "rook read mason's command")
 
             // (c) rook cannot write mason's status (MQTT 5: PUBACK 135), and the hub never sees it.
-            #expect(try await rogue.publishAndWaitForAck("fleet/mason/status", #"{"state":"offline","forged":true}"#) == 135)
-            #expect(try await rogue.publishAndWaitForAck("fleet/rook/status", "marker-c") == 0)
+            #expect(try await rogue.publishAndWaitForAck("fleet/mason/status", #"{"state":"offline","forged":true}"#) == .notAuthorized)
+            #expect(try await rogue.publishAndWaitForAck("fleet/rook/status", "marker-c") == .success)
             _ = try await hub.waitForMessage("rook's own status marker", timeout: 20) { $0.topic == "fleet/rook/status" && $0.payload == Array("marker-c".utf8) }
             #expect(!hub.messages.contains { $0.topic == "fleet/mason/status" && String(decoding: $0.payload, as: UTF8.self).contains("forged") })
 

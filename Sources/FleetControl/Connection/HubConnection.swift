@@ -28,8 +28,8 @@ public final class HubConnection: Sendable {
         var ended: String?
         /// How the connection (or its attempt) ended, when it has.
         var ending: MQTTDisconnect?
-        var subAcks: [Int32: [Int]] = [:]
-        var pubAcks: [Int32: Int] = [:]
+        var subAcks: [Int32: [MQTTReasonCode]] = [:]
+        var pubAcks: [Int32: MQTTReasonCode] = [:]
         var inbox: [MQTTMessage] = []
         var inboxStart = 0
         /// When the last retained message came: the retained snapshot has arrived once none has
@@ -114,9 +114,10 @@ public final class HubConnection: Sendable {
     /// The protocol version the connection speaks (3.1.1 has no correlation data).
     public var protocolVersion: MQTTProtocolVersion { client.protocolVersion }
 
-    /// Subscribes to each filter and waits for the broker's SUBACK; returns the granted QoS values.
+    /// Subscribes to each filter and waits for the broker's SUBACK; returns its entries, one
+    /// granted QoS per filter (a refusal throws).
     @discardableResult
-    public func subscribe(_ filters: [String], qos: Int, timeout: Double = 5) async throws(FleetctlError) -> [Int] {
+    public func subscribe(_ filters: [String], qos: Int, timeout: Double = 5) async throws(FleetctlError) -> [MQTTReasonCode] {
         let ids: [Int32]
         do {
             ids = try client.subscribe(filters, qos: qos)
@@ -127,7 +128,7 @@ public final class HubConnection: Sendable {
             throw endedError() ?? .broker("the broker did not acknowledge the subscription within \(Int(timeout)) s")
         }
         let granted = shared.state.withLock { state in ids.flatMap { state.subAcks[$0] ?? [] } }
-        if let refused = granted.firstIndex(where: { $0 >= 128 }), refused < filters.count {
+        if let refused = granted.firstIndex(where: \.isFailure), refused < filters.count {
             throw .broker("the broker refused the subscription to \(filters[refused]): check the hub's user in the ACL")
         }
         return granted
@@ -195,13 +196,14 @@ public final class HubConnection: Sendable {
         }
     }
 
-    /// Publishes and waits for the PUBACK (QoS 1); returns its MQTT 5 reason code (0 under 3.1.1).
+    /// Publishes and waits for the PUBACK (QoS 1); returns its MQTT 5 reason code (`success` under
+    /// 3.1.1), a success one: a refusal throws (`notAuthorized` as `.notAuthorised`).
     /// `retain` with an empty payload deletes the topic's retained message (`forget`).
     @discardableResult
     public func publish(
         _ topic: String, _ payload: [UInt8], qos: Int = 1, retain: Bool = false,
         properties: MQTTPublishProperties = MQTTPublishProperties(), timeout: Double = 5
-    ) async throws(FleetctlError) -> Int {
+    ) async throws(FleetctlError) -> MQTTReasonCode {
         let mid: Int32
         do {
             mid = try client.publish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
@@ -211,11 +213,11 @@ public final class HubConnection: Sendable {
         guard await wait(timeout, { $0.pubAcks[mid] != nil }) else {
             throw endedError() ?? .broker("the broker did not acknowledge the publish to \(topic) within \(Int(timeout)) s")
         }
-        let code = shared.state.withLock { $0.pubAcks[mid] ?? 0 }
-        if code == 135 {
+        let code = shared.state.withLock { $0.pubAcks[mid] ?? .success }
+        if code == .notAuthorized {
             throw .notAuthorised("the broker refused the publish to \(topic) (not authorised): the ACL does not let this user (MQTT_USERNAME) write it; in the template the hub's user, zephyr, may write commands and the broadcast; only \(ForgetRunner.adminUser) may write statuses and heartbeats (fleetctl forget)")
         }
-        if code >= 128 { throw .broker("the broker refused the publish to \(topic) (reason code \(code))") }
+        if code.isFailure { throw .broker("the broker refused the publish to \(topic): \(code)") }
         return code
     }
 

@@ -152,7 +152,7 @@ public enum ForgetRunner {
         }
 
         // The clear: a zero-length retained message, QoS 1, on each topic. A refusal (MQTT 5
-        // reason 135, or RabbitMQ closing the connection) is noted as the ACL's; any other failure
+        // `notAuthorized`, or RabbitMQ closing the connection) is noted as the ACL's; any other failure
         // (no PUBACK in time, a lost connection, another reason code) as what it is. The check
         // below decides what each left behind.
         var connection = hub
@@ -183,7 +183,7 @@ public enum ForgetRunner {
             case .acknowledged:
                 continue
             case .notAuthorised:
-                if refusal == nil { refusal = "the broker refused the clear: not authorised (MQTT 5 reason code 135)" }
+                if refusal == nil { refusal = "the broker refused the clear: \(MQTTReasonCode.notAuthorized)" }
             case .closed(let reason):
                 failure = "the connection ended at the clear of \(topic): \(reason)"
                 break publishing
@@ -211,7 +211,7 @@ public enum ForgetRunner {
     enum ClearResult {
         /// PUBACK without an error (under MQTT 3.1.1 also a publish the ACL denied).
         case acknowledged
-        /// PUBACK with MQTT 5 reason code 135.
+        /// PUBACK with the MQTT 5 reason code `notAuthorized`.
         case notAuthorised
         /// The connection ended while waiting for the PUBACK.
         case closed(String)

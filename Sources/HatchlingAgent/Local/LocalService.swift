@@ -10,7 +10,7 @@ import Synchronization
 final class LocalService: Sendable {
     /// Hands an event to the event loop, which publishes it and calls `done` with the PUBACK's
     /// reason code (or why it could not publish).
-    typealias Send = @Sendable (OutboundMessage, _ done: @escaping @Sendable (Result<Int, LocalPublishError>) -> Void) -> Void
+    typealias Send = @Sendable (OutboundMessage, _ done: @escaping @Sendable (Result<MQTTReasonCode, LocalPublishError>) -> Void) -> Void
     private let context: AgentContext
     private let send: Send
     private let topic: String
@@ -88,12 +88,12 @@ final class LocalService: Sendable {
         let (logger, topic) = (logger, topic)
         send(OutboundMessage(topic: topic, payload: payload, qos: 1, retain: false)) { [context] result in
             switch result {
-            case .success(let reasonCode) where reasonCode < 128:
+            case .success(let reasonCode) where !reasonCode.isFailure:
                 answer(.published(seq: seq))
                 logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
             case .success(let reasonCode):
-                answer(.failed(.init(.brokerRefused, "the broker refused the event (reason code \(reasonCode)): check its ACL for \(topic)")))
-                logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode)"])
+                answer(.failed(.init(.brokerRefused, "the broker refused the event: \(reasonCode); check its ACL for \(topic)")))
+                logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
             case .failure(let error):
                 // Not on the bus: its number goes to the next event, so the hub sees no false gap.
                 context.returnEventSeq(seq)

@@ -88,7 +88,7 @@ enum LoopInput: Sendable {
     case reloaded(Result<AgentContext.Reload, FleetErrorBody>)
     /// An event from the local socket (`hatchling-agent publish`), to publish; `done` gets the
     /// PUBACK's reason code, or the error that kept it off the bus.
-    case publishEvent(OutboundMessage, done: @Sendable (Result<Int, LocalPublishError>) -> Void)
+    case publishEvent(OutboundMessage, done: @Sendable (Result<MQTTReasonCode, LocalPublishError>) -> Void)
 }
 
 /// Why an event from the local socket was not published.
@@ -156,7 +156,7 @@ final class EventLoop {
     /// Lines to write once what this pass published is on the socket.
     var pendingLog: [DecisionLogLine] = []
     /// Events from the local socket waiting for their PUBACK, by message id.
-    var eventWaiters: [Int32: (since: Double, done: @Sendable (Result<Int, LocalPublishError>) -> Void)] = [:]
+    var eventWaiters: [Int32: (since: Double, done: @Sendable (Result<MQTTReasonCode, LocalPublishError>) -> Void)] = [:]
     var local: LocalService!
 
     init(context: AgentContext, runner: any CommandRunning, logger: Logger) throws {
@@ -370,16 +370,17 @@ final class EventLoop {
             act(dispatcher.decide(message, at: .now(), settings: settings), inCallback: true)
         case .published(let messageID, let reasonCode):
             if let waiter = eventWaiters.removeValue(forKey: messageID) { waiter.done(.success(reasonCode)) }
-            if reasonCode >= 128 {
+            if reasonCode.isFailure {
                 logger.error(
-                    "broker refused a publish (check its ACL)", metadata: ["mqtt.mid": "\(messageID)", "mqtt.reason_code": "\(reasonCode)"])
-                context.counters.update { $0.lastError = "broker refused a publish with reason code \(reasonCode)" }
+                    "broker refused a publish (check its ACL)",
+                    metadata: ["mqtt.mid": "\(messageID)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
+                context.counters.update { $0.lastError = "broker refused a publish: \(reasonCode)" }
             }
             if case .announcing(_, messageID) = state { finish() }
         case .subscribed(_, let granted):
             policy.subscribed()
-            if granted.contains(where: { $0 >= 128 }) {
-                logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted)"])
+            if granted.contains(where: \.isFailure) {
+                logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted.map(\.rawValue))"])
             }
         case .disconnected(let ending):
             ended(ending)
@@ -497,7 +498,7 @@ final class EventLoop {
         }
     }
 
-    func publishEvent(_ message: OutboundMessage, done: @escaping @Sendable (Result<Int, LocalPublishError>) -> Void) {
+    func publishEvent(_ message: OutboundMessage, done: @escaping @Sendable (Result<MQTTReasonCode, LocalPublishError>) -> Void) {
         guard case .connected = state else {
             done(.failure(LocalPublishError(description: "not connected to the broker")))
             return

@@ -107,7 +107,7 @@ struct ConnectionPolicy {
             connectedSince = nil
             let lived = now - since
             logger.warning(
-                "disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)", "mqtt.code": "\(ending.code)"])
+                "disconnected", metadata: ["mqtt.broker": "\(broker)", "reason": "\(ending.reason)", "mqtt.code": "\(ending.cause.rawCode)"])
             context.counters.update { $0.lastError = "disconnected: \(ending.reason)" }
             if lived >= AgentRuntime.stableConnectionSeconds {
                 backoff.reset()
@@ -119,7 +119,7 @@ struct ConnectionPolicy {
                 pingPong = false
             }
             let loss = TakeoverDetector.classify(
-                code: ending.code, requested: ending.requested, subscriptionAcknowledged: subscriptionAcknowledged)
+                cause: ending.cause, requested: ending.requested, subscriptionAcknowledged: subscriptionAcknowledged)
             if loss == .droppedAtSubscription {
                 // Not a twin: no ping-pong back-off; the next broker of the list is tried first.
                 let message =
@@ -134,7 +134,7 @@ struct ConnectionPolicy {
                 }
                 context.counters.update { $0.lastError = "broker dropped the connection at the subscription" }
                 droppedAtSubscription = true
-            } else if takeovers.record(code: ending.code, requested: ending.requested, at: now), !pingPong {
+            } else if takeovers.record(cause: ending.cause, requested: ending.requested, at: now), !pingPong {
                 pingPong = true
                 let message =
                     (loss == .takenOver

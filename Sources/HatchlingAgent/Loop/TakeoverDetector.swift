@@ -1,8 +1,10 @@
+import MosquittoClient
+
 /// Notices two clients with the same client id taking the session from each other.
 ///
 /// The broker lets the newer connection take over the session and drops the older one; two agents
 /// with the same id then reconnect and drop each other in a loop. mosquitto 2.0 closes the older
-/// connection without a DISCONNECT (MQTT 5 brokers may send reason 142, "Session taken over"), so
+/// connection without a DISCONNECT (MQTT 5 brokers may send `sessionTakenOver`), so
 /// what counts is an accepted connection lost without our asking: `threshold` of them within
 /// `window` seconds is a ping-pong (or a link that drops every connection, also worth an error).
 public struct TakeoverDetector: Sendable {
@@ -11,9 +13,6 @@ public struct TakeoverDetector: Sendable {
     private var recent: [Double] = []
 
     public init() {}
-
-    /// The MQTT 5 reason code of a DISCONNECT that means another client took the session.
-    public static let sessionTakenOver: Int32 = 142
 
     /// How an accepted connection was lost, as far as the agent can tell.
     public enum Loss: Equatable, Sendable {
@@ -25,7 +24,7 @@ public struct TakeoverDetector: Sendable {
         /// another client: a client with the same id takes the session whole, and mosquitto, the
         /// only broker seen to drop silently on a takeover, acknowledges the subscription first.
         case droppedAtSubscription
-        /// The broker said so (MQTT 5 reason 142).
+        /// The broker said so (an MQTT 5 DISCONNECT with `sessionTakenOver`).
         case takenOver
         /// Lost after the subscription was acknowledged, with no reason given: a takeover if it
         /// keeps happening (`record`), else a network cut or a broker going down.
@@ -33,18 +32,18 @@ public struct TakeoverDetector: Sendable {
     }
 
     /// Classifies the loss of an accepted connection.
-    public static func classify(code: Int32, requested: Bool, subscriptionAcknowledged: Bool) -> Loss {
-        if requested || code == 0 { return .requested }
-        if code == sessionTakenOver { return .takenOver }
+    public static func classify(cause: MQTTDisconnect.Cause, requested: Bool, subscriptionAcknowledged: Bool) -> Loss {
+        if requested || cause.isClean { return .requested }
+        if cause == .broker(.sessionTakenOver) { return .takenOver }
         return subscriptionAcknowledged ? .unexplained : .droppedAtSubscription
     }
 
     /// Records how an accepted connection ended; true when the losses in the window reach the threshold.
-    public mutating func record(code: Int32, requested: Bool, at now: Double) -> Bool {
+    public mutating func record(cause: MQTTDisconnect.Cause, requested: Bool, at now: Double) -> Bool {
         recent.removeAll { now - $0 > window }
-        guard !requested, code != 0 else { return false }
+        guard !requested, !cause.isClean else { return false }
         recent.append(now)
-        return code == Self.sessionTakenOver || recent.count >= threshold
+        return cause == .broker(.sessionTakenOver) || recent.count >= threshold
     }
 
     /// A connection held longer than the other client's longest wait: whatever came before is over.

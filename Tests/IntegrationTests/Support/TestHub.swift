@@ -17,7 +17,7 @@ final class TestHub: Sendable {
 
     private struct State {
         var messages: [MQTTMessage] = []
-        var acks: [Int32: Int] = [:]
+        var acks: [Int32: MQTTReasonCode] = [:]
         var connected = false
         var waiters: [UUID: Waiter] = [:]
     }
@@ -64,7 +64,7 @@ final class TestHub: Sendable {
                 case .connAck(let ack):
                     state.state.withLock { $0.connected = ack.accepted }
                 case .subscribed(let mid, _):
-                    state.state.withLock { $0.acks[mid] = 0 }
+                    state.state.withLock { $0.acks[mid] = .success }
                 case .published(let mid, let reasonCode):
                     state.state.withLock { $0.acks[mid] = reasonCode }
                 case .message(let message):
@@ -147,8 +147,8 @@ final class TestHub: Sendable {
         try client.publish(topic: topic, payload: bytes, qos: 1)
     }
 
-    /// Publishes at QoS 1 and returns the PUBACK's reason code (MQTT 5: 135 when the ACL denies it).
-    func publishAndWaitForAck(_ topic: String, _ text: String) async throws -> Int {
+    /// Publishes at QoS 1 and returns the PUBACK's reason code (MQTT 5: `notAuthorized` when the ACL denies it).
+    func publishAndWaitForAck(_ topic: String, _ text: String) async throws -> MQTTReasonCode {
         let mid = try client.publish(topic: topic, payload: Array(text.utf8), qos: 1)
         try await waitUntil("PUBACK of \(topic)") { $0.acks[mid] != nil }
         return shared.state.withLock { $0.acks[mid]! }
@@ -156,10 +156,10 @@ final class TestHub: Sendable {
 
     /// Awaits a condition on the hub's own state (connection, acknowledgements).
     /// The reason code of the PUBACK for `mid`, if one reached `events`.
-    func ack(for mid: Int32) -> Int? { shared.state.withLock { $0.acks[mid] } }
+    func ack(for mid: Int32) -> MQTTReasonCode? { shared.state.withLock { $0.acks[mid] } }
 
     /// Waits until the PUBACK for `mid` has reached `events`; returns its reason code.
-    func waitForAck(_ mid: Int32) async throws -> Int {
+    func waitForAck(_ mid: Int32) async throws -> MQTTReasonCode {
         try await waitUntil("PUBACK of message \(mid)") { $0.acks[mid] != nil }
         return shared.state.withLock { $0.acks[mid]! }
     }
