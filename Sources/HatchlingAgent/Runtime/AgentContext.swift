@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 import HatchlingMetrics
 import Logging
 import MosquittoClient
@@ -182,6 +183,6 @@ public final class AgentContext: Sendable {
     /// 16 random bytes as hex: new at every process start.
     static func makeBootId() -> String {
         var generator = SystemRandomNumberGenerator()
-        return SHA256.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return CommandSignature.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }
