@@ -100,7 +100,7 @@ func checkLocalRequest(_ bytes: [UInt8]) {
 func check(_ bytes: [UInt8]) {
     checkLocalRequest(bytes)
     // The hand-written JSON scanner must read every payload as JSONDecoder does.
-    if let disagreement = CommandParser.scannerDisagreement(bytes) {
+    if let disagreement = scannerDisagreement(bytes) {
         fatalError("the command scanner and JSONDecoder disagree on \(bytes.count) bytes: \(disagreement)")
     }
     for (index, dispatcher) in dispatchers.enumerated() {
