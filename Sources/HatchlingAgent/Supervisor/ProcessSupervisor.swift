@@ -54,8 +54,15 @@ public final class ProcessSupervisor: Sendable {
     public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
+        /// No status: `waitpid` failed (not our child any more), so how it ended is not known (`ChildWaiter`).
+        case unknown
 
-        init(waitStatus: Int32) {
+        /// From `waitpid`'s status; nil (no status) is `.unknown`.
+        init(waitStatus: Int32?) {
+            guard let waitStatus else {
+                self = .unknown
+                return
+            }
             self = (waitStatus & 0x7f) == 0 ? .exited((waitStatus >> 8) & 0xff) : .signaled(waitStatus & 0x7f)
         }
 
@@ -68,6 +75,7 @@ public final class ProcessSupervisor: Sendable {
             switch self {
             case .exited(let code): "exit status \(code)"
             case .signaled(let number): "signal \(number)\(Self.signalNames[number].map { " (\($0))" } ?? "")"
+            case .unknown: "unknown (waitpid failed: not our child any more)"
             }
         }
     }
@@ -131,6 +139,7 @@ public final class ProcessSupervisor: Sendable {
                     switch status {
                     case .exited(let code): return code
                     case .signaled(let number): return number == stopping ? 0 : 128 + number
+                    case .unknown: return 1  // not known to have stopped cleanly
                     }
                 }
                 if status == .exited(2) {

@@ -7,11 +7,17 @@ import Musl
 /// Waits for a child process on a thread of its own (blocking `waitpid`), then calls back once
 /// with its wait status. Reaping here is what keeps a dead worker from staying a zombie.
 enum ChildWaiter {
-    static func wait(for pid: pid_t, then done: @escaping @Sendable (Int32) -> Void) {
+    /// `done` gets the wait status, or nil when `waitpid` failed (the process is not our child, or
+    /// no longer: `ECHILD`): then there is no status at all, rather than a made-up one that would
+    /// read as an exit or a signal.
+    static func wait(for pid: pid_t, then done: @escaping @Sendable (Int32?) -> Void) {
         let started = startThread(named: "waitpid") {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 {
-                if errno != EINTR { status = 0x7f; break }  // not our child any more: report as lost
+                if errno != EINTR {
+                    done(nil)
+                    return
+                }
             }
             done(status)
         }
