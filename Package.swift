@@ -11,6 +11,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Each target declares every module it imports, even one it would reach through another target:
+// scripts/check-imports.sh (run by scripts/lint.sh) checks it.
 let package = Package(
     name: "hatchling-agent",
     platforms: [.macOS(.v15)],
@@ -75,6 +77,7 @@ let package = Package(
             name: "hatchling-agent",
             dependencies: [
                 "HatchlingAgent",
+                "FleetProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +140,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HatchlingAgentTests",
-            dependencies: ["HatchlingAgent", "FleetProtocol", "FleetSigning", "HatchlingMetrics"],
+            dependencies: [
+                "HatchlingAgent", "FleetProtocol", "FleetSigning", "HatchlingMetrics", "MosquittoClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

