@@ -12,6 +12,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Each target declares every module it imports, even one it would reach through another target:
+// scripts/check-imports.sh (run by scripts/lint.sh) checks it.
 let package = Package(
     name: "hatchling-agent",
     platforms: [.macOS(.v15)],
@@ -87,6 +89,8 @@ let package = Package(
             name: "hatchling-agent",
             dependencies: [
                 "HatchlingAgent",
+                "HatchlingSystem",
+                "FleetProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -135,7 +139,7 @@ let package = Package(
         // agent's loader and fleetctl's resolve (only this test target links both).
         .testTarget(
             name: "MosquittoClientTests",
-            dependencies: ["MosquittoClient", "HatchlingAgent", "FleetControl"],
+            dependencies: ["CMosquitto", "MosquittoClient", "HatchlingAgent", "FleetControl"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -156,7 +160,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HatchlingAgentTests",
-            dependencies: ["HatchlingAgent", "HatchlingSystem", "FleetProtocol", "FleetSigning", "HatchlingMetrics", "MosquittoClient"],
+            dependencies: [
+                "HatchlingAgent", "HatchlingSystem", "FleetProtocol", "FleetSigning", "HatchlingMetrics", "MosquittoClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -27,9 +27,13 @@ let response = CommandResponse(
     id: "b-123", hatchling: name, command: "version-report", ts: .now(), durationMs: 0,
     outcome: .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil)))
 
+/// `FleetJSON.encode` through `JSONEncoder`: in a function that knows only `Encodable`, the
+/// overload for `JSONWritable` payloads (the writer) is not the one called.
+func encodeWithEncoder<T: Encodable>(_ value: T) throws -> [UInt8] { try FleetJSON.encode(value) }
+
 measure("parse a JSON command") { _ = CommandParser.parse(request) }
 try measure("baseline: JSONEncoder (FleetJSON's settings: convertToSnakeCase, sorted keys)") {
-    _ = try FleetJSON.encodeWithFoundation(response)
+    _ = try encodeWithEncoder(response)
 }
 measure("encode a response (JSONWriter, what the agent sends)") { _ = FleetJSON.encode(response) }
 let plain = JSONEncoder()

@@ -98,7 +98,7 @@ func checkLocalRequest(_ bytes: [UInt8]) {
 func check(_ bytes: [UInt8]) {
     checkLocalRequest(bytes)
     // The hand-written JSON scanner must read every payload as JSONDecoder does.
-    if let disagreement = CommandParser.scannerDisagreement(bytes) {
+    if let disagreement = scannerDisagreement(bytes) {
         fatalError("the command scanner and JSONDecoder disagree on \(bytes.count) bytes: \(disagreement)")
     }
     for index in dispatchers.indices {
@@ -127,6 +127,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
+// libFuzzer's C name, kept as it is.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,

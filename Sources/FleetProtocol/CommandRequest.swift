@@ -144,19 +144,6 @@ public enum CommandParser {
         return .success(request)
     }
 
-    /// For the tests and the fuzzer: nil when `EnvelopeScanner` refuses the payload, or reads it
-    /// exactly as `JSONDecoder` does; otherwise what each of them read. Only payloads that `parse`
-    /// hands to the scanner are compared (valid UTF-8, `{` first after whitespace).
-    package static func scannerDisagreement(_ payload: [UInt8]) -> String? {
-        guard String(validating: payload, as: UTF8.self) != nil,
-            payload.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{"),
-            let scanned = EnvelopeScanner.scan(payload)
-        else { return nil }
-        let decoded = Envelope.decodeWithFoundation(payload)
-        guard scanned != decoded else { return nil }
-        return "EnvelopeScanner: \(scanned); JSONDecoder: \(decoded.map { "\($0)" } ?? "not JSON")"
-    }
-
     /// 1 to 64 printable ASCII characters.
     public static func isValidID(_ id: String) -> Bool {
         let bytes = id.utf8
@@ -179,28 +166,31 @@ public enum CommandParser {
     }
 
     /// The fields we read; unknown keys are ignored, and a field of the wrong type is remembered as such.
-    /// `EnvelopeScanner` fills it; its `Decodable` form is the reference the scanner is tested against.
-    struct Envelope: Decodable, Equatable {
-        enum Field: Equatable {
+    /// `EnvelopeScanner` fills it. `package`, not internal: the fuzzer (`Fuzz/CommandFuzz`) holds the
+    /// scanner's reading against `JSONDecoder`'s, as `EnvelopeScannerTests` do; that reference
+    /// decoder lives with them, not here.
+    package struct Envelope: Equatable {
+        package enum Field: Equatable {
             case absent
             case string(String)
             case other
         }
 
-        enum Key: String, CodingKey, CaseIterable {
+        /// The keys of the fields, as spelled on the wire.
+        package enum Key: String, CaseIterable {
             case command, id, ts, sig
             case expiresAt = "expires_at"
         }
 
-        var command = Field.absent
-        var id = Field.absent
-        var ts = Field.absent
-        var expiresAt = Field.absent
-        var sig = Field.absent
+        package var command = Field.absent
+        package var id = Field.absent
+        package var ts = Field.absent
+        package var expiresAt = Field.absent
+        package var sig = Field.absent
 
-        init() {}
+        package init() {}
 
-        subscript(key: Key) -> Field {
+        package subscript(key: Key) -> Field {
             get {
                 switch key {
                 case .command: command
@@ -220,24 +210,14 @@ public enum CommandParser {
                 }
             }
         }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            for key in Key.allCases where c.contains(key) {
-                self[key] = (try? c.decode(String.self, forKey: key)).map(Field.string) ?? .other
-            }
-        }
-
-        /// What `JSONDecoder` makes of the payload: the reference for `EnvelopeScanner`.
-        static func decodeWithFoundation(_ payload: [UInt8]) -> Envelope? {
-            try? JSONDecoder().decode(Envelope.self, from: Data(payload))
-        }
     }
 }
 
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs, CRs and LFs (shared by the agent's config file parser).
-    public func trimmingWhitespace() -> SubSequence {
+    /// Without leading and trailing spaces, tabs, CRs and LFs: plain-text commands here, and the
+    /// agent's config file parser (`ConfigFile`). Not public API (`package`): a text helper, not
+    /// part of the wire protocol.
+    package func trimmingWhitespace() -> SubSequence {
         // Whole Characters: "\r\n" is one Character, so compare by its scalars.
         let isSpace: (Character) -> Bool = { $0.unicodeScalars.allSatisfy { [" ", "\t", "\n", "\r"].contains($0) } }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {

@@ -9,8 +9,8 @@
 /// in fields it never reads, and a duplicated key (the first one counts); it checks a string's
 /// escapes only when it reads the string. The scanner refuses all of these as not JSON, and refuses
 /// a command field given twice. Whatever it accepts, `JSONDecoder` accepts with the same fields:
-/// the tests and the fuzzer (`scripts/fuzz.sh`) check that on every input.
-struct EnvelopeScanner {
+/// the tests and the fuzzer (`scripts/fuzz.sh`) check that on every input (hence `package`).
+package struct EnvelopeScanner {
     /// `JSONDecoder`'s own nesting limit.
     static let maximumDepth = 512
 
@@ -30,7 +30,7 @@ struct EnvelopeScanner {
     private var uniqueKeys = false
 
     /// The fields, or nil when the payload is not exactly one valid JSON object.
-    static func scan(_ payload: [UInt8]) -> CommandParser.Envelope? {
+    package static func scan(_ payload: [UInt8]) -> CommandParser.Envelope? {
         payload.withUnsafeBufferPointer { buffer in
             var scanner = EnvelopeScanner(bytes: buffer)
             return scanner.document() ? scanner.envelope : nil

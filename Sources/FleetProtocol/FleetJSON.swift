@@ -5,9 +5,9 @@ import FoundationEssentials
 /// Keys are snake_case on the wire (`boot_id`, `duration_ms`) and sorted, so a payload's bytes
 /// are a pure function of its value: golden files compare byte for byte.
 public enum FleetJSON {
-    /// Encodes a payload as compact JSON bytes.
+    /// Encodes a payload as compact JSON bytes, through `JSONEncoder`.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        try encodeWithFoundation(value)
+        Array(try makeEncoder().encode(value))
     }
 
     /// Encodes a payload that writes itself (every payload the agent sends): the same bytes as
@@ -16,11 +16,6 @@ public enum FleetJSON {
         var writer = JSONWriter()
         value.write(to: &writer)
         return writer.bytes
-    }
-
-    /// Encodes through `JSONEncoder`, whatever the type: the reference the writers are tested against.
-    public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try makeEncoder().encode(value))
     }
 
     /// Encodes for people (`metrics`, `check-config`): indented, same keys. `keysAsWritten`: the

@@ -4,8 +4,9 @@
 /// `JSONEncoder` was 60 % of the instructions of one command (its generic Codable machinery and the
 /// snake_case key conversion, redone for every key on every encode). The payloads have fixed
 /// shapes, so each one writes its keys directly, already in snake_case and already sorted. The
-/// bytes are the same as `FleetJSON.encodeWithFoundation`'s: the tests hold every shape against it,
-/// with the golden values and with generated ones (escapes, non-ASCII text, extreme numbers).
+/// bytes are the same as `JSONEncoder`'s under `FleetJSON`'s settings: the tests hold every shape
+/// against it, with the golden values and with generated ones (escapes, non-ASCII text, extreme
+/// numbers).
 ///
 /// Commas are implied: a key or an array element that does not follow `{` or `[` gets one.
 public struct JSONWriter: ~Copyable {

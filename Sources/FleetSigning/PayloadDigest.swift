@@ -1,10 +1,11 @@
 import CCrypto
 
-/// SHA-256 of a payload through libcrypto's one-shot `EVP_Digest` (already loaded by libmosquitto),
-/// for the hub's audit log: it records a message's fingerprint, never its content.
+/// SHA-256 through libcrypto's one-shot `EVP_Digest` (already loaded by libmosquitto): the package's
+/// one SHA-256. The hub's audit log records a message's fingerprint with it, never its content; the
+/// agent fingerprints its configuration file with it (`config_sha256`).
 public enum PayloadDigest {
-    /// Lowercase hex SHA-256 of `bytes`.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+    /// The 32-byte SHA-256 digest of `bytes`.
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let result = bytes.withUnsafeBytes { input in
@@ -12,6 +13,11 @@ public enum PayloadDigest {
         }
         // EVP_Digest fails only when libcrypto cannot allocate: nothing sensible to do but stop.
         precondition(result == 1, "SHA-256 failed in libcrypto")
-        return CommandSignature.hex(out.prefix(Int(length)))
+        return Array(out.prefix(Int(length)))
+    }
+
+    /// Lowercase hex SHA-256 of `bytes`.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        CommandSignature.hex(sha256(bytes))
     }
 }

@@ -31,10 +31,12 @@ public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Throws unless `code` is `MOSQ_ERR_SUCCESS`. The one place return codes become errors.
+    /// `errno` is read before `operation` builds its text, which may allocate and change it.
     @inline(__always)
     static func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(MQTTError) {
         if code != MOSQ_ERR_SUCCESS.rawValue {
-            throw MQTTError(operation: operation(), code: code)
+            let savedErrno = errno
+            throw MQTTError(operation: operation(), code: code, message: describe(code: code, errno: savedErrno))
         }
     }
 

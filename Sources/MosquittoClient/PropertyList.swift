@@ -8,8 +8,9 @@ import Musl
 
 /// Builds an MQTT 5 property list, hands it to `body`, and frees it afterwards.
 ///
-/// Every libmosquitto call we pass a list to copies it, except `mosquitto_will_set_v5`, which takes
-/// ownership on success; that one call uses `makeOwnedPropertyList` instead.
+/// Every libmosquitto call we pass a list to copies it, so it is always freed here. (The one call
+/// that would take ownership, `mosquitto_will_set_v5`, is not used: the will is set with
+/// `mosquitto_will_set`, without properties.)
 func withPropertyList<R>(
     _ build: (inout OpaquePointer?) throws(MQTTError) -> Void,
     _ body: (OpaquePointer?) throws(MQTTError) -> R

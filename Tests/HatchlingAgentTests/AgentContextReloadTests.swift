@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSigning
 import Foundation
 @testable import HatchlingAgent
 import Logging
@@ -48,7 +49,7 @@ struct AgentContextReloadTests {
             #expect(report.report.changed == ["MQTT_HOST", "MQTT_PORT", "HEARTBEAT_INTERVAL", "LOG_LEVEL"])
             #expect(report.report.restartRequired == ["MQTT_HOST", "MQTT_PORT"])
             #expect(Set(report.report.restartRequired).isSubset(of: report.report.changed))
-            #expect(report.report.configSha256 == SHA256.hexDigest(of: Array(newText.utf8)))
+            #expect(report.report.configSha256 == PayloadDigest.sha256Hex(Array(newText.utf8)))
             let fromProgram = try sha256sum(file)
             #expect(fromProgram.count == 64)
             #expect(report.report.configSha256 == fromProgram)

@@ -106,6 +106,30 @@ struct AgentLogHandlerTests {
                 == "2026-11-29T05:00:00.120Z debug hatchling-agent: m a=1 b=event c=3\n")
     }
 
+    @Test("setting a logger's level changes that logger only; a reload's level reaches the others, not it")
+    func perHandlerLevel() {
+        let shared = SharedLogLevel(.info)
+        let first = Logger(label: "a", factory: { AgentLogHandler(label: $0, level: shared) })
+        var second = first
+        var third = Logger(label: "c", factory: { AgentLogHandler(label: $0, level: shared) })
+        #expect(first.logLevel == .info && second.logLevel == .info && third.logLevel == .info)
+
+        second.logLevel = .trace
+        #expect(second.logLevel == .trace)
+        #expect(first.logLevel == .info, "a copy of the logger keeps its level")
+        #expect(third.logLevel == .info, "another logger keeps its level")
+        #expect(shared.value == .info, "the process's level is not changed")
+
+        // A reload sets the shared level: every handler without a level of its own follows it.
+        shared.value = .error
+        #expect(first.logLevel == .error && third.logLevel == .error)
+        #expect(second.logLevel == .trace, "a level set on the logger wins over the shared one")
+
+        third.logLevel = .debug
+        shared.value = .warning
+        #expect(third.logLevel == .debug && first.logLevel == .warning)
+    }
+
     @Test("lists, dictionaries and string-convertible values print as swift-log prints them")
     func otherValues() {
         #expect(

@@ -1,3 +1,4 @@
+import FleetSigning
 @testable import HatchlingAgent
 import MosquittoClient
 import Testing
@@ -33,7 +34,7 @@ struct ConfigurationFileTests {
         #expect(c.sources[.logLevel] == "\(Self.path):7")
         #expect(c.sources[.hatchlingName] == "environment")
         #expect(c.sources[.configFile] == "environment")
-        #expect(loaded.fileSHA256 == SHA256.hexDigest(of: Array(Self.file.utf8)))
+        #expect(loaded.fileSHA256 == PayloadDigest.sha256Hex(Array(Self.file.utf8)))
     }
 
     /// An env file saved on Windows: Swift reads each CR LF as one Character, so splitting the

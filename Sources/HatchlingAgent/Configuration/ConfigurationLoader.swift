@@ -50,7 +50,7 @@ public struct ConfigurationLoader: Sendable {
             for (key, entry) in try ConfigFile.parse(text, path: path) {
                 raw[key] = (entry.value, "\(path):\(entry.line)")
             }
-            digest = SHA256.hexDigest(of: bytes)
+            digest = PayloadDigest.sha256Hex(bytes)
         }
         return Loaded(configuration: try build(raw), fileSHA256: digest)
     }

@@ -3,7 +3,8 @@ import HatchlingSystem
 import Logging
 import Synchronization
 
-/// The log level in force, shared by every logger so that a reload of `LOG_LEVEL` takes effect at once.
+/// The process's log level (`LOG_LEVEL`), shared by every handler so that a reload takes effect at
+/// once. Set through `value` (the reload does), never through a handler's `logLevel`.
 public final class SharedLogLevel: Sendable {
     private let level: Mutex<Logger.Level>
 
@@ -20,10 +21,16 @@ public final class SharedLogLevel: Sendable {
 /// One line per event on standard error, in `LogFormat`: `2026-11-29T05:00:00.120Z info hatchling-agent:
 /// connected mqtt.broker=...` by default. Metadata values are printed as they are given; callers
 /// never pass a secret.
+///
+/// The level is the process's (`SharedLogLevel`) until this handler's `logLevel` is set: as
+/// swift-log's contract asks, that changes this handler value (this `Logger`) only, and from then
+/// on it keeps its own level, whatever a reload sets for the rest.
 public struct AgentLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     private let label: String
     private let sharedLevel: SharedLogLevel
+    /// Set by `logLevel`'s setter: this handler's own level, which wins over the shared one.
+    private var ownLevel: Logger.Level? = nil
     private let format: LogFormat
 
     public init(label: String, level: SharedLogLevel, format: LogFormat = .text) {
@@ -33,8 +40,8 @@ public struct AgentLogHandler: LogHandler {
     }
 
     public var logLevel: Logger.Level {
-        get { sharedLevel.value }
-        set { sharedLevel.value = newValue }
+        get { ownLevel ?? sharedLevel.value }
+        set { ownLevel = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -40,6 +40,8 @@ public final class ProcessSupervisor {
         case exited(Int32)
         case signaled(Int32)
 
+        /// From the status `waitpid` reported for a child that ended (never a stopped one: the
+        /// supervisor does not ask for those).
         init(waitStatus: Int32) {
             self = (waitStatus & 0x7f) == 0 ? .exited((waitStatus >> 8) & 0xff) : .signaled(waitStatus & 0x7f)
         }
