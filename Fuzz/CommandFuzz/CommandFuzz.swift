@@ -10,13 +10,10 @@ import Dispatch
 import FleetProtocol
 import FleetSigning
 import HatchlingAgent
+import HatchlingSystem
 import Logging
 import MosquittoClient
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Keeps the last published response.
 final class LastPublished: BusPublisher {

@@ -1,4 +1,5 @@
 import CCrypto
+import HatchlingSystem
 
 /// SHA-256 of a payload through libcrypto's one-shot `EVP_Digest` (already loaded by libmosquitto),
 /// for the hub's audit log: it records a message's fingerprint, never its content.
@@ -12,6 +13,6 @@ public enum PayloadDigest {
         }
         // EVP_Digest fails only when libcrypto cannot allocate: nothing sensible to do but stop.
         precondition(result == 1, "SHA-256 failed in libcrypto")
-        return CommandSignature.hex(out.prefix(Int(length)))
+        return Hex.encode(out.prefix(Int(length)))
     }
 }

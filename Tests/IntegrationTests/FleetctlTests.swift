@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `fleetctl send` against a real mosquitto and real agents.
 @Suite("fleetctl send", .serialized)

@@ -1,11 +1,8 @@
 import FleetProtocol
+import HatchlingSystem
 import MosquittoClient
 import Synchronization
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("MQTTClient against a real broker")
 struct MQTTClientTests {
@@ -117,13 +114,6 @@ extension MQTTClientTests {
 }
 
 extension MQTTClientTests {
-    /// Seconds on the monotonic clock.
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-
     @Test("a timer run that fell while disconnected is skipped: the first run after a reconnect comes an interval later")
     func timerAfterReconnect() async throws {
         try await withBroker { broker in
@@ -140,18 +130,18 @@ extension MQTTClientTests {
             client.connect(to: endpoint, keepalive: 30)
             try await next("the first CONNACK") { if case .connAck(let ack) = $0 { return ack.accepted } else { return false } }
             let (runs, runSink) = AsyncStream.makeStream(of: Double.self)
-            client.setTimer(interval: 2) { runSink.yield(Self.now()) }
+            client.setTimer(interval: 2) { runSink.yield(Monotonic.seconds()) }
             var times = runs.makeAsyncIterator()
             _ = await times.next()  // the timer runs while connected
             await broker.stop()
             try await next("the disconnect") { if case .disconnected = $0 { return true } else { return false } }
-            let disconnected = Self.now()
+            let disconnected = Monotonic.seconds()
             // Let a due time pass while there is no connection (the behaviour under test is about time).
             try await Task.sleep(for: .seconds(2.5))
             try await broker.start()
             client.connect(to: endpoint, keepalive: 30)
             try await next("the CONNACK after the restart") { if case .connAck(let ack) = $0 { return ack.accepted } else { return false } }
-            let connected = Self.now()
+            let connected = Monotonic.seconds()
             // Runs while the broker was still stopping (connected, on a loaded machine) are
             // buffered in the stream: the one under test is the first after the disconnect.
             var firstRun = try #require(await times.next())
