@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "FleetSigning",
-            dependencies: ["CCrypto", "FleetProtocol"],
+            dependencies: ["CCrypto", "FleetProtocol", "HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "FleetControl",
                 "FleetProtocol",
+                "HatchlingSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -125,13 +126,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "json-bench",
-            dependencies: ["FleetProtocol", "HatchlingAgent", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FleetProtocol", "HatchlingAgent", "HatchlingSystem", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/json",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "collector-bench",
-            dependencies: ["HatchlingMetrics"],
+            dependencies: ["HatchlingMetrics", "HatchlingSystem"],
             path: "Benchmarks/collector",
             swiftSettings: swiftSettings
         ),
@@ -150,12 +151,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetSigningTests",
-            dependencies: ["FleetSigning", "FleetProtocol"],
+            dependencies: ["FleetSigning", "FleetProtocol", "HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HatchlingMetricsTests",
-            dependencies: ["HatchlingMetrics"],
+            dependencies: ["HatchlingMetrics", "HatchlingSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -173,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MosquittoClient", "FleetProtocol", "FleetSigning"],
+            dependencies: ["MosquittoClient", "FleetProtocol", "FleetSigning", "HatchlingSystem"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

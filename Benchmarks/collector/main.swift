@@ -4,10 +4,7 @@
 //        collector-bench --list-files   (the kernel files one collection reads again each time, a
 //                                        line each: scripts/bench.sh hands them to Benchmarks/c/heartbeat.c)
 import HatchlingMetrics
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 func cpuMicroseconds() -> Double {
     var usage = rusage()

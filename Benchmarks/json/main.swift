@@ -3,16 +3,11 @@
 import FleetProtocol
 import FoundationEssentials
 import HatchlingAgent
+import HatchlingSystem
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 func micros() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+    Double(Monotonic.nanoseconds()) / 1e3
 }
 
 func measure(_ label: String, _ n: Int = 20_000, _ body: () throws -> Void) rethrows {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HatchlingSystem
 
 /// An event from the gateway, published by the agent on `fleet/<name>/event` (QoS 1, not retained):
 /// `{"boot_id":…,"data":{…},"event":"task-done","seq":7,"ts":…,"v":1}`.
@@ -121,7 +122,7 @@ public struct EventPayload: Sendable, Equatable {
     /// and its base64 and base64url (without padding), lower-cased.
     static func secretForms(_ secret: [UInt8]) -> [[UInt8]] {
         let lower = secret.map(lowercased)
-        let hex = secret.flatMap { byte in [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]] }
+        let hex = Array(Hex.encode(secret).utf8)
         let base64 = Array(Data(secret).base64EncodedString().utf8).prefix { $0 != UInt8(ascii: "=") }
         let url = base64.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
         return [lower, hex, Array(base64).map(lowercased), url.map(lowercased)]
@@ -144,8 +145,6 @@ public struct EventPayload: Sendable, Equatable {
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
-
-    static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Characters no event may carry: C0 controls but tab and newline, DEL, C1 controls, the
     /// bidirectional controls and the invisible format characters.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-29T05:00:00.120Z`).
 ///

@@ -1,3 +1,5 @@
+import HatchlingSystem
+
 /// Appends compact JSON to a byte buffer, for the payloads the agent writes on every command and
 /// every heartbeat.
 ///
@@ -122,16 +124,13 @@ public struct JSONWriter: ~Copyable {
                 case 0x09: put(UInt8(ascii: "t"))
                 default:
                     put("u00")
-                    put(Self.hexDigits[Int(byte >> 4)])
-                    put(Self.hexDigits[Int(byte & 0x0F)])
+                    for digit in Hex.encode(CollectionOfOne(byte)).utf8 { put(digit) }
                 }
             }
             put(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
         put(UInt8(ascii: "\""))
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public mutating func string(_ value: String?) {
         if let value { string(value) } else { null() }

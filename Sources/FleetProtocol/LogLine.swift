@@ -1,3 +1,5 @@
+import HatchlingSystem
+
 /// How log lines are written (`LOG_FORMAT`), by the agent, its entrypoint and fleetctl alike, so
 /// that one log shipper rule reads them all.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -126,8 +128,8 @@ public enum LogLine {
         case 0x0D: line.append(UInt8(ascii: "r"))
         case 0x09: line.append(UInt8(ascii: "t"))
         default:
-            let hex = Array("0123456789abcdef".utf8)
-            line.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            line.append(contentsOf: "u00".utf8)
+            line.append(contentsOf: Hex.encode(CollectionOfOne(byte)).utf8)
         }
     }
 }

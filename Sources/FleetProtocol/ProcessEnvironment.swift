@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// The process environment as a dictionary, read once (no Foundation needed). Shared by the agent
 /// and fleetctl (`hatchling-agent` and `fleetctl` read it), which read the same variables.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// Finds strings that look like credentials: known API-key and token shapes, PEM blocks, and
 /// long high-entropy strings. It names the kind, never the value.

@@ -1,5 +1,6 @@
 import CCrypto
 import FleetProtocol
+import HatchlingSystem
 
 /// A command signing key: the bytes of `FLEET_COMMAND_KEY` (or of the key file, without its
 /// trailing newline). Never printed.
@@ -18,7 +19,7 @@ public struct CommandKey: Sendable, Equatable, CustomStringConvertible {
     /// A fingerprint to tell keys apart in a reload (`changed`), never the key.
     public var fingerprint: String {
         let mac = CommandSignature.hmac(key: Array("hatchling-agent key fingerprint".utf8), message: bytes)
-        return "hmac:" + CommandSignature.hex(mac.prefix(8))
+        return "hmac:" + Hex.encode(mac.prefix(8))
     }
 
     public var description: String { "***" }
@@ -38,7 +39,7 @@ public enum CommandSignature {
 
     /// The signature of a command, for the hub.
     public static func sign(key: CommandKey, name: String, id: String, command: String, ts: String, expiresAt: String?) -> String {
-        hex(hmac(key: key.bytes, message: canonical(name: name, id: id, command: command, ts: ts, expiresAt: expiresAt)))
+        Hex.encode(hmac(key: key.bytes, message: canonical(name: name, id: id, command: command, ts: ts, expiresAt: expiresAt)))
     }
 
     /// Why a request is not accepted as signed, in words for the error response.
@@ -87,30 +88,10 @@ public enum CommandSignature {
         return Array(out.prefix(Int(length)))
     }
 
-    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
-    }
-
-    /// Lowercase hex only (docs/protocol.md, Signed commands), 2 digits a byte.
+    /// Lowercase hex only (docs/protocol.md, Signed commands), 2 digits a byte: an upper-case
+    /// digit is refused (`Hex.decode` takes either case).
     static func unhex(_ text: String) -> [UInt8]? {
-        let bytes = Array(text.utf8)
-        guard bytes.count % 2 == 0 else { return nil }
-        func value(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count / 2)
-        var index = 0
-        while index < bytes.count {
-            guard let high = value(bytes[index]), let low = value(bytes[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        guard !text.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }) else { return nil }
+        return Hex.decode(text)
     }
 }

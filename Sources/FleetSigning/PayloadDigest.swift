@@ -1,4 +1,5 @@
 import CCrypto
+import HatchlingSystem
 
 /// SHA-256 through libcrypto's one-shot `EVP_Digest` (already loaded by libmosquitto): the package's
 /// one SHA-256. The hub's audit log records a message's fingerprint with it, never its content; the
@@ -18,6 +19,6 @@ public enum PayloadDigest {
 
     /// Lowercase hex SHA-256 of `bytes`.
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        CommandSignature.hex(sha256(bytes))
+        Hex.encode(sha256(bytes))
     }
 }

@@ -1,10 +1,5 @@
+import HatchlingSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Collects a `MetricsSnapshot` from `/proc`, cgroups and `statvfs` below a root.
 ///
@@ -229,9 +224,7 @@ public final class MetricsCollector: Sendable {
             }
         }
         if let usageNanoseconds {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let at = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+            let at = Monotonic.nanoseconds()
             let earlier = previous.withLock { p in
                 defer { p.cgroupCPU = (usageNanoseconds, at) }
                 return p.cgroupCPU

@@ -1,9 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
+import HatchlingSystem
 import Synchronization
 
 /// Reads kernel files below a root (`/` in production, a fixture tree in tests). Plain system
@@ -73,19 +68,15 @@ public struct SystemFiles: Sendable {
     /// read goes into a stack buffer; for a one-record file that is not full, it is the whole file.
     private static func read(fd: Int32, limit: Int, oneRecord: Bool) -> String? {
         withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
-            var first: Int
-            repeat { first = pread(fd, buffer.baseAddress, buffer.count, 0) } while first < 0 && errno == EINTR
+            let first = Syscall.retryingRaw { pread(fd, buffer.baseAddress, buffer.count, 0) }
             guard first >= 0 else { return nil }
             if first == 0 || (oneRecord && first < buffer.count) {
                 return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<first]), as: UTF8.self)
             }
             var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<first]))
             while bytes.count < limit {
-                let count = pread(fd, buffer.baseAddress, buffer.count, off_t(bytes.count))
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return nil
-                }
+                let count = Syscall.retryingRaw { pread(fd, buffer.baseAddress, buffer.count, off_t(bytes.count)) }
+                if count < 0 { return nil }
                 if count == 0 { break }
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
@@ -149,7 +140,7 @@ final class OpenFiles: Sendable {
     private let kept = Mutex(Kept())
     private let clock: @Sendable () -> Double
 
-    init(clock: @escaping @Sendable () -> Double = OpenFiles.monotonicSeconds) {
+    init(clock: @escaping @Sendable () -> Double = Monotonic.seconds) {
         self.clock = clock
     }
 
@@ -204,12 +195,6 @@ final class OpenFiles: Sendable {
             kept.directories[path] = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(directory)))
             return result
         }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     deinit {

@@ -1,10 +1,5 @@
 import CMosquitto
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// A libmosquitto call that did not succeed: which call, its return code and the library's own words.
 public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,10 +1,5 @@
 import CMosquitto
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import HatchlingSystem
 
 /// Builds an MQTT 5 property list, hands it to `body`, and frees it afterwards.
 ///

@@ -1,10 +1,7 @@
 import ArgumentParser
 import FleetControl
 import FleetProtocol
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 // main.swift runs top-level code, so no @main: the last line starts the command.
 struct Fleetctl: AsyncParsableCommand {
@@ -68,6 +65,5 @@ func reportingErrors(_ body: () async throws(FleetctlError) -> Int32) async thro
     }
     if status != 0 { throw ExitCode(status) }
 }
-
 
 await Fleetctl.runFromCommandLine()

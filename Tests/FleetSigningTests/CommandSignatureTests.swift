@@ -1,6 +1,7 @@
 import FleetProtocol
 import FleetSigning
 import Foundation
+import HatchlingSystem
 import Testing
 
 @Suite("HMAC-SHA256 command signatures")
@@ -10,9 +11,9 @@ struct CommandSignatureTests {
     @Test("libcrypto's HMAC-SHA256 matches RFC 4231 test cases 1 and 2")
     func rfc4231() {
         let case1 = CommandSignature.hmac(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8))
-        #expect(CommandSignature.hex(case1) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(Hex.encode(case1) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
         let case2 = CommandSignature.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
-        #expect(CommandSignature.hex(case2) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(Hex.encode(case2) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     @Test("the signed text is exactly v1, name, id, command, ts, expires_at (or empty), one per line")

@@ -1,4 +1,5 @@
 import FleetSigning
+import HatchlingSystem
 import Testing
 
 @Suite("PayloadDigest: SHA-256 through libcrypto")
@@ -29,7 +30,7 @@ struct PayloadDigestTests {
         let digest = PayloadDigest.sha256(Array("abc".utf8))
         #expect(digest.count == 32)
         #expect(digest.prefix(4) == [0xba, 0x78, 0x16, 0xbf])
-        #expect(CommandSignature.hex(digest) == PayloadDigest.sha256Hex(Array("abc".utf8)))
-        #expect(CommandSignature.hex([0x00, 0x0F, 0xA5, 0xFF]) == "000fa5ff")
+        #expect(Hex.encode(digest) == PayloadDigest.sha256Hex(Array("abc".utf8)))
+        #expect(Hex.encode([0x00, 0x0F, 0xA5, 0xFF]) == "000fa5ff")
     }
 }

@@ -1,11 +1,8 @@
 import Dispatch
 import HatchlingMetrics
+import HatchlingSystem
 import Synchronization
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Kernel files kept open between reads (`SystemFiles(keepingKernelFilesOpen:)`), on the real /proc.
 @Suite("Kernel files kept open")
@@ -32,26 +29,12 @@ struct KeptOpenFilesTests {
         #expect(files.keptOpen == 1)
     }
 
-    /// The whole file, read with plain `read` until it returns 0 (Foundation's reader stops after
-    /// the first page of such a file, so it cannot be the reference).
-    static func readToEnd(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        try #require(fd >= 0, "cannot open \(path)")
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            try #require(count >= 0, "read failed on \(path)")
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-        }
-    }
-
     @Test("a file the kernel writes record by record, over several pages, is read whole, kept or not")
     func severalPages() throws {
         // /proc/crypto: stable, and a few pages long; one read returns about one page of it.
-        let whole = try Self.readToEnd("/proc/crypto")
+        // The reference: HatchlingSystem's reader, plain `read` until it returns 0 (Foundation's
+        // reader stops after the first page of such a file, so it cannot be the reference).
+        let whole = try Files.read("/proc/crypto")
         #expect(whole.count > 8192, "/proc/crypto is only \(whole.count) bytes here: pick a longer file")
         let files = SystemFiles(root: "/", keepingKernelFilesOpen: true)
         for keepOpen in [true, false, true] {

@@ -1,11 +1,8 @@
 import Foundation
 @testable import HatchlingMetrics
+import HatchlingSystem
 import Synchronization
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `OpenFiles` remembers between collections: missing files, and counted directories.
 @Suite("Kept files: missing files and counted directories")

@@ -1,7 +1,5 @@
 import HatchlingMetrics
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 import Testing
 
 @Suite("ProcParsers: /proc files")

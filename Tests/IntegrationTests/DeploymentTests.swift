@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// template/ without Docker: the real entrypoint under the real tini, with a stand-in `openclaw`
 /// (Fixtures/fake-openclaw) and the built agent on PATH; and the Dockerfiles read as text.

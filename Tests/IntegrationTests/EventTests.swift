@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `hatchling-agent publish` and `health` against a real agent on a real mosquitto that runs the
 /// template's ACL: what reaches the hub, what is refused (and never reaches it), the rate limit,

@@ -1,10 +1,7 @@
 import Foundation
+import HatchlingSystem
 import Synchronization
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The exporter serves scrapes while clients misbehave (issue 12, item 8).
 @Suite("Exporter under abuse", .serialized)

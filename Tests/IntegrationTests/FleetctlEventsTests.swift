@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `fleetctl events`, `watch`'s events and `audit`'s event checks against a real mosquitto, with a
 /// test client publishing as the hatchlings (the agent's `publish` is not needed for the hub's side).

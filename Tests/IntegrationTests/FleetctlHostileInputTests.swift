@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// fleetctl trusts nothing it reads: any hatchling may write its own retained status and heartbeat.
 @Suite("fleetctl and hostile hatchlings")

@@ -1,9 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("fleetctl's own log lines in LOG_FORMAT", .serialized)
 struct FleetctlLogTests {

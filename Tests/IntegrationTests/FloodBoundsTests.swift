@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Memory stays bounded under any flood (issue 12, item 9): commands are checked before they are
 /// queued, the queue has a bound, and over MQTT 5 the broker is told the largest packet to deliver.

@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Retiring a hatchling on the template's own broker (TemplateBroker: template/mosquitto's
 /// mosquitto.conf and ACL, users made by its scripts): `fleetctl forget` as zephyr-admin on the hub

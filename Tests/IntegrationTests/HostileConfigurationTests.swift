@@ -1,11 +1,8 @@
 import FleetProtocol
 import FleetSigning
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Issue 12, items 3-5: what a hostile neighbour (the gateway, in the same container) can put at
 /// the configuration file's path, and what a reload may change.

@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The collectors on this machine's real kernel files, checked against independent readers.
 @Suite("Metrics on the real machine", .serialized)

@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The operator kit's monitoring (docs/monitoring.md): the alert rules with their `promtool` unit
 /// tests, the example Prometheus configuration, and the Grafana dashboard, every panel of which is

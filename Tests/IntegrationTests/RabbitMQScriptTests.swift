@@ -1,9 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// template/rabbitmq/add-hatchling.sh and setup.sh against a stand-in rabbitmqctl that logs what it
 /// is asked (no node needed): the users and permissions they set, at fleet size. The real nodes:

@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The agent and fleetctl against RabbitMQ 3.10 (MQTT 3.1.1 only; it closes the connection on an
 /// MQTT 5 CONNECT), set up from template/rabbitmq: users from add-hatchling.sh, the policy from

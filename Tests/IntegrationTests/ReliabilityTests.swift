@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Faults the agent must ride out, with real processes: brokers stopped and started, a TCP proxy
 /// frozen with SIGSTOP, two agents with one client id.

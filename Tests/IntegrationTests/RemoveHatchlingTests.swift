@@ -1,9 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// remove-hatchling.sh (mosquitto and RabbitMQ) at fleet size and without the rights it needs.
 @Suite("remove-hatchling.sh: large fleets, missing rights")

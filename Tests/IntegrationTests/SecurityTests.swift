@@ -1,12 +1,9 @@
 import FleetProtocol
 import FleetSigning
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The template's broker configuration (ACL, passwords) and TLS, with a real mosquitto.
 @Suite("Security over a real broker", .serialized)

@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The worker dies with its supervisor (PR_SET_PDEATHSIG, and a parent check after the fork):
 /// a SIGKILLed `hatchling-agent run` leaves no orphan online to fight a restarted agent.

@@ -1,10 +1,7 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The agent as the template starts it: under the real `tini`, with its supervisor.
 @Suite("Crash recovery under tini", .serialized)

@@ -1,11 +1,8 @@
 import FleetProtocol
 import Foundation
+import HatchlingSystem
 import MosquittoClient
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The template's OWN broker configuration (template/mosquitto/mosquitto.conf and acl), rendered
 /// into a temporary folder with only paths, ports (free, 127.0.0.1), `user root` and the log file

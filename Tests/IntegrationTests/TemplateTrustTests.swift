@@ -1,11 +1,8 @@
 import FleetProtocol
 import FleetSigning
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The attacks of the trust-boundaries issue, tried again on the template's own broker
 /// (TemplateBroker: template/mosquitto/mosquitto.conf and acl, users made by the template's

@@ -1,8 +1,5 @@
 import FleetProtocol
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// Counts for the audit's closing summary.
 public struct AuditSummary: Sendable, Equatable {
@@ -62,12 +59,12 @@ public enum AuditRunner {
             + (duration.map { " for \(Figures.decimal($0, places: 1)) s" } ?? "") + "; Ctrl-C to stop")
         let inspector = AuditInspector(root: settings.topicRoot, broadcast: settings.broadcastTopic)
         var summary = AuditSummary()
-        let start = Monotonic.now()
+        let start = Monotonic.seconds()
         var lost: FleetctlError? = nil
         while !stop.isStopped {
             var wait = 0.25
             if let duration {
-                let left = duration - (Monotonic.now() - start)
+                let left = duration - (Monotonic.seconds() - start)
                 guard left > 0 else { break }
                 wait = min(wait, left)
             }
@@ -86,7 +83,7 @@ public enum AuditRunner {
                 throw .io("cannot encode an audit record: \(error)")
             }
         }
-        summary.seconds = Monotonic.now() - start
+        summary.seconds = Monotonic.seconds() - start
         let text = summary.text(source: source)
         if output == "-" { Terminal.write(fd: 2, Array(text.utf8)) } else { Terminal.out(text) }
         if let lost { throw lost }

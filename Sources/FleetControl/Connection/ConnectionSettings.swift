@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import MosquittoClient
 
 /// Connection settings given as flags; each one, when set, overrides the agent's variable of the
@@ -199,8 +200,7 @@ extension String {
 public enum RandomID {
     /// `count` random lowercase hex digits.
     public static func hex(_ count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        return String((0..<count).map { _ in digits[Int(generator.next() % 16)] })
+        let bytes = (0..<(count + 1) / 2).map { _ in UInt8.random(in: .min ... .max) }
+        return String(Hex.encode(bytes).prefix(count))
     }
 }

@@ -1,10 +1,7 @@
 import FleetProtocol
+import HatchlingSystem
 import MosquittoClient
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The hub's one connection for a run: connects (falling back to MQTT 3.1.1 when the broker
 /// refuses 5), subscribes and publishes with their acknowledgements awaited, and keeps every
@@ -34,7 +31,7 @@ public final class HubConnection: Sendable {
         var inboxStart = 0
         /// When the last retained message came: the retained snapshot has arrived once none has
         /// for a while (live messages, which keep coming in a busy fleet, do not count).
-        var lastRetainedAt = Monotonic.now()
+        var lastRetainedAt = Monotonic.seconds()
         var retainedCount = 0
         var waiters: [Int: Waiter] = [:]
         var nextWaiter = 0
@@ -147,12 +144,12 @@ public final class HubConnection: Sendable {
         let before = shared.state.withLock { $0.retainedCount }
         try await subscribe(filters, qos: qos)
         try await subscribe(["\(settings.topicRoot)/fleetctl-barrier-\(RandomID.hex(8))/status"], qos: 0)
-        let start = Monotonic.now()
+        let start = Monotonic.seconds()
         shared.state.withLock { $0.lastRetainedAt = max($0.lastRetainedAt, start) }
-        while Monotonic.now() - start < cap {
+        while Monotonic.seconds() - start < cap {
             let (last, count) = shared.state.withLock { ($0.lastRetainedAt, $0.retainedCount - before) }
             let needed = quiet + Double(count) * 0.000_004
-            let quietFor = Monotonic.now() - last
+            let quietFor = Monotonic.seconds() - last
             if quietFor >= needed { break }
             try? await Task.sleep(for: .milliseconds(Int((needed - quietFor) * 1000) + 1))
         }
@@ -270,7 +267,7 @@ extension HubConnection.Shared {
             case .message(let message):
                 state.inbox.append(message)
                 if message.retain {
-                    state.lastRetainedAt = Monotonic.now()
+                    state.lastRetainedAt = Monotonic.seconds()
                     state.retainedCount += 1
                 }
             }
@@ -295,15 +292,5 @@ extension HubConnection.Shared {
             return state.waiters.values.map(\.continuation)
         }
         waiters.forEach { $0.resume(returning: false) }
-    }
-}
-
-/// Seconds on the monotonic clock, for timeouts and quiet periods (never the wall clock).
-public enum Monotonic {
-    /// Seconds since an arbitrary start, never going back.
-    public static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }

@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 
 /// `fleetctl events`: follows the hatchlings' events, one line each, until stopped.
 public enum EventsRunner {
@@ -52,7 +53,7 @@ public enum EventsRunner {
             case .malformed(let topic, let problem):
                 malformed += 1
                 let warning = "fleetctl events: not an event, on \(topic) (\(message.payload.count) bytes): \(problem)"
-                if let line = warnings.admit(warning, at: Monotonic.now()) { log.warning(line) }
+                if let line = warnings.admit(warning, at: Monotonic.seconds()) { log.warning(line) }
             case .other:
                 break
             }

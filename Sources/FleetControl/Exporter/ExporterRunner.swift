@@ -1,3 +1,4 @@
+import HatchlingSystem
 import Synchronization
 import FleetProtocol
 
@@ -50,14 +51,14 @@ public enum WatchRunner {
             settings: settings, stop: stop, store: store, tick: 0.25, follow: [FleetEvent.filter(root: root)],
             other: { events.apply($0, root: root) }
         ) { connection, changed in
-            let started = Monotonic.now()
+            let started = Monotonic.seconds()
             let frame = store.read { view, _ in
                 screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: started, source: source)
             }
             if let frame {
                 // The cost of making it, not of writing it: a terminal that stalls (Ctrl-S, a slow
                 // link) must not space the frames out.
-                screen.noteCost(Monotonic.now() - started)
+                screen.noteCost(Monotonic.seconds() - started)
                 output(frame)
             }
         }
@@ -73,7 +74,7 @@ final class RenderCache: Sendable {
 
     func bytes(_ render: () -> [UInt8]) -> [UInt8] {
         last.withLock { last in
-            let now = Monotonic.now()
+            let now = Monotonic.seconds()
             if let last, now - last.at < Self.maximumAge { return last.bytes }
             let bytes = render()
             last = (bytes, now)

@@ -1,9 +1,6 @@
 import Dispatch
+import HatchlingSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A very small HTTP server on POSIX sockets for `/metrics`. One thread accepts; each connection
 /// is answered on a thread of its own (at most `maximumConnections` at once; more get 503 at
@@ -87,14 +84,14 @@ public final class MetricsHTTPServer: Sendable {
     /// Plain threads, not Dispatch queues: libdispatch traps (ud2) when it needs a descriptor and
     /// the process has none left, which is exactly when a flood of connections hits EMFILE.
     public func start() {
-        startThread { [self] in
+        startThread(named: "exporter-accept") { [self] in
             defer { acceptLoopEnded.signal() }
             var outOfDescriptors = false
             while !closed.withLock({ $0 }) {
-                let client = accept(fd, nil, nil)
+                let client = Syscall.retryingRaw { accept(fd, nil, nil) }
                 if client < 0 {
                     switch errno {
-                    case EINTR, ECONNABORTED: continue
+                    case ECONNABORTED: continue
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                         // Out of descriptors or memory: the pending connection stays queued, so
                         // accepting again at once would spin. Wait for connections to close.
@@ -127,7 +124,7 @@ public final class MetricsHTTPServer: Sendable {
                     continue
                 }
                 // A thread per connection: each one's deadlines are its own.
-                startThread { [self] in
+                startThread(named: "exporter-conn") { [self] in
                     serve(client)
                     active.wrappingSubtract(1, ordering: .relaxed)
                 }
@@ -139,7 +136,7 @@ public final class MetricsHTTPServer: Sendable {
     private func refuse(_ client: Int32) {
         defer { close(client) }
         let bytes = HTTPExchange.serialize(HTTPExchange.Response(status: 503, body: Array("too many connections\n".utf8)), headOnly: false)
-        _ = write(client, bytes, deadline: Monotonic.now() + 0.1)
+        _ = write(client, bytes, deadline: Monotonic.seconds() + 0.1)
     }
 
     /// Stops accepting and closes the listening socket.
@@ -156,14 +153,14 @@ public final class MetricsHTTPServer: Sendable {
 
     private func serve(_ client: Int32) {
         defer { close(client) }
-        let readBy = Monotonic.now() + Self.readDeadline
+        let readBy = Monotonic.seconds() + Self.readDeadline
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         var parsed = HTTPExchange.Parsed.incomplete
         while parsed == .incomplete {
             guard wait(client, for: Int16(POLLIN), until: readBy) else { return }  // too slow, or gone
-            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            let count = Syscall.retryingRaw { buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
+            if count < 0 && errno == EAGAIN { continue }
             guard count > 0 else { return }  // closed before a whole request
             request += buffer[0..<count]
             parsed = HTTPExchange.parse(request)
@@ -181,7 +178,7 @@ public final class MetricsHTTPServer: Sendable {
         }
         // The header, then the body as it is: the body is shared by every connection that
         // scraped the same rendering (`RenderCache`), so no connection copies it.
-        let deadline = Monotonic.now() + Self.writeDeadline
+        let deadline = Monotonic.seconds() + Self.writeDeadline
         guard write(client, HTTPExchange.header(response), deadline: deadline), !headOnly else { return }
         _ = write(client, response.body, deadline: deadline)
     }
@@ -191,10 +188,10 @@ public final class MetricsHTTPServer: Sendable {
         var offset = 0
         while offset < bytes.count {
             guard wait(client, for: Int16(POLLOUT), until: deadline) else { return false }
-            let sent = bytes.withUnsafeBytes {
-                send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            let sent = Syscall.retryingRaw {
+                bytes.withUnsafeBytes { send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
             }
-            if sent < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if sent < 0 && errno == EAGAIN { continue }
             guard sent > 0 else { return false }
             offset += sent
         }
@@ -203,36 +200,20 @@ public final class MetricsHTTPServer: Sendable {
 
     /// Waits until `client` is ready for `events` or `deadline` passes; false on the deadline or an error.
     private func wait(_ client: Int32, for events: Int16, until deadline: Double) -> Bool {
-        while true {
-            let left = deadline - Monotonic.now()
-            guard left > 0 else { return false }
-            var entry = pollfd(fd: client, events: events, revents: 0)
-            let ready = poll(&entry, 1, Int32(max(1, (left * 1000).rounded(.up))))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return false }
-            return entry.revents & (events | Int16(POLLHUP)) != 0 && entry.revents & Int16(POLLERR | POLLNVAL) == 0
+        var entry = pollfd(fd: client, events: events, revents: 0)
+        // Each try (the first, and one after EINTR) waits only for what is left until the deadline.
+        let ready = Syscall.retryingRaw {
+            let left = deadline - Monotonic.seconds()
+            guard left > 0 else { return Int32(0) }
+            return poll(&entry, 1, Int32(max(1, (left * 1000).rounded(.up))))
         }
+        guard ready > 0 else { return false }
+        return entry.revents & (events | Int16(POLLHUP)) != 0 && entry.revents & Int16(POLLERR | POLLNVAL) == 0
     }
 }
 
-/// Runs `body` on a new detached POSIX thread.
-private func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let retained = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let code = pthread_create(
-        &thread, nil,
-        { argument in
-            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, retained)
-    if code == 0 {
-        pthread_detach(thread)
-    } else {
-        // No thread (EAGAIN): run here; the caller's loop waits meanwhile, which is the back-pressure.
-        Unmanaged<Box>.fromOpaque(retained).takeRetainedValue().body()
-    }
+/// Runs `body` on a thread of its own named `name`; with no thread to be had (EAGAIN), here: the
+/// caller's loop waits meanwhile, which is the back-pressure.
+private func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+    if !Threads.spawn(named: name, body) { body() }
 }

@@ -1,12 +1,9 @@
 import Dispatch
 import FleetProtocol
 import FoundationEssentials
+import HatchlingSystem
 import MosquittoClient
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The fleet at an instant, for `status` (table or JSON) and each frame of `watch`.
 public struct FleetStatusReport: Sendable, Equatable, Encodable {

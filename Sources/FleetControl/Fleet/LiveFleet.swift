@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import MosquittoClient
 import Synchronization
 
@@ -118,8 +119,8 @@ public enum LiveFleet {
 
     /// Sleeps `seconds` in short steps, returning early when stopped.
     static func pause(_ seconds: Double, stop: StopSignal) async {
-        let end = Monotonic.now() + seconds
-        while !stop.isStopped, Monotonic.now() < end {
+        let end = Monotonic.seconds() + seconds
+        while !stop.isStopped, Monotonic.seconds() < end {
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -1,4 +1,5 @@
 import FleetProtocol
+import HatchlingSystem
 import MosquittoClient
 
 /// What `forget` did, or would not do, for one hatchling.
@@ -197,9 +198,9 @@ public enum ForgetRunner {
         // The check: the PUBACK proves nothing (mosquitto under MQTT 3.1.1 acknowledges a denied
         // publish as if it passed), so subscribe again, on a new connection, and look.
         var left = try await retained(unique, settings: settings)
-        let deadline = Monotonic.now() + timeout
+        let deadline = Monotonic.seconds() + timeout
         var pause = 0.1
-        while refusal == nil, failure == nil, kept(left, before: before, names: unique, settings: settings), Monotonic.now() + pause < deadline {
+        while refusal == nil, failure == nil, kept(left, before: before, names: unique, settings: settings), Monotonic.seconds() + pause < deadline {
             try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
             pause = min(pause * 2, 1)
             left = try await retained(unique, settings: settings)

@@ -1,5 +1,6 @@
 import FleetProtocol
 import FoundationEssentials
+import HatchlingSystem
 import MosquittoClient
 
 /// What one `send` asks: a command, for whom, signed or not, and how long to wait.
@@ -106,7 +107,7 @@ public enum SendRunner {
         }
         var tally = SendTally(
             command: options.command, expected: expected, root: settings.topicRoot,
-            requests: Dictionary(uniqueKeysWithValues: requests.map { ($0.id, $0.name) }), startedAt: Monotonic.now())
+            requests: Dictionary(uniqueKeysWithValues: requests.map { ($0.id, $0.name) }), startedAt: Monotonic.seconds())
         let now = FleetTimestamp.now()
         let expiry = signer.expiresIn.map { UInt32(max(1, $0.rounded(.up))) }
         for request in requests {
@@ -120,19 +121,19 @@ public enum SendRunner {
             try await hub.publish(request.topic, payload, qos: 1, properties: properties)
         }
 
-        let deadline = Monotonic.now() + options.timeout
+        let deadline = Monotonic.seconds() + options.timeout
         while !tally.isComplete {
-            let remaining = deadline - Monotonic.now()
+            let remaining = deadline - Monotonic.seconds()
             guard remaining > 0 else { break }
             guard let message = await hub.next(timeout: remaining) else {
                 if let ended = hub.ended { log.warning("fleetctl: \(ended)") }
                 if hub.ended != nil { break }
                 continue
             }
-            tally.accept(message, at: Monotonic.now())
+            tally.accept(message, at: Monotonic.seconds())
         }
         // Whatever else has arrived by now (a broadcast reaching others) is shown too.
-        for message in hub.drain() { tally.accept(message, at: Monotonic.now()) }
+        for message in hub.drain() { tally.accept(message, at: Monotonic.seconds()) }
         return tally.report(signed: signer.signs)
     }
 

@@ -1,29 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
-/// Small file helpers over POSIX calls (no Foundation in fleetctl).
+/// Small file helpers over POSIX calls (no Foundation in fleetctl); reading is HatchlingSystem.Files.
 public enum Files {
-    /// The whole content of a small file (at most `limit` bytes), or nil when it cannot be read.
-    public static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while out.count <= limit {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { return out }
-            out.append(contentsOf: buffer[0..<count])
-        }
-        return nil
-    }
-
     /// A secret file's text without its trailing newline (as the agent reads MQTT_PASSWORD_FILE).
     public static func readSecret(_ path: String) -> String? {
-        guard let bytes = read(path, limit: 64 * 1024), var text = String(validating: bytes, as: UTF8.self) else { return nil }
+        guard let bytes = try? HatchlingSystem.Files.read(path, limit: 64 * 1024), var text = String(validating: bytes, as: UTF8.self) else { return nil }
         while text.hasSuffix("\n") || text.hasSuffix("\r") || text.hasSuffix("\r\n") { text.removeLast() }
         return text
     }
@@ -56,13 +37,7 @@ public enum Terminal {
 
     /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
     public static func write(fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
+        Syscall.writeAll(fd, bytes)
     }
 
     /// True when standard output is a terminal.

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FleetProtocol
+import HatchlingSystem
 
 /// fleetctl's own lines on standard error: progress, warnings, errors. Never a secret, never a
 /// payload's content (a payload is described by its topic and size).

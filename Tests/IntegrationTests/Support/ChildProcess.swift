@@ -1,9 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A child process started with `posix_spawn`, a clean signal mask and default signal actions.
 ///
@@ -62,7 +59,7 @@ final class ChildProcess: Sendable {
         let child = pid
         Thread.detachNewThread {
             var status: Int32 = 0
-            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            _ = Syscall.retryingRaw { waitpid(child, &status, 0) }
             let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             let waiters = shared.state.withLock { state in
                 state.status = code

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// The built `fleetctl` executable, next to the agent's (or FLEETCTL_BIN).
 enum Fleetctl {
@@ -127,16 +124,14 @@ func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
     let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: hatchling-tests\r\n\r\n".utf8)
     var sent = 0
     while sent < request.count {
-        let count = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if count < 0 && errno == EINTR { continue }
+        let count = Syscall.retryingRaw { request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
         guard count > 0 else { throw TestError("send to 127.0.0.1:\(port) failed") }
         sent += count
     }
     var response: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if count < 0 && errno == EINTR { continue }
+        let count = Syscall.retryingRaw { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
         if count <= 0 { break }
         response += buffer[0..<count]
     }

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// The RabbitMQ nodes of a test run (scripts/rabbitmq-nodes.sh): a standalone node and a two-node
 /// cluster with mirrored session queues, set up from template/rabbitmq.

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// The built `hatchling-agent` executable, run as a real process with its own environment.
 final class TestAgent: @unchecked Sendable {

@@ -1,9 +1,6 @@
 import Foundation
+import HatchlingSystem
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A real mosquitto on a free 127.0.0.1 port, with its own config and persistence folder.
 /// Started and stopped by pid; `withBroker` always stops it.

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HatchlingSystem
 
 /// Two throwaway system users for the entrypoint's privilege separation, `hl-gw-<random>` (the
 /// gateway) and `hl-agent-<random>` (the agent), made with useradd (each with a group of its own)
