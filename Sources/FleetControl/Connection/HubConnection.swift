@@ -49,8 +49,14 @@ public final class HubConnection: Sendable {
         self.settings = settings
         self.client = client
         self.broker = broker
-        // The pump ends when the client's event stream finishes (after close()).
-        Task.detached { [shared] in
+    }
+
+    /// Starts the task that takes the client's events into `shared`; it ends when the client's
+    /// event stream finishes (after close()). Started by `connect`, not by `init`: making a value
+    /// starts no work.
+    private func startPump() {
+        let (client, shared) = (client, shared)
+        Task.detached {
             for await event in client.events { shared.handle(event) }
             shared.finish()
         }
@@ -78,6 +84,7 @@ public final class HubConnection: Sendable {
                     throw .connection(error.message)
                 }
                 let hub = HubConnection(settings: settings, client: client, broker: endpoint)
+                hub.startPump()
                 client.connect(to: endpoint, keepalive: settings.keepalive)
                 let answered = await hub.wait(max(timeout, settings.connectTimeout + 1)) { $0.connAck != nil || $0.ended != nil }
                 let (ack, ending) = hub.shared.state.withLock { ($0.connAck, $0.ending) }

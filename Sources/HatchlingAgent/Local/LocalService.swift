@@ -6,7 +6,7 @@ import Synchronization
 
 /// Answers the local socket's requests inside the running agent: `health` from the connection's
 /// state, `publish` by checking the event (`EventGate`), publishing it on `<root>/<name>/event` (QoS
-/// 1, not retained) and answering once the broker's PUBACK comes back (`EventAcks`).
+/// 1, not retained) through the event loop, and answering once the broker's PUBACK comes back to it.
 final class LocalService: Sendable {
     /// Hands an event to the event loop, which publishes it and calls `done` with the PUBACK's
     /// reason code (or why it could not publish).
