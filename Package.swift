@@ -9,7 +9,7 @@ import PackageDescription
 // swift-service-lifecycle is deliberately not used: it adds about 2.3 MiB to a binary whose size
 // budget is 15 MiB (measured; docs/benchmarks.md); the agent's supervisor is small enough to own.
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 // Each target declares every module it imports, even one it would reach through another target:

@@ -58,7 +58,10 @@ for round in 0..<3 {
     let startCollect = cpuMicroseconds()
     for _ in 0..<iterations { _ = collector.collect() }
     let collect = (cpuMicroseconds() - startCollect) / Double(iterations)
-    print("round \(round + 1): one collection \(fixed(collect)) µs CPU; raw reads of the same \(files.count) files \(fixed(baseline)) µs; ratio \(fixed(collect / baseline))")
+    print(
+        "round \(round + 1): one collection \(fixed(collect)) µs CPU; raw reads of the same \(files.count) files \(fixed(baseline)) µs; ratio \(fixed(collect / baseline))"
+    )
 }
 print(
-    "figures read: memory limit \(first.containerMemoryLimitBytes.map(String.init) ?? "none"), working set \(first.containerMemoryWorkingSetBytes.map(String.init) ?? "none"), problems: \(first.problems)")
+    "figures read: memory limit \(first.containerMemoryLimitBytes.map(String.init) ?? "none"), working set \(first.containerMemoryWorkingSetBytes.map(String.init) ?? "none"), problems: \(first.problems)"
+)

@@ -75,7 +75,11 @@ public enum FleetJSON {
             let isKey = next < bytes.count && bytes[next] == UInt8(ascii: ":")
             if isKey, end > index + 1 {
                 let body = bytes[(index + 1)..<end]
-                guard body.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }),
+                guard
+                    body.allSatisfy({
+                        ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                            || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+                    }),
                     body.first != UInt8(ascii: "_"), body.last != UInt8(ascii: "_"), !SecretScanner.contains(body, [0x5F, 0x5F])
                 else { return nil }
                 out.append(UInt8(ascii: "\""))

@@ -65,7 +65,10 @@ struct JSONFields {
             if inner.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return [] }
             var values: [Double] = []
             for part in inner.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                guard let value = Self.double(part.drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed().drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed()[...]) else { return nil }
+                guard
+                    let value = Self.double(
+                        part.drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed().drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed()[...])
+                else { return nil }
                 values.append(value)
             }
             return values

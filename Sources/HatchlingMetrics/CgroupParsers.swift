@@ -38,7 +38,9 @@ extension ProcParsers {
     }
 
     /// `/proc/self/cgroup`: the path of each hierarchy (`""` for the unified one, else its controllers).
-    public static func cgroupMembership(_ text: String, file: String = "/proc/self/cgroup") throws(MetricsParseError) -> [(controllers: [String], path: String)] {
+    public static func cgroupMembership(_ text: String, file: String = "/proc/self/cgroup") throws(MetricsParseError) -> [(
+        controllers: [String], path: String
+    )] {
         var result: [(controllers: [String], path: String)] = []
         for (index, line) in text.split(separator: "\n").enumerated() {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)

@@ -73,8 +73,10 @@ public final class MetricsCollector: Sendable {
             problems.append("/proc/stat: cannot be read")
         }
         if let status = files.read("/proc/self/status") {
-            snapshot.processRSSBytes = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("VmRSS", in: status) } ?? nil
-            snapshot.processThreads = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("Threads", in: status) } ?? nil
+            snapshot.processRSSBytes =
+                Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("VmRSS", in: status) } ?? nil
+            snapshot.processThreads =
+                Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("Threads", in: status) } ?? nil
         } else {
             problems.append("/proc/self/status: cannot be read")
         }
@@ -170,7 +172,8 @@ public final class MetricsCollector: Sendable {
             problems.append("\(path): cannot be read")
             return nil
         }
-        guard let parsed = Self.parse(&problems, { () throws(MetricsParseError) in try ProcParsers.flatKeyed(inactiveKey, in: text, file: path) }) else {
+        guard let parsed = Self.parse(&problems, { () throws(MetricsParseError) in try ProcParsers.flatKeyed(inactiveKey, in: text, file: path) })
+        else {
             return nil
         }
         guard let inactive = parsed else {
@@ -199,13 +202,15 @@ public final class MetricsCollector: Sendable {
                 usage: snapshot.containerMemoryCurrentBytes, inactiveKey: "total_inactive_file", dir + "/memory.stat", &problems)
         }
         if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat") {
-            usageNanoseconds = (Self.parse(&problems) { () throws(MetricsParseError) in
-                try ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
-            } ?? nil).map { $0 * 1000 }
+            usageNanoseconds =
+                (Self.parse(&problems) { () throws(MetricsParseError) in
+                    try ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
+                } ?? nil).map { $0 * 1000 }
             if let max = files.read(dir + "/cpu.max") {
-                snapshot.containerCPULimitCores = Self.parse(&problems) { () throws(MetricsParseError) in
-                    try ProcParsers.cpuMax(max, file: dir + "/cpu.max")
-                } ?? nil
+                snapshot.containerCPULimitCores =
+                    Self.parse(&problems) { () throws(MetricsParseError) in
+                        try ProcParsers.cpuMax(max, file: dir + "/cpu.max")
+                    } ?? nil
             }
         } else {
             if let dir = location.v1["cpuacct"] {

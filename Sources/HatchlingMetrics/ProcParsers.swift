@@ -26,7 +26,9 @@ public enum ProcParsers {
     }
 
     /// `/proc/meminfo`: MemTotal and MemAvailable only (what a heartbeat needs), without building a dictionary.
-    public static func memTotalAndAvailable(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> (total: UInt64?, available: UInt64?) {
+    public static func memTotalAndAvailable(_ text: String, file: String = "/proc/meminfo") throws(MetricsParseError) -> (
+        total: UInt64?, available: UInt64?
+    ) {
         // Only the two lines are read: the other fifty are skipped unsplit.
         var total: UInt64? = nil
         var available: UInt64? = nil

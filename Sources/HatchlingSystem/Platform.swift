@@ -1,9 +1,9 @@
+import CSystem
 // The one place the C library is chosen. Every module above this one gets POSIX (open, read,
 // poll, posix_spawn...) from here, so no other file of the agent or the hub names a platform: the
 // package is built and tested on glibc only, and a branch for another C library that no build
 // compiles would be a claim nobody checks.
 @_exported import Glibc
-import CSystem
 
 /// A failed system call: which one, and `errno` as read right after it.
 public struct SystemError: Error, Equatable, CustomStringConvertible {

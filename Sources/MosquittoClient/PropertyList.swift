@@ -49,8 +49,9 @@ func readMessageProperties(_ props: OpaquePointer?) -> (correlation: [UInt8]?, e
         }
     }
     var expiry: UInt32 = 0
-    let hasExpiry = mosquitto_property_read_int32(
-        props, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), &expiry, false) != nil
+    let hasExpiry =
+        mosquitto_property_read_int32(
+            props, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), &expiry, false) != nil
     return (correlation, hasExpiry ? expiry : nil)
 }
 

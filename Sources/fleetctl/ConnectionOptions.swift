@@ -1,6 +1,6 @@
-import FleetProtocol
 import ArgumentParser
 import FleetControl
+import FleetProtocol
 
 /// The broker flags every subcommand shares; each overrides the agent's variable of the same meaning.
 struct ConnectionOptions: ParsableArguments {
@@ -31,7 +31,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("broadcast-topic"), help: "Broadcast command topic (default: MQTT_BROADCAST_TOPIC, else zephyr/broadcast).")
     var broadcastTopic: String?
 
-    @Option(name: .customLong("protocol"), help: "MQTT version: auto (5, else 3.1.1), 5 (or 5.0) or 3.1.1 (or 311, 4); not 3.1 (default: MQTT_PROTOCOL, else auto).")
+    @Option(
+        name: .customLong("protocol"),
+        help: "MQTT version: auto (5, else 3.1.1), 5 (or 5.0) or 3.1.1 (or 311, 4); not 3.1 (default: MQTT_PROTOCOL, else auto).")
     var mqttProtocol: String?
 
     var overrides: ConnectionOverrides {

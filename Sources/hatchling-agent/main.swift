@@ -229,7 +229,8 @@ struct Publish: ParsableCommand {
         case .published:
             return
         case .failed(let failure):
-            printError("hatchling-agent publish: \(failure.code.isRefusal ? "refused" : "not published") (\(failure.code.rawValue)): \(failure.message)")
+            printError(
+                "hatchling-agent publish: \(failure.code.isRefusal ? "refused" : "not published") (\(failure.code.rawValue)): \(failure.message)")
             throw ExitCode(failure.code.isRefusal ? LocalClient.ExitStatus.refused : LocalClient.ExitStatus.unavailable)
         case .health:
             printError("hatchling-agent publish: the agent answered something else")

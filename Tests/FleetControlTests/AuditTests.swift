@@ -1,6 +1,6 @@
 import FleetControl
-import Foundation
 import FleetProtocol
+import Foundation
 import MosquittoClient
 import Testing
 
@@ -12,24 +12,28 @@ struct AuditTests {
         inspector.inspect(message, at: Fixture.t0).findings.map(\.code)
     }
 
-    @Test("secret shapes are found and named, never quoted", arguments: [
-        "sk-ant-api03-SECRETSECRETSECRET000111", "sk-proj-abcdefghijklmnopqrstuvwxyz", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-        "xoxb-1234567890-abcdefghij", "AKIAIOSFODNN7EXAMPLE", "7012345678:AAHabcdefghijklmnopqrstuvwxyz012345678",
-        "-----BEGIN PRIVATE KEY-----", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-        "token=Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWo",
-    ])
+    @Test(
+        "secret shapes are found and named, never quoted",
+        arguments: [
+            "sk-ant-api03-SECRETSECRETSECRET000111", "sk-proj-abcdefghijklmnopqrstuvwxyz", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "xoxb-1234567890-abcdefghij", "AKIAIOSFODNN7EXAMPLE", "7012345678:AAHabcdefghijklmnopqrstuvwxyz012345678",
+            "-----BEGIN PRIVATE KEY-----", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "token=Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWo",
+        ])
     func secrets(_ text: String) {
         let found = SecretScanner.scan(Array(#"{"note":"\#(text)"}"#.utf8))
         #expect(found.count == 1, "\(text): \(found)")
         #expect(!found.joined().contains(text))
     }
 
-    @Test("no false alarms on the contract's own values", arguments: [
-        "0123456789abcdef0123456789abcdef", "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea",
-        "/tmp/hatchling-agent-mason-1A2B3C4D/data/Abc123XyZ987654321aBcDeFgHiJkLmN", "2026-11-29T05:00:00.120Z",
-        "HATCHLING_AGENT_CONFIG is not set: there is no configuration file to reload", "fc-3a9f2c-12", "9C2A4B1E-7D6F-4A3B-8C5D-1E2F3A4B5C6D",
-        "sk-short", "disk_free_bytes", "fleetctl-barrier-0123abcd",
-    ])
+    @Test(
+        "no false alarms on the contract's own values",
+        arguments: [
+            "0123456789abcdef0123456789abcdef", "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea",
+            "/tmp/hatchling-agent-mason-1A2B3C4D/data/Abc123XyZ987654321aBcDeFgHiJkLmN", "2026-11-29T05:00:00.120Z",
+            "HATCHLING_AGENT_CONFIG is not set: there is no configuration file to reload", "fc-3a9f2c-12", "9C2A4B1E-7D6F-4A3B-8C5D-1E2F3A4B5C6D",
+            "sk-short", "disk_free_bytes", "fleetctl-barrier-0123abcd",
+        ])
     func quiet(_ text: String) {
         #expect(SecretScanner.scan(Array(#"{"note":"\#(text)"}"#.utf8)).isEmpty, "\(text)")
     }
@@ -69,10 +73,16 @@ struct AuditTests {
         #expect(codes(Fixture.text("fleet/mason/response", "")) == ["not-json"])
         #expect(codes(Fixture.text("fleet/mason/status", #"{"v":1,"state":"online","boot_id":"b","shell":"ls"}"#)) == ["unknown-field"])
         #expect(codes(Fixture.text("fleet/mason/status", #"{"v":1,"state":"sleeping","boot_id":"b"}"#)) == ["schema"])
-        #expect(codes(Fixture.text("fleet/rook/status", #"{"v":1,"state":"online","boot_id":"b","hatchling":"mason"}"#)) == ["impersonation", "unknown-field"])
+        #expect(
+            codes(Fixture.text("fleet/rook/status", #"{"v":1,"state":"online","boot_id":"b","hatchling":"mason"}"#)) == [
+                "impersonation", "unknown-field",
+            ])
         var beat = FleetJSON.encode(Fixture.heartbeat("mason"))
         #expect(codes(MQTTMessage(topic: "fleet/rook/heartbeat", payload: beat)) == ["impersonation"])
-        beat = Array(String(decoding: beat, as: UTF8.self).replacingOccurrences(of: #""health":"healthy""#, with: #""health":"healthy","env":{"HOME":"/root"}"#).utf8)
+        beat = Array(
+            String(decoding: beat, as: UTF8.self).replacingOccurrences(
+                of: #""health":"healthy""#, with: #""health":"healthy","env":{"HOME":"/root"}"#
+            ).utf8)
         #expect(codes(MQTTMessage(topic: "fleet/mason/heartbeat", payload: beat)) == ["unknown-field"])
         #expect(codes(Fixture.text("fleet/mason/command", "health-check", retain: true)) == ["retained"])
         #expect(codes(Fixture.text("fleet/mason/command", "rm -rf /")) == ["bad-command"])

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Connection settings: the agent's variables, flags over them")
 struct ConnectionSettingsTests {
-    func resolve(_ environment: [String: String], _ overrides: ConnectionOverrides = ConnectionOverrides(), files: [String: String] = [:]) throws -> ConnectionSettings {
+    func resolve(_ environment: [String: String], _ overrides: ConnectionOverrides = ConnectionOverrides(), files: [String: String] = [:]) throws
+        -> ConnectionSettings
+    {
         try ConnectionSettings.resolve(
             environment: environment, overrides: overrides, readSecret: { files[$0] }, isReadable: { files[$0] != nil })
     }
@@ -35,7 +37,8 @@ struct ConnectionSettingsTests {
         let settings = try resolve(["MQTT_USERNAME": "zephyr", "MQTT_PASSWORD_FILE": "/pw"], files: files)
         #expect(settings.username == "zephyr" && settings.password == "from-file")
         #expect(try resolve(["MQTT_USERNAME": "zephyr", "MQTT_PASSWORD": "p"]).password == "p")
-        #expect(try resolve(["MQTT_USERNAME": "u", "MQTT_PASSWORD": "p"], ConnectionOverrides(passwordFile: "/pw"), files: files).password == "from-file")
+        #expect(
+            try resolve(["MQTT_USERNAME": "u", "MQTT_PASSWORD": "p"], ConnectionOverrides(passwordFile: "/pw"), files: files).password == "from-file")
         #expect(throws: FleetctlError.self) { try resolve(["MQTT_USERNAME": "u", "MQTT_PASSWORD": "p", "MQTT_PASSWORD_FILE": "/pw"], files: files) }
         #expect(throws: FleetctlError.self) { try resolve(["MQTT_PASSWORD": "p"]) }
         #expect(throws: FleetctlError.self) { try resolve(["MQTT_USERNAME": "u", "MQTT_PASSWORD_FILE": "/missing"]) }
@@ -81,13 +84,15 @@ struct ConnectionSettingsTests {
                 return "\(error)"
             }
         }
-        #expect(problem([:], ConnectionOverrides(protocolVersion: "3.1"))
-            == "--protocol must be auto, 5 or 3.1.1: MQTT 3.1 (protocol level 3) is not supported, use 3.1.1")
+        #expect(
+            problem([:], ConnectionOverrides(protocolVersion: "3.1"))
+                == "--protocol must be auto, 5 or 3.1.1: MQTT 3.1 (protocol level 3) is not supported, use 3.1.1")
         #expect(problem(["MQTT_PROTOCOL": "v5"]) == "MQTT_PROTOCOL must be auto, 5 or 3.1.1")
         #expect(problem([:], ConnectionOverrides(port: 0)) == "--port must be a port number from 1 to 65535")
         #expect(problem(["MQTT_PASSWORD": "p"]) == "MQTT_USERNAME (--username) is required when a password is set")
-        #expect(problem([:], ConnectionOverrides(tlsCert: "/crt"))
-            == "MQTT_TLS_KEY (--tls-key) must be set together with MQTT_TLS_CERT")
+        #expect(
+            problem([:], ConnectionOverrides(tlsCert: "/crt"))
+                == "MQTT_TLS_KEY (--tls-key) must be set together with MQTT_TLS_CERT")
         #expect(problem(["MQTT_CONNECT_TIMEOUT": "0"]) == "MQTT_CONNECT_TIMEOUT must be a number of seconds from 1 to 300")
     }
 

@@ -32,8 +32,10 @@ struct EventsTests {
             return
         }
         #expect(topic == "fleet/mason/event" && problem.contains("data is missing") && problem.contains("seq must be"))
-        #expect(read("fleet/mason/event", Self.event(), retain: true) == .malformed(
-            topic: "fleet/mason/event", problem: "retained by the broker (events are never retained)"))
+        #expect(
+            read("fleet/mason/event", Self.event(), retain: true)
+                == .malformed(
+                    topic: "fleet/mason/event", problem: "retained by the broker (events are never retained)"))
         #expect(read("fleet/-bad/event", Self.event()) == .malformed(topic: "fleet/-bad/event", problem: "the topic does not name a hatchling"))
         #expect(read("fleet/mason/event", "") != .other)
     }
@@ -58,7 +60,10 @@ struct EventsTests {
         let data = "{ \"k\" : \"v\\n\u{E9}\" ,\n\t\"n\" : [ 1 , 2.50 ] }"
         let event = try #require(read("fleet/mason/event", Self.event(data: data, seq: 12)).event)
         let line = String(decoding: event.jsonLine, as: UTF8.self)
-        #expect(line == "{\"boot_id\":\"\(Self.bootId)\",\"data\":{\"k\":\"v\\n\u{E9}\",\"n\":[1,2.50]},\"event\":\"task-done\",\"hatchling\":\"mason\",\"seq\":12,\"ts\":\"2026-12-03T09:00:00.000Z\"}\n")
+        #expect(
+            line
+                == "{\"boot_id\":\"\(Self.bootId)\",\"data\":{\"k\":\"v\\n\u{E9}\",\"n\":[1,2.50]},\"event\":\"task-done\",\"hatchling\":\"mason\",\"seq\":12,\"ts\":\"2026-12-03T09:00:00.000Z\"}\n"
+        )
         let object = try #require(try JSONSerialization.jsonObject(with: Data(event.jsonLine)) as? [String: Any])
         #expect(Set(object.keys) == ["boot_id", "data", "event", "hatchling", "seq", "ts"])
         #expect((object["data"] as? [String: Any])?["k"] as? String == "v\n\u{E9}", "scripts get the exact text")

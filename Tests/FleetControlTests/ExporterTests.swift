@@ -9,7 +9,8 @@ struct ExporterTests {
     func render(_ messages: [MQTTMessage], at seconds: Double = 5) -> String {
         var view = FleetView(root: "fleet")
         for message in messages { view.apply(message) }
-        return String(decoding: MetricsRenderer.render(view.summaries(now: Fixture.t0.adding(seconds: seconds)), brokerConnected: true), as: UTF8.self)
+        return String(
+            decoding: MetricsRenderer.render(view.summaries(now: Fixture.t0.adding(seconds: seconds)), brokerConnected: true), as: UTF8.self)
     }
 
     @Test("an online hatchling has every family with HELP and TYPE; a stale one only its state, last heartbeat and info")
@@ -58,7 +59,9 @@ struct ExporterTests {
         }
         let beatS = Double(beat.ts.millisecondsSinceEpoch) / 1000
         func expectValue(_ name: String, _ expected: Double?, sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(values[name] == expected, "\(name): \(String(describing: values[name])) != \(String(describing: expected))", sourceLocation: sourceLocation)
+            #expect(
+                values[name] == expected, "\(name): \(String(describing: values[name])) != \(String(describing: expected))",
+                sourceLocation: sourceLocation)
         }
         expectValue("hatchling_memory_current_bytes", beat.container.memCurrentBytes.map { Double($0) })
         expectValue("hatchling_memory_working_set_bytes", beat.container.memWorkingSetBytes.map { Double($0) })

@@ -17,7 +17,9 @@ struct FleetViewTests {
         for message in [
             Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
             Fixture.message("fleet/finch/status", Fixture.online()), MQTTMessage(topic: "fleet/finch/heartbeat", payload: Array("{broken".utf8)),
-            MQTTMessage(topic: "fleet/rook/status", payload: Array(#"{"v":1,"state":"offline","reason":"lost","boot_id":"0123456789abcdef0123456789abcdef"}"#.utf8)),
+            MQTTMessage(
+                topic: "fleet/rook/status",
+                payload: Array(#"{"v":1,"state":"offline","reason":"lost","boot_id":"0123456789abcdef0123456789abcdef"}"#.utf8)),
         ] {
             view.apply(message)
         }

@@ -21,11 +21,15 @@ struct ForgetPlanTests {
         reason == .lost ? .lost(bootId: boot) : .shutdown(bootId: boot, at: Fixture.t0)
     }
 
-    @Test("online (fresh heartbeat), a retained status still saying online (stale heartbeat) and a name with nothing retained are refused; offline and stale-offline are not")
+    @Test(
+        "online (fresh heartbeat), a retained status still saying online (stale heartbeat) and a name with nothing retained are refused; offline and stale-offline are not"
+    )
     func refusals() {
         let fresh = Fixture.t0.adding(seconds: 5)
         let late = Fixture.t0.adding(seconds: 600)
-        let online = view([Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason"))])
+        let online = view([
+            Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
+        ])
         #expect(ForgetCheck(name: mason, view: online, now: fresh).blocker == .refusedOnline)
         let stuck = ForgetCheck(name: mason, view: online, now: late)
         #expect(stuck.summary?.state == .stale && stuck.statusSaysOnline && stuck.blocker == .refusedOnline)
@@ -34,7 +38,9 @@ struct ForgetPlanTests {
         #expect(ForgetCheck(name: mason, view: heartbeatOnly, now: fresh).blocker == .refusedOnline, "a fresh heartbeat is online")
         #expect(ForgetCheck(name: mason, view: heartbeatOnly, now: late).blocker == nil)
         for reason in [StatusPayload.OfflineReason.shutdown, .lost] {
-            let gone = view([Fixture.message("fleet/mason/status", offline(reason)), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason"))])
+            let gone = view([
+                Fixture.message("fleet/mason/status", offline(reason)), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
+            ])
             let check = ForgetCheck(name: mason, view: gone, now: fresh)
             #expect(check.blocker == nil && check.summary?.state == .offline && check.summary?.reason == reason.rawValue)
         }
@@ -42,7 +48,9 @@ struct ForgetPlanTests {
         #expect(ForgetCheck(name: mason, view: unreadable, now: fresh).blocker == nil, "an unreadable status is known, not online")
     }
 
-    @Test("after the clear: nothing left is forgotten; the same bytes left are kept by the broker (exit 3, the ACL and zephyr-admin named) unless the clear failed otherwise (failed, the error named, no ACL note); other bytes are a running agent's; forced while online is said so")
+    @Test(
+        "after the clear: nothing left is forgotten; the same bytes left are kept by the broker (exit 3, the ACL and zephyr-admin named) unless the clear failed otherwise (failed, the error named, no ACL note); other bytes are a running agent's; forced while online is said so"
+    )
     func settle() throws {
         let status = FleetJSON.encode(offline(.shutdown))
         let beat = FleetJSON.encode(Fixture.heartbeat("mason"))
@@ -96,7 +104,9 @@ struct ForgetPlanTests {
         #expect(other.note?.contains("left alone: fleet/mason/event") == true)
 
         // --force on one the hub saw online: cleared, and said to come back at its next connect.
-        let online = view([Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason"))])
+        let online = view([
+            Fixture.message("fleet/mason/status", Fixture.online()), Fixture.message("fleet/mason/heartbeat", Fixture.heartbeat("mason")),
+        ])
         let running = ForgetCheck(name: mason, view: online, now: Fixture.t0.adding(seconds: 5))
         #expect(running.blocker == .refusedOnline)
         let whileOnline = ForgetRunner.settle([running], before: before, after: [:], force: true, refusal: nil, settings: settings)
@@ -115,7 +125,10 @@ struct ForgetPlanTests {
         let report = ForgetRunner.settle(
             [ForgetCheck(name: mason, view: gone, now: Fixture.t0)], before: [:], after: [:], force: false, refusal: nil, settings: settings)
         let text = try report.json()
-        for key in ["\"exit_status\" : 0", "\"forced\" : false", "\"hatchling\" : \"mason\"", "\"result\" : \"forgotten\"", "\"reason\" : \"lost\"", "\"other_retained\" : ["] {
+        for key in [
+            "\"exit_status\" : 0", "\"forced\" : false", "\"hatchling\" : \"mason\"", "\"result\" : \"forgotten\"", "\"reason\" : \"lost\"",
+            "\"other_retained\" : [",
+        ] {
             #expect(text.contains(key), "\(key) in \(text)")
         }
     }

@@ -22,7 +22,8 @@ struct SendTests {
     }
 
     func response(_ name: String, id: String?, error: FleetErrorCode? = nil) -> [UInt8] {
-        let outcome: CommandOutcome = error.map { .failure(FleetErrorBody(code: $0, message: "no")) }
+        let outcome: CommandOutcome =
+            error.map { .failure(FleetErrorBody(code: $0, message: "no")) }
             ?? .version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil))
         let value = CommandResponse(
             id: id, hatchling: try! HatchlingName(validating: name), command: "version-report", ts: Fixture.t0, durationMs: 1,
@@ -81,7 +82,10 @@ struct SendTests {
         #expect(try CommandParser.parse(plain).get().signature == nil)
 
         var missing = CommandSigner(keys: .directory("/keys/"))
-        #expect(throws: FleetctlError.key(path: "/keys/rook.key", problem: "cannot be read; every hatchling needs its key there (add-hatchling.sh writes it)")) {
+        #expect(
+            throws: FleetctlError.key(
+                path: "/keys/rook.key", problem: "cannot be read; every hatchling needs its key there (add-hatchling.sh writes it)")
+        ) {
             try missing.loadKeys(for: [rook], readSecret: { _ in nil })
         }
         #expect(throws: FleetctlError.self) { try missing.loadKeys(for: [rook], readSecret: { _ in "short" }) }

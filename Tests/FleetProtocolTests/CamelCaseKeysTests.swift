@@ -32,10 +32,14 @@ struct CamelCaseKeysTests {
         }
     }
 
-    @Test("keys only: values are left as they are; a key it would not convert exactly (escape, upper case, odd underscores) means nil, and the decoder converts itself")
+    @Test(
+        "keys only: values are left as they are; a key it would not convert exactly (escape, upper case, odd underscores) means nil, and the decoder converts itself"
+    )
     func keysOnly() throws {
         func converted(_ text: String) -> String? { FleetJSON.camelCaseKeys(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) } }
-        #expect(converted(#"{"boot_id":"a_b","x":{"net_rx_bytes" : 1,"load_1":[ "c_d" ],"rate-limited":2}}"#) == #"{"bootId":"a_b","x":{"netRxBytes" : 1,"load1":[ "c_d" ],"rate-limited":2}}"#)
+        #expect(
+            converted(#"{"boot_id":"a_b","x":{"net_rx_bytes" : 1,"load_1":[ "c_d" ],"rate-limited":2}}"#)
+                == #"{"bootId":"a_b","x":{"netRxBytes" : 1,"load1":[ "c_d" ],"rate-limited":2}}"#)
         for odd in [#"{"_lead":1}"#, #"{"trail_":2}"#, #"{"dou__ble":3}"#, #"{"Up_Per":4}"#, #"{"esc\u005f_a":5}"#, #"{"boot\u005fid":"x"}"#] {
             #expect(converted(odd) == nil, "\(odd)")
         }

@@ -90,9 +90,11 @@ struct CommandParserTests {
         #expect(r == CommandRejection(code: .unknownCommand, message: r.message, id: nil, commandWord: "reboot.now"))
     }
 
-    @Test("a word that is not safe to echo is not repeated", arguments: [
-        "rm -rf /", String(repeating: "x", count: 100), "a\"b", "évian", "ok;reboot",
-    ])
+    @Test(
+        "a word that is not safe to echo is not repeated",
+        arguments: [
+            "rm -rf /", String(repeating: "x", count: 100), "a\"b", "évian", "ok;reboot",
+        ])
     func nonEchoable(_ word: String) throws {
         let json = try rejection(#"{"command": "\#(word.replacingQuote())", "id": "c-8"}"#)
         #expect(json.code == .unknownCommand)
@@ -105,10 +107,12 @@ struct CommandParserTests {
         #expect(!plain.message.contains(word))
     }
 
-    @Test("command missing or not a string is malformed and carries the id", arguments: [
-        #"{"id": "c-9"}"#, #"{"id": "c-9", "command": 42}"#, #"{"id": "c-9", "command": null}"#,
-        #"{"id": "c-9", "command": ["health-check"]}"#,
-    ])
+    @Test(
+        "command missing or not a string is malformed and carries the id",
+        arguments: [
+            #"{"id": "c-9"}"#, #"{"id": "c-9", "command": 42}"#, #"{"id": "c-9", "command": null}"#,
+            #"{"id": "c-9", "command": ["health-check"]}"#,
+        ])
     func commandMissing(_ text: String) throws {
         let r = try rejection(text)
         #expect(r.code == .malformed)
@@ -116,10 +120,12 @@ struct CommandParserTests {
         #expect(r.message.contains("\"command\""))
     }
 
-    @Test("an id that is not 1 to 64 printable ASCII characters is malformed, and not carried", arguments: [
-        #""id": 42"#, #""id": null"#, #""id": """#, "\"id\": \"\(String(repeating: "i", count: 65))\"",
-        #""id": "c\u0001x""#, #""id": "tab\there""#, #""id": "é""#,
-    ])
+    @Test(
+        "an id that is not 1 to 64 printable ASCII characters is malformed, and not carried",
+        arguments: [
+            #""id": 42"#, #""id": null"#, #""id": """#, "\"id\": \"\(String(repeating: "i", count: 65))\"",
+            #""id": "c\u0001x""#, #""id": "tab\there""#, #""id": "é""#,
+        ])
     func badID(_ idField: String) throws {
         let r = try rejection(#"{"command": "health-check", \#(idField)}"#)
         #expect(r.code == .malformed)
@@ -135,10 +141,12 @@ struct CommandParserTests {
         #expect(!CommandParser.isValidID(""))
     }
 
-    @Test("an invalid expires_at or ts is malformed, with id and word", arguments: [
-        #""expires_at": "tomorrow""#, #""expires_at": 1795928400"#, #""expires_at": "2026-11-29T05:00:00""#,
-        #""ts": "2026-13-01T00:00:00Z""#,
-    ])
+    @Test(
+        "an invalid expires_at or ts is malformed, with id and word",
+        arguments: [
+            #""expires_at": "tomorrow""#, #""expires_at": 1795928400"#, #""expires_at": "2026-11-29T05:00:00""#,
+            #""ts": "2026-13-01T00:00:00Z""#,
+        ])
     func badTimes(_ field: String) throws {
         let r = try rejection(#"{"command": "health-check", "id": "c-10", \#(field)}"#)
         #expect(r.code == .malformed)
@@ -173,9 +181,11 @@ struct CommandParserTests {
         #expect(request.id == "c-big")
     }
 
-    @Test("invalid UTF-8 is malformed", arguments: [
-        [0xFF, 0xFE] as [UInt8], Array("health-check".utf8) + [0xC3], Array(#"{"command": "health-check", "id": ""#.utf8) + [0x80, 0x22, 0x7D],
-    ])
+    @Test(
+        "invalid UTF-8 is malformed",
+        arguments: [
+            [0xFF, 0xFE] as [UInt8], Array("health-check".utf8) + [0xC3], Array(#"{"command": "health-check", "id": ""#.utf8) + [0x80, 0x22, 0x7D],
+        ])
     func invalidUTF8(_ bytes: [UInt8]) throws {
         let r = try rejection(bytes: bytes)
         #expect(r.code == .malformed)
@@ -190,9 +200,11 @@ struct CommandParserTests {
         #expect(r.id == nil)
     }
 
-    @Test("a JSON array, a bare string or broken JSON is malformed", arguments: [
-        #"["health-check"]"#, #""health-check""#, #"{"command": "health-check""#, "{not json}", "{}x",
-    ])
+    @Test(
+        "a JSON array, a bare string or broken JSON is malformed",
+        arguments: [
+            #"["health-check"]"#, #""health-check""#, #"{"command": "health-check""#, "{not json}", "{}x",
+        ])
     func notAnObject(_ text: String) throws {
         let r = try rejection(text)
         #expect(r.code == .malformed)

@@ -42,10 +42,12 @@ struct EventPayloadTests {
         #expect(EventPayload.checkName(name) == nil)
     }
 
-    @Test("an empty name, 65 bytes, or a byte outside a-z 0-9 - is bad-name", arguments: [
-        "", String(repeating: "a", count: 65), "Task", "task_done", "task done", "a/b", "a+b", "a#b", "tâche", "a\u{0}", "a\u{1B}[2J",
-        "a\u{202E}b", "a.b",
-    ])
+    @Test(
+        "an empty name, 65 bytes, or a byte outside a-z 0-9 - is bad-name",
+        arguments: [
+            "", String(repeating: "a", count: 65), "Task", "task_done", "task done", "a/b", "a+b", "a#b", "tâche", "a\u{0}", "a\u{1B}[2J",
+            "a\u{202E}b", "a.b",
+        ])
     func badNames(_ name: String) {
         #expect(EventPayload.checkName(name)?.code == .badName)
     }
@@ -57,9 +59,11 @@ struct EventPayloadTests {
         #expect(refusal?.code == .tooLarge && refusal?.message.contains("2049") == true)
     }
 
-    @Test("data that is not one JSON object is bad-data", arguments: [
-        "[1]", #""text""#, "1", "null", "", "{", #"{"a":1,}"#, #"{"a":01}"#, #"{"a":1}x"#, #"{"a":1}{"b":2}"#, "{'a':1}", #"{"a":"\x"}"#,
-    ])
+    @Test(
+        "data that is not one JSON object is bad-data",
+        arguments: [
+            "[1]", #""text""#, "1", "null", "", "{", #"{"a":1,}"#, #"{"a":01}"#, #"{"a":1}x"#, #"{"a":1}{"b":2}"#, "{'a':1}", #"{"a":"\x"}"#,
+        ])
     func notAnObject(_ text: String) {
         #expect(data(text)?.code == .badData, "\(text)")
     }
@@ -74,13 +78,15 @@ struct EventPayloadTests {
         #expect(data(nested(33))?.code == .badData)
     }
 
-    @Test("credential shapes are refused as secret, by kind, never quoted; hidden behind JSON escapes too", arguments: [
-        "sk-proj-abcdefghijklmnopqrstuvwxyz", "sk-ant-api03-SECRETSECRETSECRET000111", "xoxb-1234567890-abcdefghij",
-        "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "AKIAIOSFODNN7EXAMPLE", "-----BEGIN RSA PRIVATE KEY-----\\nMIIEow==",
-        "-----BEGIN PRIVATE KEY-----", #"\u0073k-proj-abcdefghijklmnopqrstuvwxyz"#, #"\u0078oxb-1234567890-abcdefghij"#,
-        #"ghp\u005fabcdefghijklmnopqrstuvwxyz0123456789"#, #"\u0041KIAIOSFODNN7EXAMPLE"#, #"\u002d----BEGIN PRIVATE KEY-----"#,
-        #"-----BEGIN PRIVATE\u0020KEY-----"#,
-    ])
+    @Test(
+        "credential shapes are refused as secret, by kind, never quoted; hidden behind JSON escapes too",
+        arguments: [
+            "sk-proj-abcdefghijklmnopqrstuvwxyz", "sk-ant-api03-SECRETSECRETSECRET000111", "xoxb-1234567890-abcdefghij",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "AKIAIOSFODNN7EXAMPLE", "-----BEGIN RSA PRIVATE KEY-----\\nMIIEow==",
+            "-----BEGIN PRIVATE KEY-----", #"\u0073k-proj-abcdefghijklmnopqrstuvwxyz"#, #"\u0078oxb-1234567890-abcdefghij"#,
+            #"ghp\u005fabcdefghijklmnopqrstuvwxyz0123456789"#, #"\u0041KIAIOSFODNN7EXAMPLE"#, #"\u002d----BEGIN PRIVATE KEY-----"#,
+            #"-----BEGIN PRIVATE\u0020KEY-----"#,
+        ])
     func credentialShapes(_ secret: String) {
         let refusal = data(#"{"note":"\#(secret)"}"#)
         #expect(refusal?.code == .secret, "\(secret)")
@@ -103,16 +109,20 @@ struct EventPayloadTests {
         #expect(refusal?.message.contains("hunter2") == false)
     }
 
-    @Test("ordinary data passes: the fleet's own hex ids, short prefixes, non-ASCII text", arguments: [
-        #"{"k":"v"}"#, "{}", #"{"boot":"0123456789abcdef0123456789abcdef","n":1.5,"ok":true,"none":null}"#, #"{"note":"sk-short"}"#,
-        #"{"sha":"3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"}"#, #"{"city":"Zürich","list":[1,[2,{"a":[]}]]}"#,
-        #"{"id":"c-1","tab":"a\tb","line":"a\nb"}"#,
-    ])
+    @Test(
+        "ordinary data passes: the fleet's own hex ids, short prefixes, non-ASCII text",
+        arguments: [
+            #"{"k":"v"}"#, "{}", #"{"boot":"0123456789abcdef0123456789abcdef","n":1.5,"ok":true,"none":null}"#, #"{"note":"sk-short"}"#,
+            #"{"sha":"3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"}"#, #"{"city":"Zürich","list":[1,[2,{"a":[]}]]}"#,
+            #"{"id":"c-1","tab":"a\tb","line":"a\nb"}"#,
+        ])
     func ordinaryData(_ text: String) {
         #expect(data(text) == nil, "\(text)")
     }
 
-    @Test("what the hub could not show safely is bad-data: a key twice at any depth, invalid UTF-8, control, bidirectional and invisible characters, raw or escaped")
+    @Test(
+        "what the hub could not show safely is bad-data: a key twice at any depth, invalid UTF-8, control, bidirectional and invisible characters, raw or escaped"
+    )
     func unsafeData() {
         for text in [
             #"{"status":"ok","status":"failed"}"#, #"{"a":{"b":1,"b":2}}"#, #"{"a":[{"c":1,"c":1}]}"#, #"{"a":"\u001b[2J"}"#,
@@ -130,14 +140,18 @@ struct EventPayloadTests {
         #expect(try prepared.get() == Array(#"{"a b":[1,2],"c":" x \" y "}"#.utf8))
     }
 
-    @Test("long random-looking strings are refused as secrets, as fleetctl audit would flag them (an AWS secret key, a random token)", arguments: [
-        "Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWo", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Zq3xK9pL2mN7vB4cR8tY1wE6uI5oA0sD",
-    ])
+    @Test(
+        "long random-looking strings are refused as secrets, as fleetctl audit would flag them (an AWS secret key, a random token)",
+        arguments: [
+            "Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWo", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Zq3xK9pL2mN7vB4cR8tY1wE6uI5oA0sD",
+        ])
     func randomStrings(_ token: String) {
         #expect(data(#"{"v":"\#(token)"}"#)?.code == .secret, "\(token)")
     }
 
-    @Test("own credentials in any letter case, as hex or base64, split over two strings, or in the name; credential shapes split or in full-width letters; one message for every kind")
+    @Test(
+        "own credentials in any letter case, as hex or base64, split over two strings, or in the name; credential shapes split or in full-width letters; one message for every kind"
+    )
     func evasions() {
         let password = ["Hunter2Secret"]
         let hex = "48756e7465723253656372657"  // the first 25 hex digits: not the whole secret
@@ -157,7 +171,8 @@ struct EventPayloadTests {
             #expect(data(text)?.code == .secret, "\(text)")
         }
         #expect(data("{}", name: "sk-proj-abcdefghijklmnopqrstu")?.code == .secret)
-        let messages = Set([data(#"{"x":"hunter2secret"}"#, secrets: password), data(#"{"k":"sk-proj-abcdefghijklmnopqrstuvwx"}"#)].map { $0?.message })
+        let messages = Set(
+            [data(#"{"x":"hunter2secret"}"#, secrets: password), data(#"{"k":"sk-proj-abcdefghijklmnopqrstuvwx"}"#)].map { $0?.message })
         #expect(messages.count == 1, "a refusal must not tell one kind of secret from another: \(messages)")
     }
 
@@ -166,14 +181,18 @@ struct EventPayloadTests {
         let event = EventPayload(event: "task-done", data: Array(#"{"k":"v"}"#.utf8), ts: Self.ts, bootId: Self.bootId, seq: 7)
         #expect(
             String(decoding: Self.written(event), as: UTF8.self)
-                == #"{"boot_id":"0123456789abcdef0123456789abcdef","data":{"k":"v"},"event":"task-done","seq":7,"ts":"2026-12-03T09:00:00.000Z","v":1}"#)
+                == #"{"boot_id":"0123456789abcdef0123456789abcdef","data":{"k":"v"},"event":"task-done","seq":7,"ts":"2026-12-03T09:00:00.000Z","v":1}"#
+        )
         #expect(Self.written(event) == Self.payload())
     }
 
-    @Test("round trip: what the writer writes parses back to the same value", arguments: [
-        (#"{"k":"v"}"#, "task-done", UInt64(7)), ("{}", "a", 1), (#"{"deep":[[[{"x":null}]]],"n":-1.5e3,"t":"Zürich \u00e9 \"q\""}"#, "x", 1_000_000),
-        (#"{ "spaced" : [ 1 , 2 ] }"#, String(repeating: "z", count: 64), 9_999_999_999_999_999_999),
-    ])
+    @Test(
+        "round trip: what the writer writes parses back to the same value",
+        arguments: [
+            (#"{"k":"v"}"#, "task-done", UInt64(7)), ("{}", "a", 1),
+            (#"{"deep":[[[{"x":null}]]],"n":-1.5e3,"t":"Zürich \u00e9 \"q\""}"#, "x", 1_000_000),
+            (#"{ "spaced" : [ 1 , 2 ] }"#, String(repeating: "z", count: 64), 9_999_999_999_999_999_999),
+        ])
     func roundTrip(_ data: String, _ name: String, _ seq: UInt64) throws {
         let event = EventPayload(event: name, data: Array(data.utf8), ts: Self.ts.adding(seconds: 0.123), bootId: Self.bootId, seq: seq)
         let bytes = Self.written(event)
@@ -189,16 +208,18 @@ struct EventPayloadTests {
         #expect(event.ts == Self.ts && event.data == Array(#"{"k":"v"}"#.utf8))
     }
 
-    @Test("each breach of the contract is refused by parse and named by problems", arguments: [
-        ("v", "2", "v must be 1"), ("v", nil, "v must be 1"), ("v", "\"1\"", "v must be 1"),
-        ("event", nil, "event must be a string"), ("event", "7", "event must be a string"), ("event", "\"Task\"", "event name may hold only"),
-        ("event", "\"\"", "event name is empty"), ("data", nil, "data is missing"), ("data", "[1]", "data must be an object"),
-        ("data", "\"{}\"", "data must be an object"), ("data", "null", "data must be an object"),
-        ("ts", "\"yesterday\"", "ts must be an RFC 3339 time"), ("ts", nil, "ts must be an RFC 3339 time"),
-        ("boot_id", "\"0123456789ABCDEF0123456789ABCDEF\"", "boot_id must be"), ("boot_id", "\"abc\"", "boot_id must be"),
-        ("seq", "0", "seq must be a whole number from 1"), ("seq", "-1", "seq must be"), ("seq", "1.5", "seq must be"),
-        ("seq", "\"7\"", "seq must be"), ("seq", "1e3", "seq must be"), ("shell", "\"ls\"", #"unknown field "shell""#),
-    ] as [(String, String?, String)])
+    @Test(
+        "each breach of the contract is refused by parse and named by problems",
+        arguments: [
+            ("v", "2", "v must be 1"), ("v", nil, "v must be 1"), ("v", "\"1\"", "v must be 1"),
+            ("event", nil, "event must be a string"), ("event", "7", "event must be a string"), ("event", "\"Task\"", "event name may hold only"),
+            ("event", "\"\"", "event name is empty"), ("data", nil, "data is missing"), ("data", "[1]", "data must be an object"),
+            ("data", "\"{}\"", "data must be an object"), ("data", "null", "data must be an object"),
+            ("ts", "\"yesterday\"", "ts must be an RFC 3339 time"), ("ts", nil, "ts must be an RFC 3339 time"),
+            ("boot_id", "\"0123456789ABCDEF0123456789ABCDEF\"", "boot_id must be"), ("boot_id", "\"abc\"", "boot_id must be"),
+            ("seq", "0", "seq must be a whole number from 1"), ("seq", "-1", "seq must be"), ("seq", "1.5", "seq must be"),
+            ("seq", "\"7\"", "seq must be"), ("seq", "1e3", "seq must be"), ("shell", "\"ls\"", #"unknown field "shell""#),
+        ] as [(String, String?, String)])
     func breaches(_ field: String, _ value: String?, _ problem: String) {
         let payload = Self.payload(field, value)
         #expect(EventPayload.parse(payload) == nil)

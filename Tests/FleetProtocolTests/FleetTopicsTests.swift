@@ -39,11 +39,13 @@ struct FleetTopicsTests {
         #expect(FleetTopics.validateTopic(topic) == nil)
     }
 
-    @Test("wildcards, empty levels, control characters and oversize topics are refused", arguments: [
-        ("", "empty"), ("fleet/+", "wildcards"), ("fleet/#", "wildcards"), ("a/+/b", "wildcards"), ("#", "wildcards"),
-        ("/fleet", "empty level"), ("fleet/", "empty level"), ("a//b", "empty level"), ("/", "empty level"),
-        ("a\u{7}b", "control"), ("a\u{7F}b", "control"), (String(repeating: "a", count: 257), "256"),
-    ])
+    @Test(
+        "wildcards, empty levels, control characters and oversize topics are refused",
+        arguments: [
+            ("", "empty"), ("fleet/+", "wildcards"), ("fleet/#", "wildcards"), ("a/+/b", "wildcards"), ("#", "wildcards"),
+            ("/fleet", "empty level"), ("fleet/", "empty level"), ("a//b", "empty level"), ("/", "empty level"),
+            ("a\u{7}b", "control"), ("a\u{7F}b", "control"), (String(repeating: "a", count: 257), "256"),
+        ])
     func invalidTopics(_ topic: String, _ phrase: String) throws {
         let problem = try #require(FleetTopics.validateTopic(topic))
         #expect(problem.contains(phrase))

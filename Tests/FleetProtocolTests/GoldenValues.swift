@@ -18,7 +18,8 @@ enum GoldenValues {
         hatchling: mason, bootId: bootId, seq: 812, ts: heartbeatTime, intervalS: 30, health: .healthy,
         agent: .init(version: "1.0.0", uptimeS: 3600, rssBytes: 5_242_880),
         host: .init(uptimeS: 912_345.2, load: [0.12, 0.3, 0.25], memTotalBytes: 16_707_350_528, memAvailableBytes: 9_663_676_416, cpuPct: nil),
-        container: .init(uptimeS: 3600.5, memCurrentBytes: 73_400_320, memLimitBytes: nil, cpuPct: 1.2, cpuLimitCores: nil, memWorkingSetBytes: 52_428_800),
+        container: .init(
+            uptimeS: 3600.5, memCurrentBytes: 73_400_320, memLimitBytes: nil, cpuPct: 1.2, cpuLimitCores: nil, memWorkingSetBytes: 52_428_800),
         disk: .init(path: "/home/openclaw/.openclaw", totalBytes: 107_374_182_400, freeBytes: 53_687_091_200),
         gateway: gatewayUp)
 

@@ -3,9 +3,11 @@ import Testing
 
 @Suite("HatchlingName validation")
 struct HatchlingNameTests {
-    @Test("accepts names of A-Z a-z 0-9 _ - that start with a letter or digit", arguments: [
-        "mason", "a", "Z", "7", "A1_b-c", "0start", "mason-2_test", String(repeating: "a", count: 64),
-    ])
+    @Test(
+        "accepts names of A-Z a-z 0-9 _ - that start with a letter or digit",
+        arguments: [
+            "mason", "a", "Z", "7", "A1_b-c", "0start", "mason-2_test", String(repeating: "a", count: 64),
+        ])
     func accepts(_ text: String) throws {
         let name = try HatchlingName(validating: text)
         #expect(name.rawValue == text)
@@ -22,16 +24,20 @@ struct HatchlingNameTests {
         #expect(throws: HatchlingNameError.tooLong(65)) { try HatchlingName(validating: String(repeating: "a", count: 65)) }
     }
 
-    @Test("a character outside the set is refused at its byte offset", arguments: [
-        ("ma/son", 2), ("a+b", 1), ("a#b", 1), ("a b", 1), ("a\u{0}b", 1), ("méson", 1), ("mason.", 5), ("ab\u{7F}", 2),
-    ])
+    @Test(
+        "a character outside the set is refused at its byte offset",
+        arguments: [
+            ("ma/son", 2), ("a+b", 1), ("a#b", 1), ("a b", 1), ("a\u{0}b", 1), ("méson", 1), ("mason.", 5), ("ab\u{7F}", 2),
+        ])
     func badCharacter(_ text: String, _ offset: Int) {
         #expect(throws: HatchlingNameError.badCharacter(offset: offset)) { try HatchlingName(validating: text) }
     }
 
-    @Test("a name that does not start with a letter or digit is refused", arguments: [
-        "-mason", "_mason", "/mason", "+", "#", " mason", "\u{0}", "émile",
-    ])
+    @Test(
+        "a name that does not start with a letter or digit is refused",
+        arguments: [
+            "-mason", "_mason", "/mason", "+", "#", " mason", "\u{0}", "émile",
+        ])
     func badFirstCharacter(_ text: String) {
         #expect(throws: HatchlingNameError.badFirstCharacter) { try HatchlingName(validating: text) }
     }

@@ -30,7 +30,7 @@ struct JSONWriterTests {
 
     static let awkwardIntegers: [UInt64] = [0, 1, 9, 10, 99, 1_000_000, UInt64(Int64.max), UInt64.max]
 
-    var rng = Seeded(state: 20261129)
+    var rng = Seeded(state: 20_261_129)
 
     mutating func text() -> String { Self.awkwardTexts.randomElement(using: &rng)! }
     mutating func double() -> Double? { Bool.random(using: &rng) ? nil : Self.awkwardDoubles.randomElement(using: &rng)! }

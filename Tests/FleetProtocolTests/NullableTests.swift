@@ -12,7 +12,8 @@ struct NullableTests {
         let section = Heartbeat.ContainerSection(uptimeS: nil, memCurrentBytes: nil, memLimitBytes: nil, cpuPct: nil, cpuLimitCores: nil)
         #expect(
             try text(section)
-                == #"{"cpu_limit_cores":null,"cpu_pct":null,"mem_current_bytes":null,"mem_limit_bytes":null,"mem_working_set_bytes":null,"net_rx_bytes":null,"net_tx_bytes":null,"oom_kills":null,"uptime_s":null}"#)
+                == #"{"cpu_limit_cores":null,"cpu_pct":null,"mem_current_bytes":null,"mem_limit_bytes":null,"mem_working_set_bytes":null,"net_rx_bytes":null,"net_tx_bytes":null,"oom_kills":null,"uptime_s":null}"#
+        )
         let version = VersionReport(agent: "1.0.0", openclaw: nil, image: nil)
         #expect(try text(version) == #"{"agent":"1.0.0","image":null,"openclaw":null,"protocol":1}"#)
     }

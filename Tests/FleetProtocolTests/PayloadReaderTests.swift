@@ -35,19 +35,28 @@ struct PayloadReaderTests {
         for round in 0..<300 {
             func maybe<T>(_ value: T) -> T? { Bool.random(using: &generator) ? value : nil }
             let beat = Heartbeat(
-                hatchling: try HatchlingName(validating: "h-\(round)"), bootId: String(repeating: "ab", count: 16), seq: UInt64(round) * 1_000_000_007,
-                ts: FleetTimestamp(millisecondsSinceEpoch: 1_780_000_000_000 + Int64(round)), intervalS: 30, health: HealthStatus.allCases.randomElement()!,
-                agent: .init(version: "1.0.\(round)", uptimeS: maybe(Double(round) / 7), rssBytes: maybe(UInt64.max - UInt64(round)), threads: maybe(7), openFds: maybe(12)),
-                host: .init(uptimeS: maybe(1e9 / Double(round + 1)), load: maybe([0.5, 1e-5, 123.25]), memTotalBytes: maybe(1 << 34), memAvailableBytes: maybe(5), cpuPct: maybe(99.9)),
+                hatchling: try HatchlingName(validating: "h-\(round)"), bootId: String(repeating: "ab", count: 16),
+                seq: UInt64(round) * 1_000_000_007,
+                ts: FleetTimestamp(millisecondsSinceEpoch: 1_780_000_000_000 + Int64(round)), intervalS: 30,
+                health: HealthStatus.allCases.randomElement()!,
+                agent: .init(
+                    version: "1.0.\(round)", uptimeS: maybe(Double(round) / 7), rssBytes: maybe(UInt64.max - UInt64(round)), threads: maybe(7),
+                    openFds: maybe(12)),
+                host: .init(
+                    uptimeS: maybe(1e9 / Double(round + 1)), load: maybe([0.5, 1e-5, 123.25]), memTotalBytes: maybe(1 << 34),
+                    memAvailableBytes: maybe(5), cpuPct: maybe(99.9)),
                 container: .init(
                     uptimeS: maybe(3), memCurrentBytes: maybe(10), memLimitBytes: maybe(20), cpuPct: maybe(-0.0), cpuLimitCores: maybe(2.5),
                     oomKills: maybe(0), netRxBytes: maybe(1), netTxBytes: maybe(2), memWorkingSetBytes: maybe(7)),
                 disk: .init(path: "/data/é \(round)", totalBytes: maybe(100), freeBytes: maybe(50)),
-                gateway: .init(ok: Bool.random(using: &generator), httpStatus: maybe(200), latencyMs: maybe(-1), error: maybe("connection refused"), ageS: maybe(0.25)))
+                gateway: .init(
+                    ok: Bool.random(using: &generator), httpStatus: maybe(200), latencyMs: maybe(-1), error: maybe("connection refused"),
+                    ageS: maybe(0.25)))
             let bytes = FleetJSON.encode(beat)
             #expect(Heartbeat.read(bytes) == beat, "\(String(decoding: bytes, as: UTF8.self))")
             #expect(try FleetJSON.decode(Heartbeat.self, from: bytes) == beat)
-            let status = Bool.random(using: &generator)
+            let status =
+                Bool.random(using: &generator)
                 ? StatusPayload.online(bootId: "b\(round)", at: beat.ts, agentVersion: "1.0.0", heartbeatIntervalS: round)
                 : StatusPayload.lost(bootId: "b\(round)")
             // A backslash anywhere (an escape) is left to the decoder, which reads it the same.
@@ -63,7 +72,10 @@ struct PayloadReaderTests {
 
     @Test("mutated payloads (a value replaced by another JSON type, a key dropped or doubled): the fast reader gives up or agrees, never differs")
     func mutated() throws {
-        let replacements = ["null", "1", "-1", "1.0", "1e3", "\"x\"", "\"2026-01-01T00:00:00Z\"", "true", "[]", "{}", "[1,\"a\"]", "18446744073709551616", "\"health-check\""]
+        let replacements = [
+            "null", "1", "-1", "1.0", "1e3", "\"x\"", "\"2026-01-01T00:00:00Z\"", "true", "[]", "{}", "[1,\"a\"]", "18446744073709551616",
+            "\"health-check\"",
+        ]
         for name in ["heartbeat", "status-online", "status-offline-lost"] {
             let text = String(decoding: try Self.golden(name), as: UTF8.self)
             // Every `"key": value` of the document, by a crude split on the keys' quotes.

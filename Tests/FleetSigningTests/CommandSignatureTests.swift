@@ -24,7 +24,8 @@ struct CommandSignatureTests {
 
     @Test("a signature agrees with Python's hmac module (an independent implementation)")
     func againstPython() throws {
-        let signature = CommandSignature.sign(key: key, name: "mason", id: "c-1", command: "status-report", ts: "2026-11-29T05:00:00Z", expiresAt: "2026-11-29T05:05:00Z")
+        let signature = CommandSignature.sign(
+            key: key, name: "mason", id: "c-1", command: "status-report", ts: "2026-11-29T05:00:00Z", expiresAt: "2026-11-29T05:05:00Z")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [

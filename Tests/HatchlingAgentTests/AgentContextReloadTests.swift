@@ -1,9 +1,10 @@
 import FleetProtocol
 import FleetSigning
 import Foundation
-@testable import HatchlingAgent
 import Logging
 import Testing
+
+@testable import HatchlingAgent
 
 /// Runs `body` with a configuration file in a fresh temporary directory, removed afterwards.
 func withConfigFile<T>(_ text: String, _ body: (URL) async throws -> T) async throws -> T {

@@ -16,7 +16,8 @@ struct AgentLogHandlerTests {
 
     func line(_ format: LogFormat, _ message: Logger.Message, _ extra: Logger.Metadata?) -> String {
         let event = LogEvent(level: .warning, message: message, metadata: extra, source: nil, file: #fileID, function: #function, line: #line)
-        return String(decoding: AgentLogHandler.line(for: event, label: "hatchling-agent", metadata: ["h": "1"], at: Self.time, format: format), as: UTF8.self)
+        return String(
+            decoding: AgentLogHandler.line(for: event, label: "hatchling-agent", metadata: ["h": "1"], at: Self.time, format: format), as: UTF8.self)
     }
 
     /// A logfmt line's pairs, read as logfmt readers read them (bare or double-quoted values, `\` escapes).
@@ -51,7 +52,9 @@ struct AgentLogHandlerTests {
         return pairs
     }
 
-    @Test("LOG_FORMAT=logfmt: ts, level, logger, msg, then the metadata; each line parses; a reserved key in the metadata is renamed; a newline stays escaped")
+    @Test(
+        "LOG_FORMAT=logfmt: ts, level, logger, msg, then the metadata; each line parses; a reserved key in the metadata is renamed; a newline stays escaped"
+    )
     func logfmtLines() throws {
         let written = line(.logfmt, "connected to broker", ["mqtt.broker": "127.0.0.1:1883", "msg": "clash", "why": "two words\nforged=1"])
         #expect(written.filter { $0 == "\n" }.count == 1)
@@ -67,10 +70,11 @@ struct AgentLogHandlerTests {
         let written = line(.json, "connected \"q\"\nx", ["mqtt.broker": "127.0.0.1:1883", "level": "clash", "t": "a\u{01}"])
         #expect(written.filter { $0 == "\n" }.count == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [String: String], "\(written)")
-        #expect(object == [
-            "ts": "2026-11-29T05:00:00.120Z", "level": "warning", "logger": "hatchling-agent", "msg": "connected \"q\"\nx", "h": "1",
-            "meta.level": "clash", "mqtt.broker": "127.0.0.1:1883", "t": "a\u{01}",
-        ])
+        #expect(
+            object == [
+                "ts": "2026-11-29T05:00:00.120Z", "level": "warning", "logger": "hatchling-agent", "msg": "connected \"q\"\nx", "h": "1",
+                "meta.level": "clash", "mqtt.broker": "127.0.0.1:1883", "t": "a\u{01}",
+            ])
         #expect(written.hasPrefix(#"{"h":"1","level":"warning","#))
     }
 
@@ -91,7 +95,8 @@ struct AgentLogHandlerTests {
 
     @Test("a newline or other control character in a value or the message cannot start a new line")
     func controlCharacters() {
-        let written = line(.info, "first\nsecond", ["id": "x\n2026-11-29T05:00:00.000Z error hatchling-agent: forged", "p": #"C:\dir"#, "t": "a\tb\u{01}"])
+        let written = line(
+            .info, "first\nsecond", ["id": "x\n2026-11-29T05:00:00.000Z error hatchling-agent: forged", "p": #"C:\dir"#, "t": "a\tb\u{01}"])
         #expect(written.filter { $0 == "\n" }.count == 1, "one line: \(written)")
         #expect(
             written

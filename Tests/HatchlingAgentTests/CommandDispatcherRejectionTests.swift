@@ -1,6 +1,7 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("CommandDispatcher: rejections")
 struct CommandDispatcherRejectionTests {

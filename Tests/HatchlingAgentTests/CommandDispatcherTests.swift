@@ -1,6 +1,7 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("CommandDispatcher: answers")
 struct CommandDispatcherTests {

@@ -1,7 +1,8 @@
 import FleetSigning
-@testable import HatchlingAgent
 import MosquittoClient
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("ConfigurationLoader: the configuration file")
 struct ConfigurationFileTests {
@@ -114,17 +115,19 @@ struct ConfigurationFileTests {
 
     /// Every value that does not parse: the error names the key, never the value (it may be a
     /// secret, and reload errors travel on the bus).
-    @Test("bad values name the key and never repeat the value", arguments: [
-        ("HATCHLING_NAME", "secret-xyz/"), ("HATCHLING_NAME", "-secret-xyz"), ("MQTT_HOST", "secret-xyz:port"),
-        ("MQTT_HOST", "secret-xyz/x"), ("MQTT_PORT", "secret-xyz"), ("MQTT_PROTOCOL", "secret-xyz"),
-        ("MQTT_CLIENT_ID", "secret-xyz with space"), ("MQTT_KEEPALIVE", "secret-xyz"), ("MQTT_TOPIC_ROOT", "secret-xyz/#"),
-        ("MQTT_BROADCAST_TOPIC", "secret-xyz/+"), ("MQTT_TLS_CA", "/nonexistent/secret-xyz"),
-        ("MQTT_PASSWORD_FILE", "/nonexistent/secret-xyz"), ("MQTT_RECONNECT_MAX", "secret-xyz"),
-        ("COMMAND_RATE_LIMIT", "secret-xyz"), ("COMMAND_RATE_BURST", "secret-xyz"), ("HEARTBEAT_INTERVAL", "secret-xyz"),
-        ("GATEWAY_HEALTH_URL", "https://secret-xyz/health"), ("HATCHLING_DATA_DIR", "secret-xyz"),
-        ("IMAGE_VERSION", "secret-xyz!"), ("OPENCLAW_VERSION", "secret xyz"), ("LOG_LEVEL", "secret-xyz"),
-        ("FLEET_COMMAND_KEY", "secret-xyz"),
-    ])
+    @Test(
+        "bad values name the key and never repeat the value",
+        arguments: [
+            ("HATCHLING_NAME", "secret-xyz/"), ("HATCHLING_NAME", "-secret-xyz"), ("MQTT_HOST", "secret-xyz:port"),
+            ("MQTT_HOST", "secret-xyz/x"), ("MQTT_PORT", "secret-xyz"), ("MQTT_PROTOCOL", "secret-xyz"),
+            ("MQTT_CLIENT_ID", "secret-xyz with space"), ("MQTT_KEEPALIVE", "secret-xyz"), ("MQTT_TOPIC_ROOT", "secret-xyz/#"),
+            ("MQTT_BROADCAST_TOPIC", "secret-xyz/+"), ("MQTT_TLS_CA", "/nonexistent/secret-xyz"),
+            ("MQTT_PASSWORD_FILE", "/nonexistent/secret-xyz"), ("MQTT_RECONNECT_MAX", "secret-xyz"),
+            ("COMMAND_RATE_LIMIT", "secret-xyz"), ("COMMAND_RATE_BURST", "secret-xyz"), ("HEARTBEAT_INTERVAL", "secret-xyz"),
+            ("GATEWAY_HEALTH_URL", "https://secret-xyz/health"), ("HATCHLING_DATA_DIR", "secret-xyz"),
+            ("IMAGE_VERSION", "secret-xyz!"), ("OPENCLAW_VERSION", "secret xyz"), ("LOG_LEVEL", "secret-xyz"),
+            ("FLEET_COMMAND_KEY", "secret-xyz"),
+        ])
     func badValues(_ key: String, _ value: String) throws {
         var environment = ["HATCHLING_NAME": "mason"]
         environment[key] = value

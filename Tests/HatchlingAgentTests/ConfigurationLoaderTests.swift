@@ -1,8 +1,9 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import Logging
 import MosquittoClient
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("ConfigurationLoader: environment")
 struct ConfigurationLoaderTests {
@@ -40,15 +41,20 @@ struct ConfigurationLoaderTests {
         #expect(try loadError(["HATCHLING_NAME": ""]).key == "HATCHLING_NAME", "an empty variable counts as unset")
     }
 
-    @Test("MQTT_USERNAME other than HATCHLING_NAME is a warning (the template broker takes the username as the name); a password file is the password's source")
+    @Test(
+        "MQTT_USERNAME other than HATCHLING_NAME is a warning (the template broker takes the username as the name); a password file is the password's source"
+    )
     func usernameOtherThanName() throws {
-        let other = try load(["HATCHLING_NAME": "mason", "MQTT_USERNAME": "finch", "MQTT_PASSWORD_FILE": readablePath], files: [readablePath: "pw\n"])
+        let other = try load(
+            ["HATCHLING_NAME": "mason", "MQTT_USERNAME": "finch", "MQTT_PASSWORD_FILE": readablePath], files: [readablePath: "pw\n"])
         let mismatch = other.warnings.filter { $0.hasPrefix("MQTT_USERNAME") }
         #expect(mismatch.count == 1 && mismatch.allSatisfy { $0.contains("MQTT_USERNAME differs from HATCHLING_NAME (mason)") }, "\(other.warnings)")
         #expect(!mismatch.contains { $0.contains("finch") }, "no value of a credential setting in the line")
         #expect(other.sources[.mqttPassword] == "read from MQTT_PASSWORD_FILE")
         let same = try load(["HATCHLING_NAME": "mason", "MQTT_USERNAME": "mason", "MQTT_PASSWORD": "pw"])
-        #expect(!same.warnings.contains { $0.hasPrefix("MQTT_USERNAME") } && same.sources[.mqttPassword] == "environment", "\(same.warnings) \(same.sources)")
+        #expect(
+            !same.warnings.contains { $0.hasPrefix("MQTT_USERNAME") } && same.sources[.mqttPassword] == "environment",
+            "\(same.warnings) \(same.sources)")
     }
 
     @Test("MQTT_CLIENT_ID overrides the default")
@@ -76,13 +82,15 @@ struct ConfigurationLoaderTests {
         #expect(try loadError(name.merging(["MQTT_TLS_CERT": readablePath, "MQTT_TLS_KEY": readablePath]) { $1 }).key == "MQTT_TLS_CA")
     }
 
-    @Test("broker lists: host[:port] items, the port default for items without one", arguments: [
-        ("a:1884,b", nil, [MQTTEndpoint(host: "a", port: 1884), MQTTEndpoint(host: "b", port: 1883)]),
-        ("a:1884, b", "2000", [MQTTEndpoint(host: "a", port: 1884), MQTTEndpoint(host: "b", port: 2000)]),
-        ("[::1]:1883", nil, [MQTTEndpoint(host: "::1", port: 1883)]),
-        ("[fd00::2]", "1999", [MQTTEndpoint(host: "fd00::2", port: 1999)]),
-        ("10.0.0.1", nil, [MQTTEndpoint(host: "10.0.0.1", port: 1883)]),
-    ] as [(String, String?, [MQTTEndpoint])])
+    @Test(
+        "broker lists: host[:port] items, the port default for items without one",
+        arguments: [
+            ("a:1884,b", nil, [MQTTEndpoint(host: "a", port: 1884), MQTTEndpoint(host: "b", port: 1883)]),
+            ("a:1884, b", "2000", [MQTTEndpoint(host: "a", port: 1884), MQTTEndpoint(host: "b", port: 2000)]),
+            ("[::1]:1883", nil, [MQTTEndpoint(host: "::1", port: 1883)]),
+            ("[fd00::2]", "1999", [MQTTEndpoint(host: "fd00::2", port: 1999)]),
+            ("10.0.0.1", nil, [MQTTEndpoint(host: "10.0.0.1", port: 1883)]),
+        ] as [(String, String?, [MQTTEndpoint])])
     func brokers(_ host: String, _ port: String?, _ expected: [MQTTEndpoint]) throws {
         var environment = name
         environment["MQTT_HOST"] = host
@@ -99,9 +107,11 @@ struct ConfigurationLoaderTests {
         #expect(error.source == "environment")
     }
 
-    @Test("MQTT_PROTOCOL values", arguments: [
-        ("5", MQTTProtocolChoice.v5), ("5.0", .v5), ("3.1.1", .v311), ("311", .v311), ("4", .v311), ("auto", .auto), ("AUTO", .auto),
-    ])
+    @Test(
+        "MQTT_PROTOCOL values",
+        arguments: [
+            ("5", MQTTProtocolChoice.v5), ("5.0", .v5), ("3.1.1", .v311), ("311", .v311), ("4", .v311), ("auto", .auto), ("AUTO", .auto),
+        ])
     func protocolValues(_ text: String, _ expected: MQTTProtocolChoice) throws {
         #expect(try load(name.merging(["MQTT_PROTOCOL": text]) { $1 }).protocolChoice == expected)
     }

@@ -1,9 +1,10 @@
 import FleetProtocol
 import FleetSigning
-@testable import HatchlingAgent
 import Logging
 import MosquittoClient
 import Synchronization
+
+@testable import HatchlingAgent
 
 /// Keeps every published message in memory; can be told to fail.
 final class InMemoryPublisher: Sendable {

@@ -1,6 +1,7 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("HTTPProbe against a server on 127.0.0.1")
 struct HTTPProbeTests {

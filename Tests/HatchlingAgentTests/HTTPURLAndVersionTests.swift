@@ -1,20 +1,23 @@
-@testable import HatchlingAgent
 import FleetProtocol
 import Testing
 
+@testable import HatchlingAgent
+
 @Suite("HTTPURL")
 struct HTTPURLTests {
-    @Test("host, port and path", arguments: [
-        ("http://127.0.0.1:18789/health", "127.0.0.1", 18789, "/health"),
-        ("http://gateway/health", "gateway", 80, "/health"),
-        ("http://gateway", "gateway", 80, "/"),
-        ("http://gateway:8080", "gateway", 8080, "/"),
-        ("http://gateway?probe=1", "gateway", 80, "/?probe=1"),
-        ("http://gw:81/a/b?c=d", "gw", 81, "/a/b?c=d"),
-        ("http://[::1]:8080/h", "::1", 8080, "/h"),
-        ("http://[::1]/h", "::1", 80, "/h"),
-        ("http://[fe80::1%25eth0]:1/", "fe80::1%25eth0", 1, "/"),
-    ])
+    @Test(
+        "host, port and path",
+        arguments: [
+            ("http://127.0.0.1:18789/health", "127.0.0.1", 18789, "/health"),
+            ("http://gateway/health", "gateway", 80, "/health"),
+            ("http://gateway", "gateway", 80, "/"),
+            ("http://gateway:8080", "gateway", 8080, "/"),
+            ("http://gateway?probe=1", "gateway", 80, "/?probe=1"),
+            ("http://gw:81/a/b?c=d", "gw", 81, "/a/b?c=d"),
+            ("http://[::1]:8080/h", "::1", 8080, "/h"),
+            ("http://[::1]/h", "::1", 80, "/h"),
+            ("http://[fe80::1%25eth0]:1/", "fe80::1%25eth0", 1, "/"),
+        ])
     func parses(_ text: String, _ host: String, _ port: Int, _ path: String) throws {
         let url = try #require(HTTPURL(text))
         #expect(url.host == host)
@@ -30,11 +33,13 @@ struct HTTPURLTests {
         #expect(HTTPURL("http://gateway")?.description == "http://gateway/")
     }
 
-    @Test("refused: other schemes, no host, bad ports, credentials, spaces", arguments: [
-        "", "https://gateway/health", "ftp://gateway/", "gateway/health", "http://", "http:///health",
-        "http://:80/", "http://[]:80/", "http://gateway:0/", "http://gateway:65536/", "http://gateway:abc/", "http://gateway:/",
-        "http://user:pw@gateway/", "http://gateway/a b", "http://[::1/", "http://[::1]x/", "http://gate way/",
-    ])
+    @Test(
+        "refused: other schemes, no host, bad ports, credentials, spaces",
+        arguments: [
+            "", "https://gateway/health", "ftp://gateway/", "gateway/health", "http://", "http:///health",
+            "http://:80/", "http://[]:80/", "http://gateway:0/", "http://gateway:65536/", "http://gateway:abc/", "http://gateway:/",
+            "http://user:pw@gateway/", "http://gateway/a b", "http://[::1/", "http://[::1]x/", "http://gate way/",
+        ])
     func refused(_ text: String) {
         #expect(HTTPURL(text) == nil)
     }
@@ -42,11 +47,13 @@ struct HTTPURLTests {
 
 @Suite("VersionText")
 struct VersionTextTests {
-    @Test("the first version-looking token of a program's output", arguments: [
-        ("openclaw 2026.1.5", "2026.1.5"), ("v1.2.3-beta", "1.2.3-beta"), ("V2.0", "2.0"),
-        ("openclaw version (v2.0.1), built 2026", "2.0.1"), ("openclaw 2026.1.5\nnode v22.1.0\n", "2026.1.5"),
-        ("1.0.0+build.7", "1.0.0+build.7"),
-    ])
+    @Test(
+        "the first version-looking token of a program's output",
+        arguments: [
+            ("openclaw 2026.1.5", "2026.1.5"), ("v1.2.3-beta", "1.2.3-beta"), ("V2.0", "2.0"),
+            ("openclaw version (v2.0.1), built 2026", "2.0.1"), ("openclaw 2026.1.5\nnode v22.1.0\n", "2026.1.5"),
+            ("1.0.0+build.7", "1.0.0+build.7"),
+        ])
     func found(_ output: String, _ version: String) {
         #expect(VersionText.firstVersion(in: output) == version)
     }

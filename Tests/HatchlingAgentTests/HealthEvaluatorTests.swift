@@ -1,7 +1,8 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import HatchlingMetrics
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("HealthEvaluator")
 struct HealthEvaluatorTests {

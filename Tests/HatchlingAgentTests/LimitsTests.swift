@@ -1,5 +1,6 @@
-@testable import HatchlingAgent
 import Testing
+
+@testable import HatchlingAgent
 
 /// Takes one token at each instant and says which takes succeeded (mutating calls cannot sit inside `#expect`).
 func takes(_ bucket: inout TokenBucket, at times: [Double]) -> [Bool] {
@@ -144,10 +145,12 @@ struct ReconnectBackoffTests {
         #expect(backoff.ceiling == 30)
         var ranges: [ClosedRange<Double>] = []
         for outage in [0.0, 0.2, 1.0, 7.5, 100] {
-            _ = backoff.next(outage: outage, random: { range in
-                ranges.append(range)
-                return range.upperBound
-            })
+            _ = backoff.next(
+                outage: outage,
+                random: { range in
+                    ranges.append(range)
+                    return range.upperBound
+                })
         }
         #expect(ranges == [0...0.5, 0...0.5, 0...1, 0...7.5, 0...30])
         backoff.reset()

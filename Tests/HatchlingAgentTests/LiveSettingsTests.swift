@@ -1,6 +1,7 @@
-@testable import HatchlingAgent
 import MosquittoClient
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("changedSettings and applyingLiveSettings")
 struct LiveSettingsTests {
@@ -43,12 +44,14 @@ struct LiveSettingsTests {
     }
 
     /// A new name also changes the default client id; a new port also changes the broker list.
-    @Test("settings that need a restart are all kept", arguments: [
-        ("HATCHLING_NAME", "other", ["HATCHLING_NAME", "MQTT_CLIENT_ID"]), ("MQTT_PORT", "1999", ["MQTT_HOST", "MQTT_PORT"]),
-        ("MQTT_PROTOCOL", "3.1.1", ["MQTT_PROTOCOL"]), ("MQTT_CLIENT_ID", "c", ["MQTT_CLIENT_ID"]),
-        ("MQTT_KEEPALIVE", "60", ["MQTT_KEEPALIVE"]), ("MQTT_TOPIC_ROOT", "f2", ["MQTT_TOPIC_ROOT"]),
-        ("MQTT_BROADCAST_TOPIC", "b/2", ["MQTT_BROADCAST_TOPIC"]), ("MQTT_RECONNECT_MAX", "5", ["MQTT_RECONNECT_MAX"]),
-    ])
+    @Test(
+        "settings that need a restart are all kept",
+        arguments: [
+            ("HATCHLING_NAME", "other", ["HATCHLING_NAME", "MQTT_CLIENT_ID"]), ("MQTT_PORT", "1999", ["MQTT_HOST", "MQTT_PORT"]),
+            ("MQTT_PROTOCOL", "3.1.1", ["MQTT_PROTOCOL"]), ("MQTT_CLIENT_ID", "c", ["MQTT_CLIENT_ID"]),
+            ("MQTT_KEEPALIVE", "60", ["MQTT_KEEPALIVE"]), ("MQTT_TOPIC_ROOT", "f2", ["MQTT_TOPIC_ROOT"]),
+            ("MQTT_BROADCAST_TOPIC", "b/2", ["MQTT_BROADCAST_TOPIC"]), ("MQTT_RECONNECT_MAX", "5", ["MQTT_RECONNECT_MAX"]),
+        ])
     func restartSettings(_ key: String, _ value: String, _ expected: [String]) throws {
         let current = try configuration([:])
         let newer = try configuration([key: value])

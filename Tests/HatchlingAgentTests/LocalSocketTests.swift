@@ -15,9 +15,15 @@ struct LocalSocketTests {
     @Test("requests: each form, and the code of each refusal")
     func requests() {
         #expect(Self.parse(#"{"v":1,"op":"health"}"#) == .success(.health))
-        #expect(Self.parse(#" { "op" : "publish" , "v" : 1 , "event" : "task-done" } "#) == .success(.publish(event: "task-done", data: Array("{}".utf8))))
-        #expect(Self.parse(#"{"v":1,"op":"publish","event":"x","data":{"a":[1,{"b":null}]}}"#) == .success(.publish(event: "x", data: Array(#"{"a":[1,{"b":null}]}"#.utf8))))
-        #expect(Self.parse(#"{"v":1,"op":"publish","event":"t\u0061sk"}"#) == .success(.publish(event: "task", data: Array("{}".utf8))), "escapes are resolved")
+        #expect(
+            Self.parse(#" { "op" : "publish" , "v" : 1 , "event" : "task-done" } "#) == .success(.publish(event: "task-done", data: Array("{}".utf8)))
+        )
+        #expect(
+            Self.parse(#"{"v":1,"op":"publish","event":"x","data":{"a":[1,{"b":null}]}}"#)
+                == .success(.publish(event: "x", data: Array(#"{"a":[1,{"b":null}]}"#.utf8))))
+        #expect(
+            Self.parse(#"{"v":1,"op":"publish","event":"t\u0061sk"}"#) == .success(.publish(event: "task", data: Array("{}".utf8))),
+            "escapes are resolved")
         let refused: [(String, LocalProtocol.Code)] = [
             ("", .badRequest), ("health", .badRequest), ("[]", .badRequest), (#"{"v":1,"op":"health"} x"#, .badRequest),
             (#"{"op":"health"}"#, .badRequest), (#"{"v":"1","op":"health"}"#, .unsupportedVersion), (#"{"v":2,"op":"health"}"#, .unsupportedVersion),
@@ -45,11 +51,12 @@ struct LocalSocketTests {
             #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
             #expect(LocalProtocol.parse(line.dropLast()) == .success(request))
         }
-        let answers: [LocalProtocol.Answer] = [
-            .published(seq: 42),
-            .health(LocalProtocol.Health(hatchling: "mason", connected: true, heartbeatAge: 1.25, heartbeatInterval: 30)),
-            .health(LocalProtocol.Health(hatchling: "mason", connected: false, heartbeatAge: nil, heartbeatInterval: 30)),
-        ] + LocalProtocol.Code.allCases.map { .failed(LocalProtocol.Failure($0, "why \"\($0.rawValue)\"\n")) }
+        let answers: [LocalProtocol.Answer] =
+            [
+                .published(seq: 42),
+                .health(LocalProtocol.Health(hatchling: "mason", connected: true, heartbeatAge: 1.25, heartbeatInterval: 30)),
+                .health(LocalProtocol.Health(hatchling: "mason", connected: false, heartbeatAge: nil, heartbeatInterval: 30)),
+            ] + LocalProtocol.Code.allCases.map { .failed(LocalProtocol.Failure($0, "why \"\($0.rawValue)\"\n")) }
         for answer in answers {
             let line = LocalProtocol.encode(answer)
             #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
@@ -70,7 +77,9 @@ struct LocalSocketTests {
     @Test("the gate: name and data form first (free), then the connection, the rate, secrets; a secret takes a token; reloads change the rate")
     func gate() {
         var gate = EventGate(perMinute: 60)
-        func check(_ event: String = "ok", _ data: String = "{}", connected: Bool = true, perMinute: Double = 60, at now: Double) -> LocalProtocol.Code? {
+        func check(_ event: String = "ok", _ data: String = "{}", connected: Bool = true, perMinute: Double = 60, at now: Double) -> LocalProtocol
+            .Code?
+        {
             let result = gate.check(
                 event: event, data: Array(data.utf8), secrets: [Array("hunter2-password".utf8)], connected: connected, perMinute: perMinute, now: now)
             if case .failure(let failure) = result { return failure.code }
@@ -161,7 +170,9 @@ struct LocalSocketTests {
         }
     }
 
-    @Test("the server: a client beyond its user's slots gets busy (root and the agent's user have slots of their own); a client that sends nothing is let go; a request over 4096 bytes is too-large; a pending answer ends in timeout; answers made later arrive; the socket is 0660 and removed on stop")
+    @Test(
+        "the server: a client beyond its user's slots gets busy (root and the agent's user have slots of their own); a client that sends nothing is let go; a request over 4096 bytes is too-large; a pending answer ends in timeout; answers made later arrive; the socket is 0660 and removed on stop"
+    )
     func serverLimits() async throws {
         let harness = try Harness()
         defer { harness.stop() }
@@ -226,7 +237,9 @@ struct LocalSocketTests {
         let stalePath = harness.directory.appendingPathComponent("stale.sock").path
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = LocalSocketServer.address(stalePath)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         close(fd)
         let replacing = try LocalSocketServer(path: stalePath) { _, _, answer in answer(.published(seq: 1)) }
         defer { replacing.stop() }

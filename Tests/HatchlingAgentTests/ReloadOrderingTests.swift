@@ -1,8 +1,9 @@
 import FleetProtocol
-@testable import HatchlingAgent
 import Logging
 import MosquittoClient
 import Testing
+
+@testable import HatchlingAgent
 
 /// What a reload changes in the dispatcher is in force before the reload is answered: a hub
 /// that gets the answer and sends its next command at once meets the new settings.

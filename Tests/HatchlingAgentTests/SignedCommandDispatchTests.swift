@@ -1,7 +1,8 @@
 import FleetProtocol
 import FleetSigning
-@testable import HatchlingAgent
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("Dispatcher with a command key")
 struct SignedCommandDispatchTests {

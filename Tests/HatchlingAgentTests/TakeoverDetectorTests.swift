@@ -1,6 +1,7 @@
-@testable import HatchlingAgent
 import MosquittoClient
 import Testing
+
+@testable import HatchlingAgent
 
 @Suite("TakeoverDetector")
 struct TakeoverDetectorTests {

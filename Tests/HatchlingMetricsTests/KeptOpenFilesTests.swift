@@ -66,13 +66,22 @@ struct KeptOpenFilesTests {
         let started = DispatchSemaphore(value: 0)
         let finish = DispatchSemaphore(value: 0)
         var thread = pthread_t()
-        let box = Unmanaged.passRetained(ThreadBox { 
-            // "/proc/thread-self" links to "<pid>/task/<tid>".
-            var link = [CChar](repeating: 0, count: 64)
-            let count = readlink("/proc/thread-self", &link, link.count - 1)
-            taskPath.withLock { $0 = "/proc/" + String(decoding: link.prefix(max(count, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/stat" }
-; started.signal(); finish.wait() }).toOpaque()
-        #expect(pthread_create(&thread, nil, { Unmanaged<ThreadBox>.fromOpaque($0!).takeRetainedValue().body(); return nil }, box) == 0)
+        let box = Unmanaged.passRetained(
+            ThreadBox {
+                // "/proc/thread-self" links to "<pid>/task/<tid>".
+                var link = [CChar](repeating: 0, count: 64)
+                let count = readlink("/proc/thread-self", &link, link.count - 1)
+                taskPath.withLock {
+                    $0 = "/proc/" + String(decoding: link.prefix(max(count, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/stat"
+                }; started.signal(); finish.wait()
+            }
+        ).toOpaque()
+        #expect(
+            pthread_create(
+                &thread, nil,
+                {
+                    Unmanaged<ThreadBox>.fromOpaque($0!).takeRetainedValue().body(); return nil
+                }, box) == 0)
         started.wait()
         let path = taskPath.withLock { $0 }
         #expect(path.contains("/task/"), "\(path)")

@@ -1,8 +1,9 @@
 import Foundation
-@testable import HatchlingMetrics
 import HatchlingSystem
 import Synchronization
 import Testing
+
+@testable import HatchlingMetrics
 
 /// What `OpenFiles` remembers between collections: missing files, and counted directories.
 @Suite("Kept files: missing files and counted directories")

@@ -91,9 +91,11 @@ struct ProcParsersTests {
         "1 (\(comm)) S 0 1 1 0 -1 4194560 1000 0 0 0 10 5 0 0 20 0 1 0 \(start) 100000 250 18446744073709551615\n"
     }
 
-    @Test("pid stat: field 22, counted after the last ')' of the command name", arguments: [
-        "init", "my (weird) cmd", "a) b) c", "x y z", ")",
-    ])
+    @Test(
+        "pid stat: field 22, counted after the last ')' of the command name",
+        arguments: [
+            "init", "my (weird) cmd", "a) b) c", "x y z", ")",
+        ])
     func processStartTicks(_ comm: String) throws {
         #expect(try ProcParsers.processStartTicks(Self.pidStat(comm: comm)) == 12345)
     }

@@ -9,10 +9,12 @@ struct CLITests {
 
     let base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
 
-    @Test("a bad HATCHLING_NAME is one line naming the variable and the rule, exit 2", arguments: [
-        ("", "is required"), ("a/b", "may contain only"), ("-x", "must start with a letter or a digit"),
-        (String(repeating: "n", count: 65), "at most 64"), ("sp ace", "may contain only"), ("wild+", "may contain only"),
-    ])
+    @Test(
+        "a bad HATCHLING_NAME is one line naming the variable and the rule, exit 2",
+        arguments: [
+            ("", "is required"), ("a/b", "may contain only"), ("-x", "must start with a letter or a digit"),
+            (String(repeating: "n", count: 65), "at most 64"), ("sp ace", "may contain only"), ("wild+", "may contain only"),
+        ])
     func badName(name: String, rule: String) throws {
         var environment = base
         if !name.isEmpty { environment["HATCHLING_NAME"] = name }
@@ -26,11 +28,13 @@ struct CLITests {
         }
     }
 
-    @Test("other bad values name their variable, exit 2", arguments: [
-        ("MQTT_PORT", "70000"), ("MQTT_PROTOCOL", "4.0"), ("MQTT_KEEPALIVE", "1"), ("HEARTBEAT_INTERVAL", "0"),
-        ("COMMAND_RATE_LIMIT", "-1"), ("GATEWAY_HEALTH_URL", "ftp://x"), ("MQTT_TOPIC_ROOT", "fleet/#"),
-        ("MQTT_PASSWORD_FILE", "/nonexistent/password"), ("LOG_LEVEL", "loud"), ("FLEET_COMMAND_KEY", "k"),
-    ])
+    @Test(
+        "other bad values name their variable, exit 2",
+        arguments: [
+            ("MQTT_PORT", "70000"), ("MQTT_PROTOCOL", "4.0"), ("MQTT_KEEPALIVE", "1"), ("HEARTBEAT_INTERVAL", "0"),
+            ("COMMAND_RATE_LIMIT", "-1"), ("GATEWAY_HEALTH_URL", "ftp://x"), ("MQTT_TOPIC_ROOT", "fleet/#"),
+            ("MQTT_PASSWORD_FILE", "/nonexistent/password"), ("LOG_LEVEL", "loud"), ("FLEET_COMMAND_KEY", "k"),
+        ])
     func badValues(key: String, value: String) throws {
         var environment = base
         environment["HATCHLING_NAME"] = "mason"
@@ -77,11 +81,12 @@ struct CLITests {
     func helpAndVersion() throws {
         let help = try runAgentCommand(["--help"], environment: base)
         #expect(help.status == 0)
-        for key in ["HATCHLING_NAME", "MQTT_HOST", "MQTT_PORT", "MQTT_PROTOCOL", "MQTT_CLIENT_ID", "MQTT_KEEPALIVE", "MQTT_TOPIC_ROOT",
+        for key in [
+            "HATCHLING_NAME", "MQTT_HOST", "MQTT_PORT", "MQTT_PROTOCOL", "MQTT_CLIENT_ID", "MQTT_KEEPALIVE", "MQTT_TOPIC_ROOT",
             "MQTT_BROADCAST_TOPIC", "MQTT_USERNAME", "MQTT_PASSWORD", "MQTT_PASSWORD_FILE", "MQTT_TLS_CA", "MQTT_TLS_CERT",
             "MQTT_TLS_KEY", "MQTT_RECONNECT_MAX", "COMMAND_RATE_LIMIT", "COMMAND_RATE_BURST", "HEARTBEAT_INTERVAL",
-            "GATEWAY_HEALTH_URL", "HATCHLING_DATA_DIR", "HATCHLING_AGENT_CONFIG", "FLEET_COMMAND_KEY", "IMAGE_VERSION", "LOG_LEVEL"]
-        {
+            "GATEWAY_HEALTH_URL", "HATCHLING_DATA_DIR", "HATCHLING_AGENT_CONFIG", "FLEET_COMMAND_KEY", "IMAGE_VERSION", "LOG_LEVEL",
+        ] {
             #expect(help.stdout.contains(key), "--help does not explain \(key)")
         }
         #expect(help.stdout.contains("metrics"))

@@ -11,10 +11,13 @@ struct CommandTests {
         try await withBroker { broker in
             let configFile = try makeTemporaryDirectory(prefix: "cfg").appendingPathComponent("agent.env")
             try "HEARTBEAT_INTERVAL=30\n".write(to: configFile, atomically: true, encoding: .utf8)
-            try await withAgent("mason", broker: broker, environment: ["HATCHLING_AGENT_CONFIG": configFile.path, "IMAGE_VERSION": "2026.11.1"]) { agent in
+            try await withAgent("mason", broker: broker, environment: ["HATCHLING_AGENT_CONFIG": configFile.path, "IMAGE_VERSION": "2026.11.1"]) {
+                agent in
                 let hub = try await TestHub.connect(to: broker, topics: ["fleet/mason/#"])
                 defer { hub.close() }
-                _ = try await hub.waitForMessage("online status") { $0.topic == "fleet/mason/status" && String(decoding: $0.payload, as: UTF8.self).contains("online") }
+                _ = try await hub.waitForMessage("online status") {
+                    $0.topic == "fleet/mason/status" && String(decoding: $0.payload, as: UTF8.self).contains("online")
+                }
 
                 for command in FleetCommand.allCases {
                     try hub.publish("fleet/mason/command", "  \(command.rawValue)\n")
@@ -26,11 +29,13 @@ struct CommandTests {
 
                     let id = "c-\(command.rawValue)"
                     let correlation: [UInt8] = Array("corr-\(command.rawValue)".utf8)
-                    try hub.publish("fleet/mason/command", #"{"command": "\#(command.rawValue)", "id": "\#(id)", "extra": [1,2]}"#, correlationData: correlation)
+                    try hub.publish(
+                        "fleet/mason/command", #"{"command": "\#(command.rawValue)", "id": "\#(id)", "extra": [1,2]}"#, correlationData: correlation)
                     let json = try await hub.waitForResponse(on: "fleet/mason/response", "JSON \(command.rawValue)") { $0.id == id }
                     #expect(json.ok)
                     #expect(json.command == command.rawValue)
-                    let raw = try #require(hub.messages.last { $0.topic == "fleet/mason/response" && String(decoding: $0.payload, as: UTF8.self).contains(id) })
+                    let raw = try #require(
+                        hub.messages.last { $0.topic == "fleet/mason/response" && String(decoding: $0.payload, as: UTF8.self).contains(id) })
                     #expect(raw.correlationData == correlation)
                     #expect(raw.retain == false)
 
@@ -132,7 +137,9 @@ struct CommandTests {
                 try hub.publish("fleet/wren/command", command)
                 try hub.publish("fleet/wren/command", #"{"command": "status-report", "id": "after-dup"}"#)
                 let status = try await hub.waitForResponse(on: "fleet/wren/response", "status") { $0.id == "after-dup" }
-                let answers = hub.messages.filter { $0.topic == "fleet/wren/response" && String(decoding: $0.payload, as: UTF8.self).contains("dup-1") }
+                let answers = hub.messages.filter {
+                    $0.topic == "fleet/wren/response" && String(decoding: $0.payload, as: UTF8.self).contains("dup-1")
+                }
                 #expect(answers.count == 2)
                 #expect(answers.first?.payload == answers.last?.payload, "the earlier response is sent again, byte for byte")
                 guard case .status(let report) = status.outcome else { Issue.record("status-report failed"); return }
@@ -227,7 +234,9 @@ struct VersionDiscoveryTests {
     @Test("OPENCLAW_VERSION wins; with nothing to find, openclaw is null")
     func fromEnvironmentOrNothing() async throws {
         try await withBroker { broker in
-            for (name, environment, expected) in [("newt", ["OPENCLAW_VERSION": "2026.2.0"], "2026.2.0" as String?), ("gnat", ["PATH": "/nonexistent"], nil)] {
+            for (name, environment, expected) in [
+                ("newt", ["OPENCLAW_VERSION": "2026.2.0"], "2026.2.0" as String?), ("gnat", ["PATH": "/nonexistent"], nil),
+            ] {
                 try await withAgent(name, broker: broker, environment: environment) { _ in
                     let hub = try await TestHub.connect(to: broker, topics: ["fleet/\(name)/response", "fleet/\(name)/status"])
                     defer { hub.close() }

@@ -13,7 +13,9 @@ struct DeploymentTests {
         .deletingLastPathComponent()
     static let template = root.appendingPathComponent("template")
 
-    @Test("entrypoint under tini: online, gateway healthy, version found, config rendered, a killed worker is back with a new boot id, SIGTERM announces shutdown and ends everything")
+    @Test(
+        "entrypoint under tini: online, gateway healthy, version found, config rendered, a killed worker is back with a new boot id, SIGTERM announces shutdown and ends everything"
+    )
     func entrypointUnderTini() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(
@@ -33,8 +35,10 @@ struct DeploymentTests {
                 let answer = try await hub.waitForResponse(on: "fleet/kestrel/response", "version-report") { $0.id == "deploy-v1" }
                 guard case .version(let report) = answer.outcome else { throw TestError("version-report failed: \(answer)") }
                 // An openclaw installed on this machine would be found first (its package.json).
-                let installed = ["/usr/local/lib/node_modules/openclaw/package.json", "/usr/lib/node_modules/openclaw/package.json", "/opt/openclaw/package.json"]
-                    .contains { FileManager.default.fileExists(atPath: $0) }
+                let installed = [
+                    "/usr/local/lib/node_modules/openclaw/package.json", "/usr/lib/node_modules/openclaw/package.json", "/opt/openclaw/package.json",
+                ]
+                .contains { FileManager.default.fileExists(atPath: $0) }
                 if installed { #expect(report.openclaw != nil) } else { #expect(report.openclaw == "2026.1.5") }
 
                 let rendered = try String(contentsOf: hatchling.configDirectory.appendingPathComponent("openclaw.json"), encoding: .utf8)
@@ -111,7 +115,9 @@ struct DeploymentTests {
         }
     }
 
-    @Test("the entrypoint runs its arguments instead of the gateway (as the gateway's user, no API key, no doctor, no rendering), with the agent beside; SIGTERM ends both with shutdown announced; `openclaw gateway` given explicitly is the gateway on GATEWAY_PORT")
+    @Test(
+        "the entrypoint runs its arguments instead of the gateway (as the gateway's user, no API key, no doctor, no rendering), with the agent beside; SIGTERM ends both with shutdown announced; `openclaw gateway` given explicitly is the gateway on GATEWAY_PORT"
+    )
     func runsItsArguments() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/kite/#"])
@@ -149,13 +155,16 @@ struct DeploymentTests {
             let explicit = try Hatchling(name: "kite", broker: broker, command: ["openclaw", "gateway"])
             try await waitForPort(explicit.gatewayPort, deadline: 20)
             #expect(explicit.log().contains("gateway started"), "\(explicit.log())")
-            let explicitCalls = (try? String(contentsOf: explicit.agent.directory.appendingPathComponent("openclaw-calls.log"), encoding: .utf8)) ?? ""
+            let explicitCalls =
+                (try? String(contentsOf: explicit.agent.directory.appendingPathComponent("openclaw-calls.log"), encoding: .utf8)) ?? ""
             #expect(explicitCalls.contains("called gateway --port \(explicit.gatewayPort)"), "\(explicitCalls)")
             await explicit.stopAll()
         }
     }
 
-    @Test("LOG_FORMAT=json and logfmt: every line of the entrypoint and the agent (supervisor and worker) parses, with ts, level and msg", arguments: ["json", "logfmt"])
+    @Test(
+        "LOG_FORMAT=json and logfmt: every line of the entrypoint and the agent (supervisor and worker) parses, with ts, level and msg",
+        arguments: ["json", "logfmt"])
     func logFormats(_ format: String) async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/#"])
@@ -196,7 +205,9 @@ struct DeploymentTests {
         await hatchling.stopAll()
     }
 
-    @Test("started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    @Test(
+        "started as root: the gateway runs as its user, the agent as another; the agent's secrets are its own (0400); the gateway cannot read them, signal the agent, read its environment or write its configuration, and has none of its variables; SIGTERM still announces shutdown",
+        .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func privilegeSeparation() async throws {
         let secrets = try makeTemporaryDirectory(prefix: "entrypoint-secrets")
         // TLS with client certificates, so that MQTT_TLS_KEY is one of the agent's secrets too
@@ -216,7 +227,8 @@ struct DeploymentTests {
         for file in [password, key, config] { chmod(file.path, 0o666) }
         try await TLSTests().withTLSBroker(pki, serverSAN: "IP:127.0.0.1") { broker in
             let hub = try await TestHub.connect(
-                to: broker, topics: ["fleet/heron/#"], tls: MQTTTLSOptions(caFile: pki.caFile, certFile: hubCertificate.cert, keyFile: hubCertificate.key))
+                to: broker, topics: ["fleet/heron/#"],
+                tls: MQTTTLSOptions(caFile: pki.caFile, certFile: hubCertificate.cert, keyFile: hubCertificate.key))
             defer { hub.close() }
             let hatchling = try Hatchling(
                 name: "heron", broker: broker,
@@ -235,7 +247,9 @@ struct DeploymentTests {
 
                 // Who runs as whom (real and effective ids).
                 #expect(processUIDs(tree.shell).allSatisfy { $0 == 0 }, "the entrypoint's shell stays root, to route signals")
-                #expect(!processUIDs(tree.gateway).isEmpty && processUIDs(tree.gateway).allSatisfy { $0 == gateway.uid }, "gateway: \(processUIDs(tree.gateway))")
+                #expect(
+                    !processUIDs(tree.gateway).isEmpty && processUIDs(tree.gateway).allSatisfy { $0 == gateway.uid },
+                    "gateway: \(processUIDs(tree.gateway))")
                 for pid in [tree.agent, worker] {
                     #expect(!processUIDs(pid).isEmpty && processUIDs(pid).allSatisfy { $0 == agentUser.uid }, "agent \(pid): \(processUIDs(pid))")
                 }
@@ -269,7 +283,10 @@ struct DeploymentTests {
                 // Environments: the gateway has none of the agent's variables, the agent no API key.
                 let gatewayNames = processEnvironmentNames(tree.gateway)
                 #expect(gatewayNames.contains("GATEWAY_PORT"), "read the gateway's environment: \(gatewayNames.sorted())")
-                for name in ["MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_TLS_KEY", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT", "HATCHLING_AGENT_CONFIG"] {
+                for name in [
+                    "MQTT_PASSWORD_FILE", "FLEET_COMMAND_KEY_FILE", "MQTT_TLS_KEY", "MQTT_USERNAME", "MQTT_HOST", "MQTT_PORT",
+                    "HATCHLING_AGENT_CONFIG",
+                ] {
                     #expect(!gatewayNames.contains(name), "the gateway has \(name)")
                 }
                 let agentNames = processEnvironmentNames(tree.agent)
@@ -308,7 +325,9 @@ struct DeploymentTests {
                 #expect(leak.status == 1 && leak.stderr.contains("(secret)"), "the agent's own password is refused: \(leak.stderr)")
                 let stranger = try asUser(65534, 65534, ["publish", "intruder"])
                 #expect(stranger.status == 3 && stranger.stderr.contains("not allowed"), "another user reached the socket: \(stranger)")
-                #expect(try TestUsers.run(as: gateway, "/bin/sh", ["-c", "rm -f \"$1\" || exit 1; test ! -e \"$1\"", "sh", socket]).status != 0, "the gateway's user removed the socket")
+                #expect(
+                    try TestUsers.run(as: gateway, "/bin/sh", ["-c", "rm -f \"$1\" || exit 1; test ! -e \"$1\"", "sh", socket]).status != 0,
+                    "the gateway's user removed the socket")
                 // The gateway holds every slot it can with silent connections, reopening each as
                 // soon as it is dropped: root's health check still gets through (slots of its own).
                 let hogScript = """
@@ -330,9 +349,13 @@ struct DeploymentTests {
                 let hogLog = hatchling.agent.directory.appendingPathComponent("hog.log")
                 let hog = try ChildProcess(
                     executable: try which("setpriv"),
-                    arguments: ["--reuid=\(gateway.uid)", "--regid=\(gateway.gid)", "--clear-groups", "--", try systemPython(), "-c", hogScript, socket],
+                    arguments: [
+                        "--reuid=\(gateway.uid)", "--regid=\(gateway.gid)", "--clear-groups", "--", try systemPython(), "-c", hogScript, socket,
+                    ],
                     environment: ["PATH": "/usr/bin:/bin"], outputPath: hogLog.path)
-                try await waitFor("the gateway's connections", timeout: 20) { (try? String(contentsOf: hogLog, encoding: .utf8))?.contains("holding") == true }
+                try await waitFor("the gateway's connections", timeout: 20) {
+                    (try? String(contentsOf: hogLog, encoding: .utf8))?.contains("holding") == true
+                }
                 for _ in 0..<3 {
                     let health = try runProcess(agentBinary, ["health"], environment: ["PATH": "/usr/bin:/bin", "HATCHLING_AGENT_SOCKET": socket])
                     #expect(health.status == 0, "root's health check while the gateway holds its slots: \(health.stderr)")
@@ -446,13 +469,15 @@ struct DeploymentTests {
         let squatted = try makeTemporaryDirectory(prefix: "squatted")
         try "not a socket\n".write(to: squatted.appendingPathComponent("agent.sock"), atomically: true, encoding: .utf8)
         let cases: [(String, URL?)] = [
-            ("/agent.sock", nil), (sticky.appendingPathComponent("agent.sock").path, sticky), (crowded.appendingPathComponent("agent.sock").path, crowded),
+            ("/agent.sock", nil), (sticky.appendingPathComponent("agent.sock").path, sticky),
+            (crowded.appendingPathComponent("agent.sock").path, crowded),
             (linked.appendingPathComponent("run/agent.sock").path, crowded), (squatted.appendingPathComponent("agent.sock").path, squatted),
         ]
         for (socket, folder) in cases {
             let before = try folder.map { try FileManager.default.attributesOfItem(atPath: $0.path) }
             let rootBefore = try FileManager.default.attributesOfItem(atPath: "/")
-            let hatchling = try Hatchling(name: "wren", broker: nil, environment: ["HATCHLING_AGENT_SOCKET": socket, "MQTT_PORT": String(try freePort())])
+            let hatchling = try Hatchling(
+                name: "wren", broker: nil, environment: ["HATCHLING_AGENT_SOCKET": socket, "MQTT_PORT": String(try freePort())])
             let status = await hatchling.process.waitForExit(seconds: 20)
             let log = hatchling.log()
             await hatchling.stopAll()
@@ -469,7 +494,9 @@ struct DeploymentTests {
         }
     }
 
-    @Test("started as another user (docker run --user): both run as that user, and one warning says why that is weaker", .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
+    @Test(
+        "started as another user (docker run --user): both run as that user, and one warning says why that is weaker",
+        .enabled(if: getuid() == 0, "needs root: makes users with useradd, runs setpriv"))
     func nonRootWarns() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/tern/status"])
@@ -506,7 +533,9 @@ struct DeploymentTests {
         for (file, context, ignore) in [(image, Self.template, [String]()), (agentBuild, Self.root, ignored)] {
             for copy in try file.copies() where copy.from == nil {
                 for source in copy.sources {
-                    #expect(FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path), "\(file.name): COPY \(source): not in its build context")
+                    #expect(
+                        FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path),
+                        "\(file.name): COPY \(source): not in its build context")
                     let excluded = ignore.contains(where: { source == $0 || source.hasPrefix($0 + "/") })
                     #expect(!excluded, "\(file.name): COPY \(source) is excluded by .dockerignore")
                 }
@@ -519,7 +548,9 @@ struct DeploymentTests {
         #expect(fromAgent.destination == "/usr/local/bin/hatchling-agent")
         let finalStage = try agentBuild.copies(inLastStageOnly: true)
         let binary = try #require(finalStage.first(where: { $0.from == "build" && $0.destination.hasSuffix("hatchling-agent") }))
-        #expect(fromAgent.sources == [binary.destination], "template/Dockerfile copies \(fromAgent.sources), Dockerfile.agent puts it at \(binary.destination)")
+        #expect(
+            fromAgent.sources == [binary.destination],
+            "template/Dockerfile copies \(fromAgent.sources), Dockerfile.agent puts it at \(binary.destination)")
         let binarySource = try #require(binary.sources.first)
         let output = URL(fileURLWithPath: binarySource).deletingLastPathComponent().path
         let builds = agentBuild.instructions.contains(where: { $0.keyword == "RUN" && $0.arguments.contains("scripts/build-static.sh \(output)") })
@@ -539,19 +570,24 @@ struct DeploymentTests {
         #expect(runs.contains("--uid 1001 --gid 1001") && runs.contains("openclaw"))
         #expect(runs.contains("--uid 1002 --gid 1002") && runs.contains("fleet-agent"))
         let entrypointText = try String(contentsOf: Self.template.appendingPathComponent("entrypoint.sh"), encoding: .utf8)
-        #expect(entrypointText.contains("GATEWAY_USER=\"${GATEWAY_USER:-openclaw}\"") && entrypointText.contains("AGENT_USER=\"${AGENT_USER:-fleet-agent}\""))
+        #expect(
+            entrypointText.contains("GATEWAY_USER=\"${GATEWAY_USER:-openclaw}\"")
+                && entrypointText.contains("AGENT_USER=\"${AGENT_USER:-fleet-agent}\""))
 
         let compose = try String(contentsOf: Self.template.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         #expect(compose.contains("agent: docker-image://hatchling-agent-build") && compose.contains("image: hatchling-agent-build"))
         for file in ["template/Dockerfile", "Dockerfile.agent", "template/entrypoint.sh", "template/docker-compose.yml"] {
             let text = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.lowercased().contains("cron") {
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.lowercased().contains("cron")
+            {
                 Issue.record("\(file):\(number + 1) mentions cron: \(line)")
             }
         }
     }
 
-    @Test("reproducible images: one Debian release (an ARG before FROM) in every FROM of both Dockerfiles, IMAGE_VERSION after the apt-get and npm layers, modes by COPY --chmod, USER by number")
+    @Test(
+        "reproducible images: one Debian release (an ARG before FROM) in every FROM of both Dockerfiles, IMAGE_VERSION after the apt-get and npm layers, modes by COPY --chmod, USER by number"
+    )
     func dockerfilesReproducible() throws {
         let files = [
             try DockerfileText(Self.template.appendingPathComponent("Dockerfile")),
@@ -562,7 +598,8 @@ struct DeploymentTests {
             let instructions = file.instructions
             let firstFrom = try #require(instructions.firstIndex(where: { $0.keyword == "FROM" }), "\(file.name): no FROM")
             let release = instructions[..<firstFrom].first { $0.keyword == "ARG" && $0.arguments.hasPrefix("DEBIAN_RELEASE=") }
-            let value = try #require(release, "\(file.name): no ARG DEBIAN_RELEASE=... before the first FROM").arguments.dropFirst("DEBIAN_RELEASE=".count)
+            let value = try #require(release, "\(file.name): no ARG DEBIAN_RELEASE=... before the first FROM").arguments.dropFirst(
+                "DEBIAN_RELEASE=".count)
             releases[file.name] = String(value)
             #expect(!value.isEmpty && value.allSatisfy({ $0.isLowercase }), "\(file.name): DEBIAN_RELEASE=\(value) is not a Debian code name")
             for from in instructions where from.keyword == "FROM" {
@@ -579,7 +616,9 @@ struct DeploymentTests {
                 #expect(!run.arguments.hasPrefix("chmod"), "\(file.name): RUN \(run.arguments): set the mode with COPY --chmod")
             }
             for user in instructions where user.keyword == "USER" {
-                #expect(user.arguments.split(separator: ":").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }, "\(file.name): USER \(user.arguments) is not a number")
+                #expect(
+                    user.arguments.split(separator: ":").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) },
+                    "\(file.name): USER \(user.arguments) is not a number")
             }
         }
         #expect(Set(releases.values).count == 1, "both Dockerfiles must name one Debian release: \(releases)")
@@ -605,15 +644,18 @@ struct DeploymentTests {
         }
         #expect(settings.count >= 20, "settings read from --help: \(settings)")
         let example = try String(contentsOf: Self.template.appendingPathComponent(".env.example"), encoding: .utf8)
-        let named = Set(example.split(separator: "\n").compactMap { line -> String? in
-            var text = line.trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("#") { text = text.dropFirst().trimmingCharacters(in: .whitespaces) }
-            guard let equals = text.firstIndex(of: "=") else { return nil }
-            let key = String(text[..<equals])
-            let isName = !key.isEmpty && key.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
-            return isName ? key : nil
-        })
-        for name in settings + ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK", "GATEWAY_USER", "AGENT_USER"] {
+        let named = Set(
+            example.split(separator: "\n").compactMap { line -> String? in
+                var text = line.trimmingCharacters(in: .whitespaces)
+                if text.hasPrefix("#") { text = text.dropFirst().trimmingCharacters(in: .whitespaces) }
+                guard let equals = text.firstIndex(of: "=") else { return nil }
+                let key = String(text[..<equals])
+                let isName = !key.isEmpty && key.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
+                return isName ? key : nil
+            })
+        for name in settings + [
+            "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CONFIG_DIR", "GATEWAY_PORT", "OPENCLAW_SKIP_API_KEY_CHECK", "GATEWAY_USER", "AGENT_USER",
+        ] {
             #expect(named.contains(name), "template/.env.example does not name \(name)")
         }
     }
@@ -674,7 +716,7 @@ private struct Hatchling {
             guard let users else { break }
             guard chown(url.path, users.gateway.uid, users.gateway.gid) == 0 else { throw TestError("chown \(url.path) failed") }
         }
-        chmod(calls.path, 0o666) // the agent's user runs `openclaw --version` too (the fake notes every call)
+        chmod(calls.path, 0o666)  // the agent's user runs `openclaw --version` too (the fake notes every call)
 
         let port = try freePort()
         var environment = agent.environment
@@ -756,7 +798,8 @@ private struct DockerfileText {
             pending += line
             let parts = pending.split(separator: " ", maxSplits: 1)
             if let keyword = parts.first {
-                result.append(Instruction(keyword: keyword.uppercased(), arguments: parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""))
+                result.append(
+                    Instruction(keyword: keyword.uppercased(), arguments: parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""))
             }
             pending = ""
         }

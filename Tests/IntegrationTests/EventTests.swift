@@ -20,7 +20,9 @@ struct EventTests {
         hub.messages.filter { $0.topic == "fleet/\(name)/event" }.compactMap { EventPayload.parse($0.payload) }
     }
 
-    @Test("an event reaches the hub through the template ACL; every kind of refusal is answered with its code and exit status 1, and nothing refused reaches the bus")
+    @Test(
+        "an event reaches the hub through the template ACL; every kind of refusal is answered with its code and exit status 1, and nothing refused reaches the bus"
+    )
     func publishAndRefusals() async throws {
         try await SecurityTests().withACLBroker { broker, secrets in
             // No rate limit here (a secret takes a token; the limit has a test of its own).
@@ -55,7 +57,10 @@ struct EventTests {
                     (["publish", "leak", "--data", #"{"k":{"deep":["ghp_abcdefghijklmnopqrstuvwxyz0123"]}}"#], "secret"),
                     (["publish", "leak", "--data", #"{"k":"xoxb-1234567890-abcdef"}"#], "secret"),
                     (["publish", "leak", "--data", #"{"k":"AKIAABCDEFGHIJKLMNOP"}"#], "secret"),
-                    (["publish", "leak", "--data", #"{"k":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn==\n-----END OPENSSH PRIVATE KEY-----"}"#], "secret"),
+                    (
+                        ["publish", "leak", "--data", #"{"k":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn==\n-----END OPENSSH PRIVATE KEY-----"}"#],
+                        "secret"
+                    ),
                     (["publish", "leak", "--data", #"{"m\u0061son-pw":1}"#], "secret"),
                     (["publish", "leak", "--data", #"{"a":"MASON","b":"-PW"}"#], "secret"),
                     (["publish", "leak", "--data", #"{"status":"ok","status":"failed"}"#], "bad-data"),
@@ -91,13 +96,17 @@ struct EventTests {
 
                 // A marker sent after every refusal arrives; the only events on the bus are the two good ones.
                 #expect(try await Self.cli(agent, ["publish", "marker"]).status == 0)
-                _ = try await hub.waitForMessage("the marker") { $0.topic == "fleet/mason/event" && EventPayload.parse($0.payload)?.event == "marker" }
+                _ = try await hub.waitForMessage("the marker") {
+                    $0.topic == "fleet/mason/event" && EventPayload.parse($0.payload)?.event == "marker"
+                }
                 let seen = hub.messages.filter { $0.topic == "fleet/mason/event" }
                 #expect(seen.count == 2, "events on the bus: \(seen.map { String(decoding: $0.payload, as: UTF8.self) })")
                 #expect(Self.events(hub, "mason").map(\.seq) == [1, 2])
                 for message in hub.messages {
                     let text = String(decoding: message.payload, as: UTF8.self)
-                    #expect(!text.contains("mason-pw") && !text.contains("sk-proj") && !text.contains("AKIA") && !text.contains("PRIVATE KEY"), "\(message.topic): \(text)")
+                    #expect(
+                        !text.contains("mason-pw") && !text.contains("sk-proj") && !text.contains("AKIA") && !text.contains("PRIVATE KEY"),
+                        "\(message.topic): \(text)")
                 }
                 // The refusals are logged (bounded, without the data), the agent is healthy.
                 let log = agent.log()
@@ -110,7 +119,9 @@ struct EventTests {
         }
     }
 
-    @Test("the rate limit holds: 10 at once, then EVENT_RATE_LIMIT a minute; a burst of connections gets answers or busy, never a hang; the agent stays healthy and answers the hub")
+    @Test(
+        "the rate limit holds: 10 at once, then EVENT_RATE_LIMIT a minute; a burst of connections gets answers or busy, never a hang; the agent stays healthy and answers the hub"
+    )
     func rateLimitAndBurst() async throws {
         try await withBroker { broker in
             try await withAgent("mason", broker: broker, environment: ["EVENT_RATE_LIMIT": "1"]) { agent in
@@ -136,14 +147,17 @@ struct EventTests {
                 let answers = await withTaskGroup(of: String.self) { group in
                     for _ in 0..<40 {
                         group.addTask {
-                            (try? await runOffPool { try localRequest(agent.socketPath, Array(#"{"v":1,"op":"publish","event":"flood"}"#.utf8) + [0x0A]) }) ?? "error"
+                            (try? await runOffPool {
+                                try localRequest(agent.socketPath, Array(#"{"v":1,"op":"publish","event":"flood"}"#.utf8) + [0x0A])
+                            }) ?? "error"
                         }
                     }
                     var all: [String] = []
                     for await answer in group { all.append(answer) }
                     return all
                 }
-                #expect(answers.allSatisfy { $0.contains(#""code":"rate-limited""#) || $0.contains(#""code":"busy""#) || $0 == "error" }, "\(answers)")
+                #expect(
+                    answers.allSatisfy { $0.contains(#""code":"rate-limited""#) || $0.contains(#""code":"busy""#) || $0 == "error" }, "\(answers)")
                 #expect(answers.contains { $0.contains("rate-limited") }, "\(answers)")
                 // A client that connects and says nothing is let go, and the agent still answers.
                 let silent = try connectLocal(agent.socketPath)
@@ -159,7 +173,9 @@ struct EventTests {
         }
     }
 
-    @Test("no agent, a dead agent's socket, a silent socket, an agent without a broker: publish and health fail within seconds with exit 3 (health 1 when not connected) and say why")
+    @Test(
+        "no agent, a dead agent's socket, a silent socket, an agent without a broker: publish and health fail within seconds with exit 3 (health 1 when not connected) and say why"
+    )
     func unavailable() async throws {
         let directory = try makeTemporaryDirectory(prefix: "no-agent")
         let missing = directory.appendingPathComponent("agent.sock").path

@@ -32,10 +32,12 @@ struct ExporterAbuseTests {
             let log = try makeTemporaryDirectory(prefix: "exporter").appendingPathComponent("exporter.log")
             let exporter: ChildProcess
             if prefix.isEmpty {
-                exporter = try Fleetctl.start(["exporter", "--listen", "127.0.0.1:\(port)"] + extraArguments, environment: Fleetctl.environment(broker), output: log)
+                exporter = try Fleetctl.start(
+                    ["exporter", "--listen", "127.0.0.1:\(port)"] + extraArguments, environment: Fleetctl.environment(broker), output: log)
             } else {
                 exporter = try ChildProcess(
-                    executable: prefix[0], arguments: Array(prefix.dropFirst()) + [try Fleetctl.executable, "exporter", "--listen", "127.0.0.1:\(port)"],
+                    executable: prefix[0],
+                    arguments: Array(prefix.dropFirst()) + [try Fleetctl.executable, "exporter", "--listen", "127.0.0.1:\(port)"],
                     environment: Fleetctl.environment(broker), outputPath: log.path)
             }
             do {
@@ -81,7 +83,9 @@ struct ExporterAbuseTests {
         }
     }
 
-    @Test("near the descriptor limit: the last descriptors are kept (503), the accept loop waits instead of spinning, serves again once descriptors are free, and never dies")
+    @Test(
+        "near the descriptor limit: the last descriptors are kept (503), the accept loop waits instead of spinning, serves again once descriptors are free, and never dies"
+    )
     func outOfDescriptors() async throws {
         // A low descriptor limit for the exporter alone, then more idle connections than it allows.
         try await withExporter(prefix: [try which("prlimit"), "--nofile=24:24", "--"]) { _, port, exporter, log in

@@ -75,10 +75,11 @@ struct FleetctlEventsTests {
 
             // The hostile event (escape codes, a bidirectional override, a C1 control in its data) is
             // not shown at all: what an agent would refuse, the hub does not display either.
-            #expect(text.lines() == [
-                #"2026-12-03T09:00:00.000Z  mason  task-done  seq=7  {"k":"v"}"#,
-                #"2026-12-03T09:00:00.000Z  mason  marker  seq=10  {"k":"v"}"#,
-            ])
+            #expect(
+                text.lines() == [
+                    #"2026-12-03T09:00:00.000Z  mason  task-done  seq=7  {"k":"v"}"#,
+                    #"2026-12-03T09:00:00.000Z  mason  marker  seq=10  {"k":"v"}"#,
+                ])
             #expect(!text.out().unicodeScalars.contains { [0x1B, 0x9B, 0x202E].contains($0.value) }, "nothing a terminal would act on")
             #expect(!(text.err() + json.err()).unicodeScalars.contains { [0x1B, 0x9B, 0x202E].contains($0.value) }, "nor in the warnings")
             #expect(text.err().contains("control, bidirectional or invisible characters"), "\(text.err())")
@@ -88,11 +89,16 @@ struct FleetctlEventsTests {
 
             let lines = json.lines()
             #expect(lines.count == 2, "\(lines)")
-            #expect(lines.first == #"{"boot_id":"\#(Self.bootId)","data":{"k":"v"},"event":"task-done","hatchling":"mason","seq":7,"ts":"2026-12-03T09:00:00.000Z"}"#)
+            #expect(
+                lines.first
+                    == #"{"boot_id":"\#(Self.bootId)","data":{"k":"v"},"event":"task-done","hatchling":"mason","seq":7,"ts":"2026-12-03T09:00:00.000Z"}"#
+            )
             let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(objects.count == 2 && objects.allSatisfy { Set($0.keys) == ["boot_id", "data", "event", "hatchling", "seq", "ts"] })
             #expect(objects.map { $0["seq"] as? Int } == [7, 10])
-            #expect(!json.out().contains("sneaky") && !json.out().contains("build-failed") && json.err().contains("not an event"), "malformed: skipped, warned on stderr")
+            #expect(
+                !json.out().contains("sneaky") && !json.out().contains("build-failed") && json.err().contains("not an event"),
+                "malformed: skipped, warned on stderr")
         }
     }
 

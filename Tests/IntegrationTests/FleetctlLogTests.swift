@@ -52,7 +52,9 @@ struct FleetctlLogTests {
         }
     }
 
-    @Test("exporter: every line on standard error parses, with ts, level, logger, msg and command; a lost broker is a warning", arguments: ["json", "logfmt"])
+    @Test(
+        "exporter: every line on standard error parses, with ts, level, logger, msg and command; a lost broker is a warning",
+        arguments: ["json", "logfmt"])
     func exporterLines(_ format: String) async throws {
         try await withBroker { broker in
             let port = try freePort()
@@ -91,7 +93,9 @@ struct FleetctlLogTests {
     @Test("an error is one event with level error; LOG_FORMAT naming no format is a usage error (2); text stays as it was")
     func errorsAndText() async throws {
         let port = try freePort()  // nothing listens there
-        let environment = ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let environment = [
+            "MQTT_HOST": "127.0.0.1", "MQTT_PORT": String(port), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
         let json = try await Fleetctl.run(["status", "--json"], environment: environment.merging(["LOG_FORMAT": "JSON"]) { $1 })
         #expect(json.status == 3, "\(json)")
         let events = Self.events(json.stderr, format: "json")

@@ -33,7 +33,9 @@ struct FleetctlSendTests {
                 #expect((response["result"] as? [String: Any])?["agent"] as? String == "1.0.0")
                 let id = try #require(response["id"] as? String)
                 #expect(id.hasPrefix("fc-"))
-                let request = try await hub.waitForMessage("the request") { $0.topic == "fleet/mason/command" && String(decoding: $0.payload, as: UTF8.self).contains(id) }
+                let request = try await hub.waitForMessage("the request") {
+                    $0.topic == "fleet/mason/command" && String(decoding: $0.payload, as: UTF8.self).contains(id)
+                }
                 #expect(request.correlationData == Array(id.utf8), "MQTT 5 correlation data is the id")
 
                 let failed = try await Fleetctl.run(["send", "mason", "config-reload", "--json"], environment: env)

@@ -78,7 +78,8 @@ struct FleetctlViewTests {
                 await rook.kill9()
                 let port = try freePort()
                 let log = try makeTemporaryDirectory(prefix: "exporter").appendingPathComponent("exporter.log")
-                let exporter = try Fleetctl.start(["exporter", "--listen", "127.0.0.1:\(port)"], environment: Fleetctl.environment(broker), output: log)
+                let exporter = try Fleetctl.start(
+                    ["exporter", "--listen", "127.0.0.1:\(port)"], environment: Fleetctl.environment(broker), output: log)
                 do {
                     try await waitForPort(port, deadline: 15)
                     var body = ""
@@ -97,12 +98,21 @@ struct FleetctlViewTests {
                     #expect(
                         rookFamilies == ["hatchling_up", "hatchling_state", "hatchling_last_heartbeat_timestamp_seconds", "hatchling_info"],
                         "no frozen figures: \(rookFamilies)")
-                    #expect(series.contains { $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="rook""#) && $0.labels.contains(#"state="lost""#) && $0.value == 1 })
-                    #expect(series.contains { $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="mason""#) && $0.labels.contains(#"state="online""#) && $0.value == 1 })
+                    #expect(
+                        series.contains {
+                            $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="rook""#) && $0.labels.contains(#"state="lost""#)
+                                && $0.value == 1
+                        })
+                    #expect(
+                        series.contains {
+                            $0.name == "hatchling_state" && $0.labels.contains(#"hatchling="mason""#) && $0.labels.contains(#"state="online""#)
+                                && $0.value == 1
+                        })
                     let masonFamilies = Set(series.filter { $0.labels.contains(#"hatchling="mason""#) }.map(\.name))
                     for family in [
                         "hatchling_last_heartbeat_timestamp_seconds", "hatchling_data_filesystem_avail_bytes", "hatchling_data_filesystem_size_bytes",
-                        "hatchling_gateway_up", "hatchling_load1", "hatchling_agent_start_time_seconds", "hatchling_container_start_time_seconds", "hatchling_info",
+                        "hatchling_gateway_up", "hatchling_load1", "hatchling_agent_start_time_seconds", "hatchling_container_start_time_seconds",
+                        "hatchling_info",
                     ] {
                         #expect(masonFamilies.contains(family), "\(family) missing: \(body)")
                     }
@@ -110,7 +120,8 @@ struct FleetctlViewTests {
                     if masonFamilies.contains("hatchling_memory_current_bytes") {
                         #expect(masonFamilies.contains("hatchling_memory_working_set_bytes"), "\(body)")
                         let usage = series.first { $0.name == "hatchling_memory_current_bytes" && $0.labels.contains("mason") }?.value ?? 0
-                        let workingSet = series.first { $0.name == "hatchling_memory_working_set_bytes" && $0.labels.contains("mason") }?.value ?? .infinity
+                        let workingSet =
+                            series.first { $0.name == "hatchling_memory_working_set_bytes" && $0.labels.contains("mason") }?.value ?? .infinity
                         #expect(workingSet <= usage, "working set \(workingSet) over usage \(usage)")
                     }
                     #expect(series.contains { $0.name == "hatchling_gateway_up" && $0.labels.contains("mason") && $0.value == 0 })
@@ -131,7 +142,8 @@ struct FleetctlViewTests {
             try await withAgent("mason", broker: broker, environment: ["MQTT_RECONNECT_MAX": "1"]) { _ in
                 let port = try freePort()
                 let log = try makeTemporaryDirectory(prefix: "exporter").appendingPathComponent("exporter.log")
-                let exporter = try Fleetctl.start(["exporter", "--listen", "127.0.0.1:\(port)"], environment: Fleetctl.environment(broker), output: log)
+                let exporter = try Fleetctl.start(
+                    ["exporter", "--listen", "127.0.0.1:\(port)"], environment: Fleetctl.environment(broker), output: log)
                 func metrics() -> String { (try? httpGet(port: port, path: "/metrics").body) ?? "" }
                 do {
                     try await waitForPort(port, deadline: 15)
@@ -188,14 +200,18 @@ struct FleetctlViewTests {
                 }
                 let records = lines()
                 func codes(_ topic: String) -> [String] {
-                    records.filter { $0["topic"] as? String == topic }.flatMap { ($0["findings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } }
+                    records.filter { $0["topic"] as? String == topic }.flatMap {
+                        ($0["findings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+                    }
                 }
                 #expect(codes("fleet/x/extra").contains("off-contract-topic"))
                 #expect(codes("fleet/rook/status").contains("impersonation"))
                 let response = records.filter { $0["topic"] as? String == "fleet/mason/response" }
                 #expect(response.contains { ($0["findings"] as? [[String: Any]] ?? []).contains { $0["code"] as? String == "secret" } })
                 #expect(response.contains { $0["verdict"] as? String == "ok" }, "the agent's real answer is ok")
-                let own = records.filter { ["fleet/mason/status", "fleet/mason/heartbeat", "fleet/mason/command"].contains($0["topic"] as? String ?? "") }
+                let own = records.filter {
+                    ["fleet/mason/status", "fleet/mason/heartbeat", "fleet/mason/command"].contains($0["topic"] as? String ?? "")
+                }
                 #expect(!own.isEmpty && own.allSatisfy { $0["verdict"] as? String == "ok" }, "\(own)")
                 #expect(records.allSatisfy { ($0["sha256"] as? String)?.count == 64 })
                 let raw = (try? String(contentsOf: file, encoding: .utf8)) ?? ""

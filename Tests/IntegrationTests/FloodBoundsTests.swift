@@ -48,7 +48,9 @@ struct FloodBoundsTests {
                     hub.messages.filter { String(decoding: $0.payload, as: UTF8.self).contains(#""command":"health-check""#) }.count >= 100
                 }
                 try hub.publish("fleet/moss/command", #"{"command": "status-report", "id": "after-flood"}"#)
-                let status = try await hub.waitForResponse(on: "fleet/moss/response", "status after the flood", timeout: 30) { $0.id == "after-flood" }
+                let status = try await hub.waitForResponse(on: "fleet/moss/response", "status after the flood", timeout: 30) {
+                    $0.id == "after-flood"
+                }
                 guard case .status(let report) = status.outcome else { throw TestError("status-report failed: \(status)") }
                 let ran = report.counters.commands["ok"] ?? 0
                 let refused = report.counters.commands["rate-limited"] ?? 0

@@ -80,7 +80,9 @@ struct ForgetTests {
         }
     }
 
-    @Test("retiring mason: a hatchling cannot clear another's status; forget refuses it online and refuses an unknown name (nothing cleared); stopped, removed (remove-hatchling.sh, reload: its password no longer works) and forgotten as zephyr-admin, no retained status or heartbeat is left and status no longer lists it; --force on rook, online, is forgotten-while-online")
+    @Test(
+        "retiring mason: a hatchling cannot clear another's status; forget refuses it online and refuses an unknown name (nothing cleared); stopped, removed (remove-hatchling.sh, reload: its password no longer works) and forgotten as zephyr-admin, no retained status or heartbeat is left and status no longer lists it; --force on rook, online, is forgotten-while-online"
+    )
     func retire() async throws {
         let broker = try TemplateBroker()
         try await broker.start()
@@ -102,7 +104,8 @@ struct ForgetTests {
             // not authorised, and a fresh subscription still gets both.
             let rookPassword = try broker.password("rook")
             for topic in ["fleet/mason/status", "fleet/mason/heartbeat"] {
-                let cleared = try await tool("mosquitto_pub", port: broker.hatchlingPort, ["-u", "rook", "-P", rookPassword, "-r", "-n", "-q", "1", "-t", topic])
+                let cleared = try await tool(
+                    "mosquitto_pub", port: broker.hatchlingPort, ["-u", "rook", "-P", rookPassword, "-r", "-n", "-q", "1", "-t", topic])
                 #expect(cleared.status == 0, "acknowledged as if it passed: \(cleared.stderr)")
             }
             let hostile = try await TestHub.connect(
@@ -124,7 +127,9 @@ struct ForgetTests {
                 #expect(try outcomes(refused).first?["state"] as? String == "online")
                 let refusedText = try await Fleetctl.run(["forget", "mason"], environment: env)
                 #expect(refusedText.status == 1)
-                #expect(refusedText.stdout.contains("refused: online now") && refusedText.stdout.contains("Stop the container first"), "\(refusedText.stdout)")
+                #expect(
+                    refusedText.stdout.contains("refused: online now") && refusedText.stdout.contains("Stop the container first"),
+                    "\(refusedText.stdout)")
                 #expect(try await retainedStatus(broker, "mason") == online, "nothing was cleared")
 
                 // Stopped: offline (shutdown), heartbeat still retained; status shows it.
@@ -132,7 +137,9 @@ struct ForgetTests {
                 #expect(try await retained(broker, "fleet/mason/heartbeat").payload == beat.payload)
                 let listed = try await Fleetctl.run(["status", "--json"], environment: env)
                 let rows = try listed.json()["hatchlings"] as? [[String: Any]] ?? []
-                #expect(rows.contains { $0["name"] as? String == "mason" && $0["state"] as? String == "offline" && $0["reason"] as? String == "shutdown" })
+                #expect(
+                    rows.contains { $0["name"] as? String == "mason" && $0["state"] as? String == "offline" && $0["reason"] as? String == "shutdown" }
+                )
 
                 // An unknown name beside it: all or nothing, exit 1, mason kept.
                 let unknown = try await Fleetctl.run(["forget", "mason", "ghost", "--json"], environment: env)
@@ -152,7 +159,8 @@ struct ForgetTests {
                 #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
                 broker.reload()
                 try await waitForAsync("mason's password refused after the reload", timeout: 20) {
-                    let attempt = try? await tool("mosquitto_pub", port: broker.hatchlingPort, ["-u", "mason", "-P", masonPassword, "-n", "-q", "1", "-t", "fleet/mason/event"])
+                    let attempt = try? await tool(
+                        "mosquitto_pub", port: broker.hatchlingPort, ["-u", "mason", "-P", masonPassword, "-n", "-q", "1", "-t", "fleet/mason/event"])
                     return attempt.map { $0.status != 0 && $0.stderr.contains("not authorised") } ?? false
                 }
 
@@ -160,14 +168,18 @@ struct ForgetTests {
                 let forgotten = try await Fleetctl.run(["forget", "mason", "--json"], environment: env)
                 #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
                 let outcome = try #require(try outcomes(forgotten).first)
-                #expect(outcome["result"] as? String == "forgotten" && outcome["state"] as? String == "offline" && outcome["reason"] as? String == "shutdown")
+                #expect(
+                    outcome["result"] as? String == "forgotten" && outcome["state"] as? String == "offline"
+                        && outcome["reason"] as? String == "shutdown")
                 #expect(outcome["remaining"] as? [String] == [])
                 for leaf in ["status", "heartbeat"] {
                     _ = try await hub.waitForMessage("the clear of mason's \(leaf) (an empty message)") {
                         $0.topic == "fleet/mason/\(leaf)" && $0.payload.isEmpty
                     }
                 }
-                #expect(try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/rook/status") == "fleet/rook/status")
+                #expect(
+                    try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/rook/status")
+                        == "fleet/rook/status")
                 let after = try await Fleetctl.run(["status"], environment: zephyrEnvironment(broker))
                 #expect(after.status == 0 && !after.stdout.contains("mason") && after.stdout.contains("rook"), "\(after.stdout)")
 
@@ -183,7 +195,9 @@ struct ForgetTests {
                 let whileOnline = try await Fleetctl.run(["forget", "--force", "rook", "--json"], environment: env)
                 #expect(whileOnline.status == 0, "\(whileOnline.stdout)\(whileOnline.stderr)")
                 let rookOutcome = try #require(try outcomes(whileOnline).first)
-                #expect(rookOutcome["result"] as? String == "forgotten-while-online" && rookOutcome["state"] as? String == "online", "\(whileOnline.stdout)")
+                #expect(
+                    rookOutcome["result"] as? String == "forgotten-while-online" && rookOutcome["state"] as? String == "online",
+                    "\(whileOnline.stdout)")
                 #expect((rookOutcome["detail"] as? String ?? "").contains("next connect"))
                 let rookNote = try whileOnline.json()["note"] as? String ?? ""
                 #expect(rookNote.contains("send --all skips it"), "\(rookNote)")
@@ -201,7 +215,9 @@ struct ForgetTests {
         await mason.stop()
     }
 
-    @Test("zephyr, the everyday hub user, cannot forget: its empty or forged status gets PUBACK 135 and changes nothing; forget as zephyr is kept, exit 3, under MQTT 3.1.1 (silent denial, found by the check) and 5 (135), the note naming zephyr-admin; zephyr-admin writes no command, broadcast, response or event and reads no command; forget as zephyr-admin works")
+    @Test(
+        "zephyr, the everyday hub user, cannot forget: its empty or forged status gets PUBACK 135 and changes nothing; forget as zephyr is kept, exit 3, under MQTT 3.1.1 (silent denial, found by the check) and 5 (135), the note naming zephyr-admin; zephyr-admin writes no command, broadcast, response or event and reads no command; forget as zephyr-admin works"
+    )
     func zephyrCannotForget() async throws {
         let broker = try TemplateBroker()
         let acl = try String(contentsOf: broker.directory.appendingPathComponent("acl"), encoding: .utf8)
@@ -229,7 +245,8 @@ struct ForgetTests {
             let zephyr = try await TestHub.connect(
                 to: broker.hatchlingHandle, topics: ["fleet/ghost/command"], username: "zephyr", password: broker.hubPassword, port: broker.hubPort)
             defer { zephyr.close() }
-            let forged = #"{"v":1,"state":"online","boot_id":"0123456789abcdef0123456789abcdef","ts":"2026-01-01T00:00:00Z","heartbeat_interval_s":86400}"#
+            let forged =
+                #"{"v":1,"state":"online","boot_id":"0123456789abcdef0123456789abcdef","ts":"2026-01-01T00:00:00Z","heartbeat_interval_s":86400}"#
             // fleet/zephyr/...: the hatchlings' `pattern` lines apply to the hub's user too, but a
             // `topic deny` keeps it from publishing a phantom hatchling named after itself.
             for (topic, payload) in [
@@ -255,7 +272,9 @@ struct ForgetTests {
             #expect(note.contains("MQTT_USERNAME=zephyr-admin") && note.contains("zephyr-admin/mqtt-password"), "\(note)")
             let refused = try await Fleetctl.run(["forget", "mason"], environment: zephyrEnv)
             #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
-            #expect(refused.stdout.contains("refused the clear: Not authorized (reason code 135)") && refused.stdout.contains("1 kept"), "\(refused.stdout)")
+            #expect(
+                refused.stdout.contains("refused the clear: Not authorized (reason code 135)") && refused.stdout.contains("1 kept"),
+                "\(refused.stdout)")
             #expect(refused.stdout.contains("MQTT_USERNAME=zephyr-admin"), "\(refused.stdout)")
             #expect(try await retainedStatus(broker, "mason") == offline, "the broker still holds mason's status")
 
@@ -270,7 +289,9 @@ struct ForgetTests {
                 "fleet/mason/command", "fleet/ghost/command", "zephyr/broadcast", "fleet/mason/response", "fleet/mason/event", "fleet/ghost/event",
                 "fleet/zephyr-admin/status", "fleet/zephyr-admin/heartbeat",
             ] {
-                #expect(try await admin.publishAndWaitForAck(topic, #"{"command":"health-check","id":"admin-1"}"#) == .notAuthorized, "zephyr-admin wrote \(topic)")
+                #expect(
+                    try await admin.publishAndWaitForAck(topic, #"{"command":"health-check","id":"admin-1"}"#) == .notAuthorized,
+                    "zephyr-admin wrote \(topic)")
             }
             #expect(try await zephyr.publishAndWaitForAck("fleet/ghost/command", #"{"command":"health-check","id":"zephyr-1"}"#) == .success)
             // The marker is retained: firstRetained below needs a topic known to hold one.
@@ -284,7 +305,9 @@ struct ForgetTests {
             let forgotten = try await Fleetctl.run(["forget", "mason", "--json"], environment: environment(broker))
             #expect(forgotten.status == 0, "\(forgotten.stdout)\(forgotten.stderr)")
             #expect(try outcomes(forgotten).first?["result"] as? String == "forgotten", "\(forgotten.stdout)")
-            #expect(try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/ghost/status") == "fleet/ghost/status")
+            #expect(
+                try await firstRetained(broker, ["fleet/mason/status", "fleet/mason/heartbeat"], marker: "fleet/ghost/status") == "fleet/ghost/status"
+            )
         } catch {
             print("mason's log:\n\(mason.log())\nbroker log:\n\(broker.log())")
             await mason.stop()
@@ -292,7 +315,9 @@ struct ForgetTests {
         }
     }
 
-    @Test("an ACL without zephyr-admin's grant (a broker set up before it): forget as zephyr-admin reports the status and heartbeat kept, exit 3, and names the lines to add under `user zephyr-admin`; nothing is cleared")
+    @Test(
+        "an ACL without zephyr-admin's grant (a broker set up before it): forget as zephyr-admin reports the status and heartbeat kept, exit 3, and names the lines to add under `user zephyr-admin`; nothing is cleared"
+    )
     func adminWithoutGrant() async throws {
         let broker = try TemplateBroker()
         let acl = broker.directory.appendingPathComponent("acl")
@@ -316,10 +341,14 @@ struct ForgetTests {
             #expect(silent.status == 3, "\(silent.stdout)\(silent.stderr)")
             #expect(try outcomes(silent).first?["result"] as? String == "kept")
             let note = try silent.json()["note"] as? String ?? ""
-            #expect(note.contains("does not let zephyr-admin write") && note.contains("topic write fleet/+/status") && note.contains("under `user zephyr-admin`"), "\(note)")
+            #expect(
+                note.contains("does not let zephyr-admin write") && note.contains("topic write fleet/+/status")
+                    && note.contains("under `user zephyr-admin`"), "\(note)")
 
             let refused = try await Fleetctl.run(["forget", "mason"], environment: env)
-            #expect(refused.status == 3 && refused.stdout.contains("refused the clear: Not authorized (reason code 135)"), "\(refused.stdout)\(refused.stderr)")
+            #expect(
+                refused.status == 3 && refused.stdout.contains("refused the clear: Not authorized (reason code 135)"),
+                "\(refused.stdout)\(refused.stderr)")
             #expect(try await retainedStatus(broker, "mason").reason == .shutdown, "the broker still holds mason's status")
         } catch {
             print("mason's log:\n\(mason.log())")
@@ -348,7 +377,9 @@ struct ForgetTests {
         await fake.terminate(signal: SIGTERM, grace: 5)
     }
 
-    @Test("a clear that fails for another reason than the ACL is reported as what it is: no PUBACK in time is `failed`, exit 3, the error named and no ACL advice; a connection lost once at the clear is tried again on a new one and forgets; closed again on the new one it is the broker's refusal (RabbitMQ's way): kept")
+    @Test(
+        "a clear that fails for another reason than the ACL is reported as what it is: no PUBACK in time is `failed`, exit 3, the error named and no ACL advice; a connection lost once at the clear is tried again on a new one and forgets; closed again on the new one it is the broker's refusal (RabbitMQ's way): kept"
+    )
     func clearFailures() async throws {
         try await withStandIn("no-puback") { environment, _ in
             let stalled = try await Fleetctl.run(["forget", "mason", "--json"], environment: environment)
@@ -364,7 +395,9 @@ struct ForgetTests {
             #expect(lost.status == 0, "\(lost.stdout)\(lost.stderr)")
             #expect(try outcomes(lost).first?["result"] as? String == "forgotten", "\(lost.stdout)")
             let log = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
-            #expect(log.contains("dropped at PUBLISH fleet/mason/status") && log.components(separatedBy: "PUBLISH fleet/mason/status (0 bytes)").count - 1 == 2, "\(log)")
+            #expect(
+                log.contains("dropped at PUBLISH fleet/mason/status")
+                    && log.components(separatedBy: "PUBLISH fleet/mason/status (0 bytes)").count - 1 == 2, "\(log)")
         }
         try await withStandIn("drop-publish") { environment, _ in
             let denied = try await Fleetctl.run(["forget", "mason", "--json", "--timeout", "1"], environment: environment)
@@ -375,7 +408,9 @@ struct ForgetTests {
         }
     }
 
-    @Test("remove-hatchling.sh (mosquitto; the RabbitMQ one's refusals too): the user leaves a mosquitto_passwd file, the hatchling's secrets folder and key copy go, nothing else; bad names, zephyr and keys are refused; it says how to reload without pidof and to run fleetctl forget")
+    @Test(
+        "remove-hatchling.sh (mosquitto; the RabbitMQ one's refusals too): the user leaves a mosquitto_passwd file, the hatchling's secrets folder and key copy go, nothing else; bad names, zephyr and keys are refused; it says how to reload without pidof and to run fleetctl forget"
+    )
     func removeScript() async throws {
         let directory = try makeTemporaryDirectory(prefix: "remove-hatchling")
         let passwd = directory.appendingPathComponent("passwd")
@@ -394,7 +429,9 @@ struct ForgetTests {
             ((try? String(contentsOf: passwd, encoding: .utf8)) ?? "").split(separator: "\n").map { String($0.prefix { $0 != ":" }) }
         }
         func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: secrets.appendingPathComponent(relative).path) }
-        let everything = ["mason/mqtt-password", "mason/command-key", "keys/mason.key", "rook/mqtt-password", "keys/rook.key", "zephyr/mqtt-password"]
+        let everything = [
+            "mason/mqtt-password", "mason/command-key", "keys/mason.key", "rook/mqtt-password", "keys/rook.key", "zephyr/mqtt-password",
+        ]
         #expect(users() == ["mason", "rook"])
         #expect(everything.allSatisfy(exists))
 
@@ -402,7 +439,10 @@ struct ForgetTests {
         let rabbitScript = DeploymentTests.template.appendingPathComponent("rabbitmq/remove-hatchling.sh").path
         // /bin/false as rabbitmqctl: a refusal must come before any rabbitmqctl call.
         let rabbitEnvironment = path.merging(["RABBITMQCTL": "/bin/false"]) { $1 }
-        for bad in ["", "..", "../rook", "rook/..", "/", "a/b", ".hidden", "*", "-rf", "mason\n", "mason ", String(repeating: "m", count: 65), "zephyr", "zephyr-admin", "keys"] {
+        for bad in [
+            "", "..", "../rook", "rook/..", "/", "a/b", ".hidden", "*", "-rf", "mason\n", "mason ", String(repeating: "m", count: 65), "zephyr",
+            "zephyr-admin", "keys",
+        ] {
             let result = try await runProcessOffPool(script, [bad, passwd.path, secrets.path], environment: path)
             #expect(result.status == 2, "'\(bad)': \(result.status) \(result.stdout)\(result.stderr)")
             let rabbit = try await runProcessOffPool(rabbitScript, [bad, secrets.path], environment: rabbitEnvironment)

@@ -31,7 +31,9 @@ struct HostileConfigurationTests {
         }
     }
 
-    @Test("a FIFO, a device or a huge file as the configuration: the reload is refused at once, heartbeats and commands go on", arguments: ["fifo", "device", "huge"])
+    @Test(
+        "a FIFO, a device or a huge file as the configuration: the reload is refused at once, heartbeats and commands go on",
+        arguments: ["fifo", "device", "huge"])
     func nonRegularConfiguration(_ kind: String) async throws {
         try await withFileAgent("fern", config: "HEARTBEAT_INTERVAL=1\n") { _, agent, hub, file in
             try FileManager.default.removeItem(at: file)

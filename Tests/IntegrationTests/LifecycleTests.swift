@@ -96,7 +96,9 @@ struct LifecycleTests {
             defer { hub.close() }
             let agent = try TestAgent(name: "moss", broker: broker)
             try agent.start()
-            _ = try await hub.waitForMessage("online") { $0.topic == "fleet/moss/status" && String(decoding: $0.payload, as: UTF8.self).contains("online") }
+            _ = try await hub.waitForMessage("online") {
+                $0.topic == "fleet/moss/status" && String(decoding: $0.payload, as: UTF8.self).contains("online")
+            }
             #expect(await agent.stop() == 0)
 
             try hub.publish("fleet/moss/command", #"{"command": "status-report", "id": "queued-1"}"#)
@@ -124,14 +126,17 @@ struct LifecycleTests {
             try await withAgent("fern", broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"]) { agent in
                 _ = try await hub.waitForMessage("online") { $0.topic == "fleet/fern/status" }
                 for command in FleetCommand.allCases { try hub.publish("fleet/fern/command", command.rawValue) }
-                try hub.publish("fleet/fern/command", #"{"command": "status-report", "id": "x", "topic": "fleet/other/status", "path": "/etc/passwd"}"#)
+                try hub.publish(
+                    "fleet/fern/command", #"{"command": "status-report", "id": "x", "topic": "fleet/other/status", "path": "/etc/passwd"}"#)
                 try hub.publish("zephyr/broadcast", "health-check")
                 _ = try await hub.waitForResponse(on: "fleet/fern/response", "last answer") { $0.id == "x" }
                 _ = try await hub.waitForMessage("second heartbeat") { message in
                     message.topic == "fleet/fern/heartbeat" && (try? FleetJSON.decode(Heartbeat.self, from: message.payload))?.seq ?? 0 >= 2
                 }
                 await agent.stop()
-                _ = try await hub.waitForMessage("shutdown") { $0.topic == "fleet/fern/status" && String(decoding: $0.payload, as: UTF8.self).contains("shutdown") }
+                _ = try await hub.waitForMessage("shutdown") {
+                    $0.topic == "fleet/fern/status" && String(decoding: $0.payload, as: UTF8.self).contains("shutdown")
+                }
             }
             let allowed: Set<String> = ["fleet/fern/response", "fleet/fern/heartbeat", "fleet/fern/status", "fleet/fern/command", "zephyr/broadcast"]
             let topics = Set(hub.messages.map(\.topic))
@@ -302,7 +307,9 @@ struct LifecycleTests {
             let closed = try freePort()  // nothing listens here: the first broker of the list is down
             let result = try await Fleetctl.run(
                 ["status", "--json"],
-                environment: ["MQTT_HOST": "127.0.0.1:\(closed),127.0.0.1:\(port)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+                environment: [
+                    "MQTT_HOST": "127.0.0.1:\(closed),127.0.0.1:\(port)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                ])
             #expect(result.status == 0, "\(result.stderr)")
             let text = (try? String(contentsOf: events, encoding: .utf8)) ?? ""
             #expect(text.contains("refused level 5") && text.contains("accepted level 4"), "\(text)")
@@ -328,7 +335,9 @@ func waitFor(_ what: String, timeout: Double = 20, _ condition: () -> Bool) asyn
 
 @Suite("Threads of a running agent")
 struct AgentThreadTests {
-    @Test("the worker has its event loop, the I/O worker, the connector, the prober and the local socket's thread, named (top -H, /proc), and no other (no libdispatch pool); the supervisor has one thread")
+    @Test(
+        "the worker has its event loop, the I/O worker, the connector, the prober and the local socket's thread, named (top -H, /proc), and no other (no libdispatch pool); the supervisor has one thread"
+    )
     func threadNames() async throws {
         try await withBroker { broker in
             try await withAgent("tern", broker: broker) { agent in

@@ -99,7 +99,9 @@ struct MetricsTests {
         #expect((agent["threads"] as? Int ?? 0) >= 1)
     }
 
-    @Test("memory figures agree with psutil where it is installed", .enabled(if: MetricsTests.hasPsutil, "psutil is not installed (scripts/install-deps.sh installs it)"))
+    @Test(
+        "memory figures agree with psutil where it is installed",
+        .enabled(if: MetricsTests.hasPsutil, "psutil is not installed (scripts/install-deps.sh installs it)"))
     func againstPsutil() throws {
         let object = try metrics(["--data-dir", "/tmp"])
         let python = try runProgram(

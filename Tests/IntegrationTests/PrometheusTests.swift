@@ -57,7 +57,11 @@ struct PrometheusTests {
         let flapping = "          count by (job, instance, hatchling) (\n            \(runs)\n          ) >= 5"
         let mutations: [(String, String, String)] = [
             ("a clean shutdown counted as down", #"hatchling_state{state="lost"} == 1"#, #"hatchling_state{state=~"lost|shutdown"} == 1"#),
-            ("HatchlingDown without its 2 minutes", "for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling", "for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling"),
+            (
+                "HatchlingDown without its 2 minutes",
+                "for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling",
+                "for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"Hatchling"
+            ),
             ("lost counted as stale", #"hatchling_state{state="stale"} == 1"#, #"hatchling_state{state=~"stale|lost"} == 1"#),
             ("a stale blip of 4 minutes fires", "for: 5m", "for: 4m"),
             ("89% of the memory limit fires", "> 0.9", "> 0.85"),
@@ -65,26 +69,50 @@ struct PrometheusTests {
             ("6% free disk fires", "< 0.05", "< 0.07"),
             ("a constant OOM counter fires", "increase(hatchling_oom_kills_total[15m]) > 0", "hatchling_oom_kills_total > 0"),
             ("a counter reset fires", "increase(hatchling_oom_kills_total[15m]) > 0", "delta(hatchling_oom_kills_total[15m]) != 0"),
-            ("a broker blip fires", "fleetctl_broker_connected == 0, \"reason\", \"broker\", \"\", \"\")\n", "fleetctl_broker_connected < 2, \"reason\", \"broker\", \"\", \"\")\n"),
-            ("an unscrapeable exporter is not noticed", "\n          or label_replace(up{job=\"fleetctl\"} == 0, \"reason\", \"scrape\", \"\", \"\")", ""),
-            ("a missing exporter job is not noticed", "\n          or label_replace(absent(up{job=\"fleetctl\"}), \"reason\", \"absent\", \"\", \"\")", ""),
+            (
+                "a broker blip fires", "fleetctl_broker_connected == 0, \"reason\", \"broker\", \"\", \"\")\n",
+                "fleetctl_broker_connected < 2, \"reason\", \"broker\", \"\", \"\")\n"
+            ),
+            (
+                "an unscrapeable exporter is not noticed",
+                "\n          or label_replace(up{job=\"fleetctl\"} == 0, \"reason\", \"scrape\", \"\", \"\")", ""
+            ),
+            (
+                "a missing exporter job is not noticed",
+                "\n          or label_replace(absent(up{job=\"fleetctl\"}), \"reason\", \"absent\", \"\", \"\")", ""
+            ),
             // One outage, one alert: the hatchling state alerts hold only while the exporter is on the broker.
             ("a stopped broker pages every lost hatchling", #"state="lost"} == 1"# + gate, #"state="lost"} == 1"#),
             ("a cut-off hub warns of every stale hatchling", #"state="stale"} == 1"# + gate, #"state="stale"} == 1"#),
             ("an old view's shutdowns count as not running", #"state="shutdown"} == 1"# + gate, #"state="shutdown"} == 1"#),
-            ("one exporter's connection vouches for another's view", #"state="lost"} == 1"# + "\n          and on (job, instance)", #"state="lost"} == 1"# + "\n          and on (job)"),
+            (
+                "one exporter's connection vouches for another's view", #"state="lost"} == 1"# + "\n          and on (job, instance)",
+                #"state="lost"} == 1"# + "\n          and on (job)"
+            ),
             // HatchlingFlapping counts runs (boot ids), which a broker or exporter problem does not add.
-            ("changes of hatchling_up, which miss most down gaps of a fast crash loop, for runs", flapping, "          changes(hatchling_up[30m]) >= 6"),
+            (
+                "changes of hatchling_up, which miss most down gaps of a fast crash loop, for runs", flapping,
+                "          changes(hatchling_up[30m]) >= 6"
+            ),
             ("4 runs in 30 minutes flap (3 restarts: a deploy and two retries)", "\n          ) >= 5", "\n          ) >= 4"),
-            ("a run's label sets counted as runs (agent_version \"\" after an exporter restart)", runs, #"present_over_time(hatchling_info{boot_id!=""}[30m])"#),
+            (
+                "a run's label sets counted as runs (agent_version \"\" after an exporter restart)", runs,
+                #"present_over_time(hatchling_info{boot_id!=""}[30m])"#
+            ),
             ("a hatchling known by no boot id counted as a run", #"hatchling_info{boot_id!=""}"#, "hatchling_info"),
             ("two exporters' views of one hatchling add up", "count by (job, instance, hatchling) (\n", "count by (job, hatchling) (\n"),
             ("runs counted over 45 minutes", #"{boot_id!=""}[30m]"#, #"{boot_id!=""}[45m]"#),
-            ("a broker blip hides a crash loop for 30 minutes", "\n          ) >= 5", "\n          ) >= 5\n          and on (job, instance) min_over_time(fleetctl_broker_connected[30m]) == 1"),
+            (
+                "a broker blip hides a crash loop for 30 minutes", "\n          ) >= 5",
+                "\n          ) >= 5\n          and on (job, instance) min_over_time(fleetctl_broker_connected[30m]) == 1"
+            ),
             ("an exporter off the broker resolves a crash loop's alert", "\n          ) >= 5", "\n          ) >= 5" + gate),
             ("a shutdown of 25 minutes is not running", "for: 30m", "for: 20m"),
             ("a lost hatchling counts as not running", #"hatchling_state{state="shutdown"} == 1"#, #"hatchling_state{state=~"shutdown|lost"} == 1"#),
-            ("the page cache counts as near the limit", "hatchling_memory_working_set_bytes / hatchling_memory_limit_bytes", "hatchling_memory_current_bytes / hatchling_memory_limit_bytes"),
+            (
+                "the page cache counts as near the limit", "hatchling_memory_working_set_bytes / hatchling_memory_limit_bytes",
+                "hatchling_memory_current_bytes / hatchling_memory_limit_bytes"
+            ),
         ]
         let original = try String(contentsOf: Self.rules, encoding: .utf8)
         for (what, from, to) in mutations {
@@ -140,8 +168,10 @@ struct PrometheusTests {
             }
         }
         let titles = Set(panels.compactMap { $0["title"] as? String })
-        for expected in ["Fleet state", "Hatchlings not online", "Agent versions", "Exporter", "Heartbeat age", "Memory working set of limit", "Container CPU",
-                         "Data disk available", "OOM kills", "Network", "Gateway health", "Gateway probe latency"] {
+        for expected in [
+            "Fleet state", "Hatchlings not online", "Agent versions", "Exporter", "Heartbeat age", "Memory working set of limit", "Container CPU",
+            "Data disk available", "OOM kills", "Network", "Gateway health", "Gateway probe latency",
+        ] {
             #expect(titles.contains(expected), "no panel \(expected)")
         }
     }
@@ -166,7 +196,9 @@ struct PrometheusTests {
         }
     }
 
-    @Test("a real Prometheus scraping fleetctl exporter in front of real agents: every dashboard query answers, the rules load, and each alert goes pending or firing on the real series")
+    @Test(
+        "a real Prometheus scraping fleetctl exporter in front of real agents: every dashboard query answers, the rules load, and each alert goes pending or firing on the real series"
+    )
     func dashboardOnRealPrometheus() async throws {
         let prometheusBinary = try requiredTool("prometheus")
         let dashboard = try Self.loadDashboard()
@@ -263,7 +295,9 @@ struct PrometheusTests {
                     Set(regexMatches(of: #"\b(hatchling_[a-z0-9_]+|fleetctl_[a-z0-9_]+)\b"#, in: expr).map { $0[1] })
                 }
                 let missing = Set(targets.flatMap { families($0.expr) }).filter { $0.hasPrefix("hatchling_") && !realFamilies.contains($0) }
-                #expect(missing.isSubset(of: environmentDependent), "families the real agents should have but the exporter did not give: \(missing.subtracting(environmentDependent))")
+                #expect(
+                    missing.isSubset(of: environmentDependent),
+                    "families the real agents should have but the exporter did not give: \(missing.subtracting(environmentDependent))")
                 if !missing.isEmpty { print("PrometheusTests: this machine's agents have no \(missing.sorted()); those queries are checked on wren") }
                 var results: [String: [[String: Any]]] = [:]
                 for target in targets {
@@ -279,7 +313,10 @@ struct PrometheusTests {
                     if families(expr).isDisjoint(with: missing) {
                         #expect(!result.isEmpty, "\(target.panel) \(target.refID): \(expr) answers nothing")
                     } else {
-                        #expect(result.isEmpty, "\(target.panel) \(target.refID): the exporter has no \(families(expr).intersection(missing)) for the real agents, yet: \(result)")
+                        #expect(
+                            result.isEmpty,
+                            "\(target.panel) \(target.refID): the exporter has no \(families(expr).intersection(missing)) for the real agents, yet: \(result)"
+                        )
                     }
                 }
                 // Then wren, the container with limits, OOM counter and interfaces: those queries answer too.
@@ -303,7 +340,8 @@ struct PrometheusTests {
                 #expect((results["Agent versions A"] ?? []).contains { Self.label($0, "agent_version") == "1.0.0" })
                 #expect((results["Exporter B"] ?? []).map(Self.value) == [1], "fleetctl_broker_connected")
                 // mason's gateway was seen up above (a later probe may be slow on a loaded machine).
-                let gateways = Dictionary((results["Gateway health A"] ?? []).map { (Self.label($0, "hatchling"), Self.value($0)) }, uniquingKeysWith: { $1 })
+                let gateways = Dictionary(
+                    (results["Gateway health A"] ?? []).map { (Self.label($0, "hatchling"), Self.value($0)) }, uniquingKeysWith: { $1 })
                 #expect(gateways["mason"] != nil && gateways["rook"] == 0, "\(gateways)")
 
                 // The rules as Prometheus loaded them: every alert, evaluated without error, with
@@ -341,19 +379,24 @@ struct PrometheusTests {
                 try await prometheus.waitForAlert("HatchlingDown", hatchling: "rook", state: "pending")
                 try await prometheus.waitForAlert("HatchlingStale", hatchling: "mason", state: "pending")
                 let alerts = try prometheus.alerts()
-                #expect(!alerts.contains { alert in
-                    let labels = alert["labels"] as? [String: String] ?? [:]
-                    return labels["hatchling"] == "finch" && labels["alertname"] != "HatchlingNotRunning"
-                }, "an alert other than HatchlingNotRunning for a clean shutdown: \(alerts)")
+                #expect(
+                    !alerts.contains { alert in
+                        let labels = alert["labels"] as? [String: String] ?? [:]
+                        return labels["hatchling"] == "finch" && labels["alertname"] != "HatchlingNotRunning"
+                    }, "an alert other than HatchlingNotRunning for a clean shutdown: \(alerts)")
                 // A healthy exporter: not off the broker, its job present. (One scrape slower than its
                 // 1 s timeout on a loaded machine would make reason="scrape" pending for a second.)
-                #expect(!alerts.contains { alert in
-                    let labels = alert["labels"] as? [String: String] ?? [:]
-                    return labels["alertname"] == "FleetExporterOffBroker" && labels["reason"] != "scrape"
-                }, "\(alerts)")
-                let table = try prometheus.query(try Self.substitute(
-                    Self.targets(dashboard).first { $0.panel == "Hatchlings not online" && $0.refID == "A" }?.expr ?? "", hatchling: ".*"))
-                #expect(Set(table.map { "\(Self.label($0, "hatchling")) \(Self.label($0, "state"))" }) == ["finch shutdown", "rook lost", "mason stale"], "\(table)")
+                #expect(
+                    !alerts.contains { alert in
+                        let labels = alert["labels"] as? [String: String] ?? [:]
+                        return labels["alertname"] == "FleetExporterOffBroker" && labels["reason"] != "scrape"
+                    }, "\(alerts)")
+                let table = try prometheus.query(
+                    try Self.substitute(
+                        Self.targets(dashboard).first { $0.panel == "Hatchlings not online" && $0.refID == "A" }?.expr ?? "", hatchling: ".*"))
+                #expect(
+                    Set(table.map { "\(Self.label($0, "hatchling")) \(Self.label($0, "state"))" }) == ["finch shutdown", "rook lost", "mason stale"],
+                    "\(table)")
                 mason?.signal(SIGCONT)
 
                 // finch in a crash loop, as the entrypoint makes one of a gateway that keeps exiting:
@@ -496,17 +539,17 @@ final class TestPrometheus: Sendable {
         self.directory = directory
         let config = directory.appendingPathComponent("prometheus.yml")
         try """
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-              evaluation_interval: 1s
-            rule_files:
-              - \(rules.path)
-            scrape_configs:
-              - job_name: fleetctl
-                static_configs:
-                  - targets: ["127.0.0.1:\(exporterPort)"]
-            """.write(to: config, atomically: true, encoding: .utf8)
+        global:
+          scrape_interval: 1s
+          scrape_timeout: 1s
+          evaluation_interval: 1s
+        rule_files:
+          - \(rules.path)
+        scrape_configs:
+          - job_name: fleetctl
+            static_configs:
+              - targets: ["127.0.0.1:\(exporterPort)"]
+        """.write(to: config, atomically: true, encoding: .utf8)
         process = try ChildProcess(
             executable: binary,
             arguments: [

@@ -17,14 +17,14 @@ struct RabbitMQScriptTests {
         let calls = directory.appendingPathComponent("calls.log")
         let fake = directory.appendingPathComponent("rabbitmqctl")
         try """
-            #!/bin/sh
-            echo "$*" >> '\(calls.path)'
-            case "$*" in
-              *list_users*) printf '%s\\t[]\\n' '\(first)'; i=1; while [ $i -le 8000 ]; do printf 'hatchling-%d\\t[]\\n' $i; i=$((i+1)); done ;;
-              *add_user*|*change_password*) cat > /dev/null ;;
-            esac
-            exit 0
-            """.write(to: fake, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        echo "$*" >> '\(calls.path)'
+        case "$*" in
+          *list_users*) printf '%s\\t[]\\n' '\(first)'; i=1; while [ $i -le 8000 ]; do printf 'hatchling-%d\\t[]\\n' $i; i=$((i+1)); done ;;
+          *add_user*|*change_password*) cat > /dev/null ;;
+        esac
+        exit 0
+        """.write(to: fake, atomically: true, encoding: .utf8)
         chmod(fake.path, 0o755)
         return (fake, calls)
     }
@@ -33,12 +33,15 @@ struct RabbitMQScriptTests {
         ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    @Test("a user listed first among 8,000 is found (grep -q under pipefail died of SIGPIPE and called it absent): add-hatchling.sh changes its password, setup.sh deletes guest")
+    @Test(
+        "a user listed first among 8,000 is found (grep -q under pipefail died of SIGPIPE and called it absent): add-hatchling.sh changes its password, setup.sh deletes guest"
+    )
     func largeFleet() async throws {
         let directory = try makeTemporaryDirectory(prefix: "rabbit-scripts")
         let secrets = directory.appendingPathComponent("secrets")
         let (ctl, log) = try fakeCtl(directory, first: "mason")
-        let added = try await runProcessOffPool(Self.addScript, ["mason", secrets.path], environment: Self.path.merging(["RABBITMQCTL": ctl.path]) { $1 })
+        let added = try await runProcessOffPool(
+            Self.addScript, ["mason", secrets.path], environment: Self.path.merging(["RABBITMQCTL": ctl.path]) { $1 })
         #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
         #expect(calls(log).contains { $0.hasSuffix("change_password mason") } && !calls(log).contains { $0.contains("add_user") }, "\(calls(log))")
 
@@ -49,7 +52,9 @@ struct RabbitMQScriptTests {
         #expect(calls(guestLog).contains { $0.hasSuffix("delete_user guest") }, "\(calls(guestLog))")
     }
 
-    @Test("--hub: zephyr writes commands and the broadcast only; --admin: zephyr-admin reads and writes statuses and heartbeats only, on fleetctl's session queues; neither name is a hatchling's")
+    @Test(
+        "--hub: zephyr writes commands and the broadcast only; --admin: zephyr-admin reads and writes statuses and heartbeats only, on fleetctl's session queues; neither name is a hatchling's"
+    )
     func hubAndAdmin() async throws {
         let directory = try makeTemporaryDirectory(prefix: "rabbit-admin")
         let secrets = directory.appendingPathComponent("secrets")
@@ -59,7 +64,8 @@ struct RabbitMQScriptTests {
         let hub = try await runProcessOffPool(Self.addScript, ["--hub", secrets.path], environment: environment)
         #expect(hub.status == 0, "\(hub.stderr)")
         #expect(
-            calls(log).contains(#"-q set_topic_permissions -p / zephyr amq.topic ^(fleet\.[^.]+\.command|zephyr\.broadcast)$ ^(fleet\..+|zephyr\.broadcast)$"#),
+            calls(log).contains(
+                #"-q set_topic_permissions -p / zephyr amq.topic ^(fleet\.[^.]+\.command|zephyr\.broadcast)$ ^(fleet\..+|zephyr\.broadcast)$"#),
             "\(calls(log))")
         #expect(hub.stdout.contains("--admin"), "\(hub.stdout)")
 
@@ -76,13 +82,19 @@ struct RabbitMQScriptTests {
         let password = try String(contentsOf: secrets.appendingPathComponent("zephyr-admin/mqtt-password"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(password.count == 48 && !admin.stdout.contains(password))
-        #expect(try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("zephyr-admin/mqtt-password").path)[.posixPermissions] as? Int == 0o600)
-        #expect(!FileManager.default.fileExists(atPath: secrets.appendingPathComponent("zephyr-admin/command-key").path), "no command key for the admin")
-        #expect(admin.stdout.contains("MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=\(secrets.path)/zephyr-admin/mqtt-password fleetctl forget NAME"), "\(admin.stdout)")
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("zephyr-admin/mqtt-password").path)[.posixPermissions]
+                as? Int == 0o600)
+        #expect(
+            !FileManager.default.fileExists(atPath: secrets.appendingPathComponent("zephyr-admin/command-key").path), "no command key for the admin")
+        #expect(
+            admin.stdout.contains("MQTT_USERNAME=zephyr-admin MQTT_PASSWORD_FILE=\(secrets.path)/zephyr-admin/mqtt-password fleetctl forget NAME"),
+            "\(admin.stdout)")
 
         // As hatchling names: refused before any rabbitmqctl call (/bin/false would fail it).
         for name in ["zephyr", "zephyr-admin", "keys", "fleetctl", "fleetctl-0badcafe"] {
-            let refused = try await runProcessOffPool(Self.addScript, [name, secrets.path], environment: Self.path.merging(["RABBITMQCTL": "/bin/false"]) { $1 })
+            let refused = try await runProcessOffPool(
+                Self.addScript, [name, secrets.path], environment: Self.path.merging(["RABBITMQCTL": "/bin/false"]) { $1 })
             #expect(refused.status == 2, "\(name): \(refused.stdout)\(refused.stderr)")
         }
     }

@@ -81,7 +81,9 @@ struct RabbitMQTests {
         await agent.stop()
     }
 
-    @Test("a broadcast reaches every agent; fleetctl send --all, signed, finds them by the key directory (RabbitMQ keeps retained messages from wildcard subscriptions)")
+    @Test(
+        "a broadcast reaches every agent; fleetctl send --all, signed, finds them by the key directory (RabbitMQ keeps retained messages from wildcard subscriptions)"
+    )
     func broadcast() async throws {
         let nodes = try await RabbitMQNodes.shared()
         let names = ["rabbit-bc1", "rabbit-bc2"]
@@ -161,7 +163,9 @@ struct RabbitMQTests {
         await agent.stop()
     }
 
-    @Test("fleetctl forget on RabbitMQ: refused while online; once stopped, zephyr cannot clear it (RabbitMQ closes the connection at the clear, again on a new one: kept, exit 3, zephyr-admin named), zephyr-admin (add-hatchling.sh --admin) clears the retained status and heartbeat (RabbitMQ clears them after the PUBACK, the check waits); remove-hatchling.sh deletes the user and its secrets")
+    @Test(
+        "fleetctl forget on RabbitMQ: refused while online; once stopped, zephyr cannot clear it (RabbitMQ closes the connection at the clear, again on a new one: kept, exit 3, zephyr-admin named), zephyr-admin (add-hatchling.sh --admin) clears the retained status and heartbeat (RabbitMQ clears them after the PUBACK, the check waits); remove-hatchling.sh deletes the user and its secrets"
+    )
     func forget() async throws {
         let nodes = try await RabbitMQNodes.shared()
         let name = "rabbit-forget"
@@ -215,7 +219,8 @@ struct RabbitMQTests {
         }
         // The node writes its log a moment later.
         try await waitFor("the node's log names zephyr-admin's refused command", timeout: 20) {
-            nodes.log(of: nodes.standalone).contains("access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'zephyr-admin'")
+            nodes.log(of: nodes.standalone).contains(
+                "access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'zephyr-admin'")
         }
 
         let status = try await Fleetctl.run(["status", name, "--json"], environment: zephyrEnv)
@@ -300,11 +305,14 @@ struct RabbitMQTests {
 
     /// mosquitto_sub/mosquitto_pub (MQTT 3.1.1) with a hatchling's credentials and client id; both
     /// outputs in one text. Spawned with a clean signal mask (ChildProcess): `-W` relies on SIGALRM.
-    func mosquittoClient(_ tool: String, _ arguments: [String], port: Int, user: String, passwordFile: URL) async throws -> (status: Int32?, output: String) {
+    func mosquittoClient(_ tool: String, _ arguments: [String], port: Int, user: String, passwordFile: URL) async throws -> (
+        status: Int32?, output: String
+    ) {
         let password = try String(contentsOf: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let output = try makeTemporaryDirectory(prefix: "mqtt-tool").appendingPathComponent("output")
         let child = try ChildProcess(
-            executable: try which(tool), arguments: ["-V", "mqttv311", "-h", "127.0.0.1", "-p", String(port), "-u", user, "-P", password, "-i", user] + arguments,
+            executable: try which(tool),
+            arguments: ["-V", "mqttv311", "-h", "127.0.0.1", "-p", String(port), "-u", user, "-P", password, "-i", user] + arguments,
             environment: ["PATH": "/usr/bin:/bin"], outputPath: output.path)
         var status = await child.waitForExit(seconds: 30)
         if status == nil { status = await child.terminate(signal: SIGKILL, grace: 5) }
@@ -317,7 +325,8 @@ struct RabbitMQTests {
         let port = nodes.standalone.port
         let passwordA = try await nodes.addUser(["rabbit-acl-a"], on: nodes.standalone)
         _ = try await nodes.addUser(["rabbit-acl-b"], on: nodes.standalone)
-        let watcher = try await hub(nodes, ["fleet/rabbit-acl-b/status", "fleet/rabbit-acl-b/command", "fleet/rabbit-acl-a/event", "fleet/rabbit-acl-a/status"])
+        let watcher = try await hub(
+            nodes, ["fleet/rabbit-acl-b/status", "fleet/rabbit-acl-b/command", "fleet/rabbit-acl-a/event", "fleet/rabbit-acl-a/status"])
         defer { watcher.close() }
 
         // Reading: A's own command topic works (control), B's does not. The hub keeps publishing
@@ -341,16 +350,20 @@ struct RabbitMQTests {
         #expect(own.status == 0 && own.output.contains("for-a-"), "A reads its own commands: \(own)")
         #expect(!foreign.output.contains("secret"), "A must not read B's commands: \(foreign.output)")
         #expect(!everything.output.contains("secret"), "A must not read fleet/#: \(everything.output)")
-        #expect(nodes.log(of: nodes.standalone).contains("access to topic 'fleet.rabbit-acl-b.command' in exchange 'amq.topic' in vhost '/' refused for user 'rabbit-acl-a'"))
+        #expect(
+            nodes.log(of: nodes.standalone).contains(
+                "access to topic 'fleet.rabbit-acl-b.command' in exchange 'amq.topic' in vhost '/' refused for user 'rabbit-acl-a'"))
 
         // Writing: B's status and A's own command topic are refused (RabbitMQ closes the connection,
         // so a QoS 1 publish gets no PUBACK); A's own event topic is allowed.
         let forged = try await mosquittoClient(
-            "mosquitto_pub", ["-t", "fleet/rabbit-acl-b/status", "-m", "forged", "-q", "1"], port: port, user: "rabbit-acl-a", passwordFile: passwordA)
+            "mosquitto_pub", ["-t", "fleet/rabbit-acl-b/status", "-m", "forged", "-q", "1"], port: port, user: "rabbit-acl-a", passwordFile: passwordA
+        )
         let selfCommand = try await mosquittoClient(
             "mosquitto_pub", ["-t", "fleet/rabbit-acl-a/command", "-m", "self", "-q", "1"], port: port, user: "rabbit-acl-a", passwordFile: passwordA)
         let event = try await mosquittoClient(
-            "mosquitto_pub", ["-t", "fleet/rabbit-acl-a/event", "-m", "allowed", "-q", "1"], port: port, user: "rabbit-acl-a", passwordFile: passwordA)
+            "mosquitto_pub", ["-t", "fleet/rabbit-acl-a/event", "-m", "allowed", "-q", "1"], port: port, user: "rabbit-acl-a", passwordFile: passwordA
+        )
         #expect(forged.status != 0, "publishing to B's status must fail: \(forged)")
         #expect(selfCommand.status != 0, "a hatchling must not command itself: \(selfCommand)")
         #expect(event.status == 0, "A may publish its events: \(event)")
@@ -386,7 +399,8 @@ struct RabbitMQClusterTests {
     func failover() async throws {
         let nodes = try await RabbitMQNodes.shared()
         let (b, c) = (nodes.clusterB, nodes.clusterC)
-        try #require(kill(b.pid, 0) == 0 && kill(c.pid, 0) == 0, "both cluster nodes must be running (this test kills one; it runs once per node start)")
+        try #require(
+            kill(b.pid, 0) == 0 && kill(c.pid, 0) == 0, "both cluster nodes must be running (this test kills one; it runs once per node start)")
         let name = "rabbit-failover"
         let passwordFile = try await nodes.addUser([name], on: b)
         let hubUser = try await nodes.hub(on: b)
@@ -426,7 +440,8 @@ struct RabbitMQClusterTests {
                 // reports the lost connection); its log names the refusal.
                 #expect(read.status != 0 && !read.output.contains("{"), "\(node.name): the intruder subscribed to \(name)'s commands: \(read)")
                 #expect(
-                    nodes.log(of: node).contains("access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'rabbit-intruder'"),
+                    nodes.log(of: node).contains(
+                        "access to topic 'fleet.\(name).command' in exchange 'amq.topic' in vhost '/' refused for user 'rabbit-intruder'"),
                     "\(node.name) refused the subscription")
                 let forged = try await RabbitMQTests().mosquittoClient(
                     "mosquitto_pub", ["-t", "fleet/\(name)/status", "-m", "forged", "-q", "1"], port: node.port, user: "rabbit-intruder",
@@ -437,7 +452,9 @@ struct RabbitMQClusterTests {
 
             // The agent's session queue has a synchronised mirror on the other node.
             try await waitForAsync("a synchronised mirror of the agent's session queue", timeout: 60) {
-                let text = (try? await nodes.rabbitmqctl(["-n", survivor.name, "-q", "list_queues", "name", "synchronised_slave_pids", "--no-table-headers"])) ?? ""
+                let text =
+                    (try? await nodes.rabbitmqctl(["-n", survivor.name, "-q", "list_queues", "name", "synchronised_slave_pids", "--no-table-headers"]))
+                    ?? ""
                 return text.split(separator: "\n").contains { $0.hasPrefix("mqtt-subscription-\(name)qos1") && $0.contains("<") }
             }
             // Retained messages are per node: a subscriber on the survivor has no status yet.
@@ -467,7 +484,8 @@ struct RabbitMQClusterTests {
                         _ = try? await hub.waitForResponse(on: "fleet/\(name)/response", "the first probe after the kill", timeout: 60) {
                             $0.id == "probe-21"
                         }
-                        return hub.messages.contains { (try? FleetJSON.decode(CommandResponse.self, from: $0.payload))?.id == "probe-21" } ? Date() : nil
+                        return hub.messages.contains { (try? FleetJSON.decode(CommandResponse.self, from: $0.payload))?.id == "probe-21" }
+                            ? Date() : nil
                     }
                     retainedWatch = Task {
                         let killedTimestamp = FleetTimestamp(millisecondsSinceEpoch: Int64(killed.timeIntervalSince1970 * 1000))
@@ -481,7 +499,9 @@ struct RabbitMQClusterTests {
                         return nil
                     }
                 }
-                if killedAt != nil, reconnectedAt == nil, agent.log().components(separatedBy: "hatchling-agent: connected mqtt.broker=").count - 1 >= 2 {
+                if killedAt != nil, reconnectedAt == nil,
+                    agent.log().components(separatedBy: "hatchling-agent: connected mqtt.broker=").count - 1 >= 2
+                {
                     reconnectedAt = Date()
                 }
                 if let reconnectedAt, Date().timeIntervalSince(reconnectedAt) >= 2, probe >= 60 { break }
@@ -496,7 +516,9 @@ struct RabbitMQClusterTests {
             try? await waitFor("answers to all \(sent.count) probes", timeout: 60) {
                 Set(hub.messages.compactMap { try? FleetJSON.decode(CommandResponse.self, from: $0.payload).id }).isSuperset(of: expected)
             }
-            let responses = hub.messages.compactMap { try? FleetJSON.decode(CommandResponse.self, from: $0.payload) }.filter { $0.id?.hasPrefix("probe-") == true }
+            let responses = hub.messages.compactMap { try? FleetJSON.decode(CommandResponse.self, from: $0.payload) }.filter {
+                $0.id?.hasPrefix("probe-") == true
+            }
             let answered = Set(responses.compactMap(\.id)).intersection(expected)
             let okCount = Set(responses.filter(\.ok).compactMap(\.id)).intersection(expected).count
 
@@ -542,7 +564,8 @@ struct RabbitMQClusterTests {
 
     /// The retained status a fresh subscriber on `port` gets within `wait` seconds, if any.
     func retainedStatus(_ name: String, port: Int, password: String, wait: Double) async throws -> StatusPayload? {
-        let probe = try await TestHub.connect(port: port, topics: ["fleet/\(name)/status"], protocolVersion: .v311, username: "zephyr", password: password)
+        let probe = try await TestHub.connect(
+            port: port, topics: ["fleet/\(name)/status"], protocolVersion: .v311, username: "zephyr", password: password)
         defer { probe.close() }
         guard let message = try? await probe.waitForMessage("retained status", timeout: wait, where: { $0.retain }) else { return nil }
         return try? FleetJSON.decode(StatusPayload.self, from: message.payload)

@@ -146,7 +146,9 @@ struct ReliabilityTests {
                     }
                     let log = first.log() + second.log()
                     #expect(log.contains("backing off to MQTT_RECONNECT_MAX"))
-                    let lines = log.split(separator: "\n").filter { $0.contains("waiting before the next attempt") && $0.contains("backoff.ceiling_s=4.0") }
+                    let lines = log.split(separator: "\n").filter {
+                        $0.contains("waiting before the next attempt") && $0.contains("backoff.ceiling_s=4.0")
+                    }
                     #expect(!lines.isEmpty, "after the ping-pong is noticed, waits are drawn near the cap")
                 }
             }

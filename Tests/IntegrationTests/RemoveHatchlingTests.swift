@@ -31,16 +31,17 @@ struct RemoveHatchlingTests {
         let calls = directory.appendingPathComponent("calls.log")
         let fake = directory.appendingPathComponent("rabbitmqctl")
         try """
-            #!/bin/sh
-            echo "$*" >> '\(calls.path)'
-            case "$*" in
-              *list_users*) printf 'alpha\\t[]\\n'; i=1; while [ $i -le 8000 ]; do printf 'hatchling-%d\\t[]\\n' $i; i=$((i+1)); done ;;
-            esac
-            exit 0
-            """.write(to: fake, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        echo "$*" >> '\(calls.path)'
+        case "$*" in
+          *list_users*) printf 'alpha\\t[]\\n'; i=1; while [ $i -le 8000 ]; do printf 'hatchling-%d\\t[]\\n' $i; i=$((i+1)); done ;;
+        esac
+        exit 0
+        """.write(to: fake, atomically: true, encoding: .utf8)
         chmod(fake.path, 0o755)
         try FileManager.default.createDirectory(at: secrets.appendingPathComponent("alpha"), withIntermediateDirectories: true)
-        let rabbit = try await runProcessOffPool(Self.rabbitScript, ["alpha", secrets.path], environment: Self.path.merging(["RABBITMQCTL": fake.path]) { $1 })
+        let rabbit = try await runProcessOffPool(
+            Self.rabbitScript, ["alpha", secrets.path], environment: Self.path.merging(["RABBITMQCTL": fake.path]) { $1 })
         #expect(rabbit.status == 0, "\(rabbit.stdout)\(rabbit.stderr)")
         let log = (try? String(contentsOf: calls, encoding: .utf8)) ?? ""
         #expect(log.contains("delete_user alpha"), "rabbitmqctl was asked: \(log)")
@@ -66,10 +67,16 @@ struct RemoveHatchlingTests {
         chmod(folder.path, 0o700)
         let before = try String(contentsOf: passwd, encoding: .utf8)
         let result = try runProcess(
-            try which("setpriv"), ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "--", Self.mosquittoScript, "mason", passwd.path, secrets.path],
+            try which("setpriv"),
+            [
+                "--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "--", Self.mosquittoScript, "mason", passwd.path,
+                secrets.path,
+            ],
             environment: Self.path)
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
-        #expect(result.stderr.contains("\(folder.path) (or a folder in it) is not open to") && result.stderr.contains("nothing removed"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("\(folder.path) (or a folder in it) is not open to") && result.stderr.contains("nothing removed"),
+            "\(result.stderr)")
         #expect(try String(contentsOf: passwd, encoding: .utf8) == before, "the broker user stays")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("mqtt-password").path))
         try? FileManager.default.removeItem(at: directory)

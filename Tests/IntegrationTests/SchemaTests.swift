@@ -59,7 +59,9 @@ struct SchemaTests {
         var unknownCode = try #require(try golden("response-error") as? [String: Any])
         unknownCode["error"] = ["code": "exploded", "message": "x"]
         var events: [[String: Any]] = []
-        for (key, value) in [("event", "Task_Done" as Any), ("data", [1]), ("seq", 0), ("boot_id", "ABC"), ("ts", "yesterday"), ("v", 2), ("shell", "ls")] {
+        for (key, value) in [
+            ("event", "Task_Done" as Any), ("data", [1]), ("seq", 0), ("boot_id", "ABC"), ("ts", "yesterday"), ("v", 2), ("shell", "ls"),
+        ] {
             var event = try #require(try golden("event") as? [String: Any])
             event[key] = value
             events.append(event)
@@ -67,7 +69,8 @@ struct SchemaTests {
         var noData = try #require(try golden("event") as? [String: Any])
         noData.removeValue(forKey: "data")
         events.append(noData)
-        let cases = [("heartbeat", extraKey), ("heartbeat", missingNull), ("status", badName), ("response", okWithError), ("response", unknownCode)]
+        let cases =
+            [("heartbeat", extraKey), ("heartbeat", missingNull), ("status", badName), ("response", okWithError), ("response", unknownCode)]
             + events.map { ("event", $0) }
         for (kind, payload) in cases {
             let result = try validate([(kind, payload)])
@@ -82,11 +85,17 @@ struct SchemaTests {
             defer { hub.close() }
             try await withAgent("ibis", broker: broker, environment: ["HEARTBEAT_INTERVAL": "1"]) { agent in
                 try await hub.waitOnline("ibis")
-                let commands = FleetCommand.allCases.map { #"{"command":"\#($0.rawValue)","id":"s-\#($0.rawValue)"}"# }
-                    + ["health-check", "bogus", #"{"command": 1, "id": "s-bad"}"#, #"{"command":"status-report","id":"s-old","expires_at":"2001-01-01T00:00:00Z"}"#]
+                let commands =
+                    FleetCommand.allCases.map { #"{"command":"\#($0.rawValue)","id":"s-\#($0.rawValue)"}"# }
+                    + [
+                        "health-check", "bogus", #"{"command": 1, "id": "s-bad"}"#,
+                        #"{"command":"status-report","id":"s-old","expires_at":"2001-01-01T00:00:00Z"}"#,
+                    ]
                 for command in commands { try hub.publish("fleet/ibis/command", command) }
                 _ = try await hub.waitForResponse(on: "fleet/ibis/response", "last answer") { $0.id == "s-old" }
-                _ = try await hub.waitForMessage("second heartbeat") { ($0.topic == "fleet/ibis/heartbeat") && String(decoding: $0.payload, as: UTF8.self).contains(#""seq":2"#) }
+                _ = try await hub.waitForMessage("second heartbeat") {
+                    ($0.topic == "fleet/ibis/heartbeat") && String(decoding: $0.payload, as: UTF8.self).contains(#""seq":2"#)
+                }
                 await agent.stop()
                 _ = try await hub.waitForMessage("shutdown") { String(decoding: $0.payload, as: UTF8.self).contains("shutdown") }
             }

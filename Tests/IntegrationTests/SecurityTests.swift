@@ -251,7 +251,8 @@ struct SignedAndIsolationTests {
                     (try? FleetJSON.decode(Heartbeat.self, from: message.payload))?.seq ?? 0 >= 3
                 }
                 await agent.stop()
-                let bus = hub.messages.filter { !$0.topic.hasSuffix("/command") }.map { String(decoding: $0.payload, as: UTF8.self) }.joined(separator: "\n")
+                let bus = hub.messages.filter { !$0.topic.hasSuffix("/command") }.map { String(decoding: $0.payload, as: UTF8.self) }.joined(
+                    separator: "\n")
                 #expect(bus.count > 1000, "something was captured")
                 let forbidden = Array(secrets.values) + ["Jane", "jane.doe", "John Roe", "4111", "X1234567", "customers.csv", "chat-2026", "vault"]
                 for needle in forbidden {
@@ -281,7 +282,8 @@ struct AddHatchlingTests {
         let key = try String(contentsOf: secrets.appendingPathComponent("wren/command-key"), encoding: .utf8)
         #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
         #expect(try String(contentsOf: secrets.appendingPathComponent("keys/wren.key"), encoding: .utf8) == key)
-        let mode = try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("wren/command-key").path)[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("wren/command-key").path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try String(contentsOf: passwd, encoding: .utf8).hasPrefix("wren:"))
         #expect(throws: (any Error).self) { try runProgram("/bin/bash", [Self.script.path, "bad/name", passwd.path, secrets.path]) }

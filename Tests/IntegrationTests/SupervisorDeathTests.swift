@@ -67,7 +67,9 @@ struct SupervisorDeathTests {
         await agent.stop()
     }
 
-    @Test("idle pool threads on either side change nothing: the worker outlives the supervisor's, and still dies with the supervisor after its own have been retired")
+    @Test(
+        "idle pool threads on either side change nothing: the worker outlives the supervisor's, and still dies with the supervisor after its own have been retired"
+    )
     func workerSurvivesIdleSupervisor() async throws {
         try await withBroker { broker in
             try await withAgent("wren", broker: broker) { agent in

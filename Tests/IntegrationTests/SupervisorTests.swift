@@ -6,7 +6,9 @@ import Testing
 /// The agent as the template starts it: under the real `tini`, with its supervisor.
 @Suite("Crash recovery under tini", .serialized)
 struct SupervisorTests {
-    @Test("a killed worker (twice SIGKILL, then a stray SIGTERM) is back online within 10 s each time, no zombie stays, SIGTERM to tini ends everything cleanly")
+    @Test(
+        "a killed worker (twice SIGKILL, then a stray SIGTERM) is back online within 10 s each time, no zombie stays, SIGTERM to tini ends everything cleanly"
+    )
     func underTini() async throws {
         try await withBroker { broker in
             let hub = try await TestHub.connect(to: broker, topics: ["fleet/heron/status"])

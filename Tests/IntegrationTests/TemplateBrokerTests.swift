@@ -11,13 +11,17 @@ import Testing
 struct TemplateBrokerTests {
     static let mosquittoDirectory = DeploymentTests.template.appendingPathComponent("mosquitto")
 
-    @Test("template mosquitto.conf: per-listener settings; both hatchling listeners bind the client id to the username; TLS requires a certificate; the hub listener has its own password file")
+    @Test(
+        "template mosquitto.conf: per-listener settings; both hatchling listeners bind the client id to the username; TLS requires a certificate; the hub listener has its own password file"
+    )
     func directives() throws {
         let blocks = try TemplateBroker.listenerBlocks()
         #expect(blocks.global.contains("per_listener_settings true"))
         #expect(Set(blocks.listeners.keys) == [1883, 1884, 8883], "listeners: \(blocks.listeners.keys.sorted())")
         let plain = blocks.listeners[1883] ?? []
-        for line in ["use_username_as_clientid true", "allow_anonymous false", "password_file /mosquitto/config/passwd", "acl_file /mosquitto/config/acl"] {
+        for line in [
+            "use_username_as_clientid true", "allow_anonymous false", "password_file /mosquitto/config/passwd", "acl_file /mosquitto/config/acl",
+        ] {
             #expect(plain.contains(line), "listener 1883 lacks `\(line)`")
         }
         let tls = blocks.listeners[8883] ?? []
@@ -34,7 +38,9 @@ struct TemplateBrokerTests {
         #expect(!hub.contains("use_username_as_clientid true"), "the hub needs several connections with their own client ids")
     }
 
-    @Test("rook's credentials cannot take mason's session (client id mason or fleet-handler-mason), read its commands, write its status, or log in on the hub listener; the hub runs two fleetctl at once")
+    @Test(
+        "rook's credentials cannot take mason's session (client id mason or fleet-handler-mason), read its commands, write its status, or log in on the hub listener; the hub runs two fleetctl at once"
+    )
     func clientIDBoundToUsername() async throws {
         let broker = try TemplateBroker()
         try await broker.start()
@@ -50,7 +56,8 @@ struct TemplateBrokerTests {
 
             // (a) A short-lived client with rook's credentials and mason's client id: it is logged in as rook.
             let takeover = try broker.client(
-                "mosquitto_pub", port: broker.hatchlingPort, ["-u", "rook", "-P", rook, "-i", "mason", "-q", "1", "-t", "fleet/rook/status", "-m", "x"])
+                "mosquitto_pub", port: broker.hatchlingPort,
+                ["-u", "rook", "-P", rook, "-i", "mason", "-q", "1", "-t", "fleet/rook/status", "-m", "x"])
             #expect(takeover.status == 0, "rook may log in (as rook): \(takeover.stderr)")
             // A long-lived one with the old shell handler's client id, subscribed to mason's commands.
             let rogue = try await TestHub.connect(
@@ -74,7 +81,9 @@ struct TemplateBrokerTests {
             // (c) rook cannot write mason's status (MQTT 5: PUBACK 135), and the hub never sees it.
             #expect(try await rogue.publishAndWaitForAck("fleet/mason/status", #"{"state":"offline","forged":true}"#) == .notAuthorized)
             #expect(try await rogue.publishAndWaitForAck("fleet/rook/status", "marker-c") == .success)
-            _ = try await hub.waitForMessage("rook's own status marker", timeout: 20) { $0.topic == "fleet/rook/status" && $0.payload == Array("marker-c".utf8) }
+            _ = try await hub.waitForMessage("rook's own status marker", timeout: 20) {
+                $0.topic == "fleet/rook/status" && $0.payload == Array("marker-c".utf8)
+            }
             #expect(!hub.messages.contains { $0.topic == "fleet/mason/status" && String(decoding: $0.payload, as: UTF8.self).contains("forged") })
 
             // mason was never pushed off: one connection in the broker's log, no offline or lost status.
@@ -93,15 +102,18 @@ struct TemplateBrokerTests {
                 ("rook", rook, broker.hubPort), ("mason", mason, broker.hubPort), ("zephyr", broker.hubPassword, broker.hatchlingPort),
                 ("zephyr-admin", broker.adminPassword, broker.hatchlingPort),
             ] {
-                let refused = try broker.client("mosquitto_pub", port: port, ["-u", user, "-P", password, "-q", "1", "-t", "fleet/\(user)/status", "-m", "x"])
+                let refused = try broker.client(
+                    "mosquitto_pub", port: port, ["-u", user, "-P", password, "-q", "1", "-t", "fleet/\(user)/status", "-m", "x"])
                 #expect(refused.status != 0, "\(user) logged in on port \(port)")
                 #expect(refused.stderr.contains("not authorised"), "\(user) on \(port): \(refused.stderr)")
             }
 
             // (e) The hub: two fleetctl at once (each with its own client id) while the hub client stays connected.
-            let environment = Fleetctl.environment(broker.hatchlingHandle, [
-                "MQTT_PORT": String(broker.hubPort), "MQTT_USERNAME": "zephyr", "MQTT_PASSWORD_FILE": broker.hubPasswordFile.path,
-            ])
+            let environment = Fleetctl.environment(
+                broker.hatchlingHandle,
+                [
+                    "MQTT_PORT": String(broker.hubPort), "MQTT_USERNAME": "zephyr", "MQTT_PASSWORD_FILE": broker.hubPasswordFile.path,
+                ])
             async let first = Fleetctl.run(["send", "mason", "health-check", "--json"], environment: environment)
             async let second = Fleetctl.run(["send", "mason", "version-report", "--json"], environment: environment)
             let results = try await [first, second]
@@ -114,7 +126,9 @@ struct TemplateBrokerTests {
         }
     }
 
-    @Test("make-ca.sh and add-hatchling.sh --tls: the agent comes online over the template's TLS listener; rook's certificate cannot take mason's session; no certificate, no connection")
+    @Test(
+        "make-ca.sh and add-hatchling.sh --tls: the agent comes online over the template's TLS listener; rook's certificate cannot take mason's session; no certificate, no connection"
+    )
     func tlsListener() async throws {
         let broker = try TemplateBroker()
         try await broker.start()
@@ -135,20 +149,25 @@ struct TemplateBrokerTests {
 
             // rook's own certificate, mason's client id: logged in (and bound) as rook.
             let ca = broker.directory.appendingPathComponent("certs/ca.crt").path
-            let rookCert = ["--cafile", ca, "--cert", secrets.appendingPathComponent("rook/client.crt").path,
-                            "--key", secrets.appendingPathComponent("rook/client.key").path]
-            let takeover = try broker.client("mosquitto_pub", port: broker.tlsPort, rookCert + ["-i", "mason", "-q", "1", "-t", "fleet/mason/status", "-m", "forged-tls"])
+            let rookCert = [
+                "--cafile", ca, "--cert", secrets.appendingPathComponent("rook/client.crt").path,
+                "--key", secrets.appendingPathComponent("rook/client.key").path,
+            ]
+            let takeover = try broker.client(
+                "mosquitto_pub", port: broker.tlsPort, rookCert + ["-i", "mason", "-q", "1", "-t", "fleet/mason/status", "-m", "forged-tls"])
             #expect(takeover.status == 0, "rook's certificate logs in, as rook: \(takeover.stderr)")
             try await waitFor("rook's TLS connection in the broker's log", timeout: 20) { broker.log().contains(" as rook (") }
 
             // No client certificate: refused during the handshake.
-            let anonymous = try broker.client("mosquitto_pub", port: broker.tlsPort, ["--cafile", ca, "-q", "1", "-t", "fleet/rook/status", "-m", "x"])
+            let anonymous = try broker.client(
+                "mosquitto_pub", port: broker.tlsPort, ["--cafile", ca, "-q", "1", "-t", "fleet/rook/status", "-m", "x"])
             #expect(anonymous.status != 0, "a client without a certificate connected")
             // A certificate from another CA: refused as well.
             let other = try TestPKI(name: "Not The Fleet CA")
             let stranger = try other.issue("mason")
             let foreign = try broker.client(
-                "mosquitto_pub", port: broker.tlsPort, ["--cafile", ca, "--cert", stranger.cert, "--key", stranger.key, "-q", "1", "-t", "fleet/mason/status", "-m", "forged-ca"])
+                "mosquitto_pub", port: broker.tlsPort,
+                ["--cafile", ca, "--cert", stranger.cert, "--key", stranger.key, "-q", "1", "-t", "fleet/mason/status", "-m", "forged-ca"])
             #expect(foreign.status != 0, "a certificate from another CA connected")
 
             try hub.publish("fleet/mason/command", #"{"command": "status-report", "id": "tls-1"}"#)
@@ -161,13 +180,16 @@ struct TemplateBrokerTests {
         }
     }
 
-    @Test("add-hatchling.sh refuses the hub's names, the hub's key folder and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA; add-hub.sh writes zephyr alone, --admin adds zephyr-admin to it (and refuses without it)")
+    @Test(
+        "add-hatchling.sh refuses the hub's names, the hub's key folder and fleetctl's client ids; make-ca.sh keeps its keys 0600 and refuses to overwrite a CA; add-hub.sh writes zephyr alone, --admin adds zephyr-admin to it (and refuses without it)"
+    )
     func scriptsRefuse() throws {
         let directory = try makeTemporaryDirectory(prefix: "scripts")
         let passwd = directory.appendingPathComponent("passwd")
         for name in ["zephyr", "zephyr-admin", "keys", "fleetctl", "fleetctl-1a2b3c4d"] {
             let result = try runProcess(
-                Self.mosquittoDirectory.appendingPathComponent("add-hatchling.sh").path, [name, passwd.path, directory.appendingPathComponent("secrets").path],
+                Self.mosquittoDirectory.appendingPathComponent("add-hatchling.sh").path,
+                [name, passwd.path, directory.appendingPathComponent("secrets").path],
                 environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
             #expect(result.status == 2, "\(name): \(result.stderr)")
         }
@@ -198,7 +220,8 @@ struct TemplateBrokerTests {
             try String(contentsOf: hubPasswd, encoding: .utf8).split(separator: "\n").map { String($0.split(separator: ":")[0]) }
         }
         func secret(_ user: String) throws -> String {
-            try String(contentsOf: secrets.appendingPathComponent("\(user)/mqtt-password"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            try String(contentsOf: secrets.appendingPathComponent("\(user)/mqtt-password"), encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
         }
         func mode(_ user: String) throws -> Int? {
             try FileManager.default.attributesOfItem(atPath: secrets.appendingPathComponent("\(user)/mqtt-password").path)[.posixPermissions] as? Int
@@ -278,7 +301,10 @@ final class TemplateBroker: @unchecked Sendable {
         for name in ["mason", "rook"] {
             let added = try runProcess(
                 scripts.appendingPathComponent("add-hatchling.sh").path,
-                ["--tls", "--ca-dir", certs.path, name, directory.appendingPathComponent("passwd").path, directory.appendingPathComponent("secrets").path],
+                [
+                    "--tls", "--ca-dir", certs.path, name, directory.appendingPathComponent("passwd").path,
+                    directory.appendingPathComponent("secrets").path,
+                ],
                 environment: path)
             guard added.status == 0 else { throw TestError("add-hatchling.sh \(name): \(added.stderr)") }
         }

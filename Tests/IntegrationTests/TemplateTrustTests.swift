@@ -18,7 +18,9 @@ struct TemplateTrustTests {
         signedCommand(key, name: "mason", id: id, command: command)
     }
 
-    @Test("a hostile hatchling's retained telemetry, a command flood, a FIFO as configuration, a reload that drops the key, a slow scraper and a killed supervisor: each is stopped on the template broker")
+    @Test(
+        "a hostile hatchling's retained telemetry, a command flood, a FIFO as configuration, a reload that drops the key, a slow scraper and a killed supervisor: each is stopped on the template broker"
+    )
     func attacks() async throws {
         let broker = try TemplateBroker()
         try await broker.start()

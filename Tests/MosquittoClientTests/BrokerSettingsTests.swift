@@ -144,17 +144,20 @@ struct BrokerSettingsTests {
         ok(["MQTT_USERNAME": "mason", "MQTT_PASSWORD_FILE": "@pw"], Outcome(username: "mason", password: "from-file")),
         bad(["MQTT_PASSWORD": "p"], "MQTT_USERNAME", "is required when a password is set"),
         bad(["MQTT_PASSWORD_FILE": "@pw"], "MQTT_USERNAME", "is required when a password is set"),
-        bad(["MQTT_USERNAME": "mason", "MQTT_PASSWORD": "p", "MQTT_PASSWORD_FILE": "@pw"], "MQTT_PASSWORD_FILE",
+        bad(
+            ["MQTT_USERNAME": "mason", "MQTT_PASSWORD": "p", "MQTT_PASSWORD_FILE": "@pw"], "MQTT_PASSWORD_FILE",
             "cannot be set together with MQTT_PASSWORD; keep one"),
         Row(environment: ["MQTT_USERNAME": "mason", "MQTT_PASSWORD_FILE": "@missing"], expected: .fileProblem("MQTT_PASSWORD_FILE")),
 
         // TLS: the CA turns it on (and the default port to 8883); certificate and key together, with a CA.
         ok(["MQTT_TLS_CA": "@ca"], Outcome(brokers: endpoints(("mosquitto", 8883)), tls: MQTTTLSOptions(caFile: "@ca"))),
         ok(["MQTT_TLS_CA": "@ca", "MQTT_PORT": "9883"], Outcome(brokers: endpoints(("mosquitto", 9883)), tls: MQTTTLSOptions(caFile: "@ca"))),
-        ok(["MQTT_TLS_CA": "@ca", "MQTT_HOST": "a:1884,b"],
-           Outcome(brokers: endpoints(("a", 1884), ("b", 8883)), tls: MQTTTLSOptions(caFile: "@ca"))),
-        ok(["MQTT_TLS_CA": "@ca", "MQTT_TLS_CERT": "@crt", "MQTT_TLS_KEY": "@key"],
-           Outcome(brokers: endpoints(("mosquitto", 8883)), tls: MQTTTLSOptions(caFile: "@ca", certFile: "@crt", keyFile: "@key"))),
+        ok(
+            ["MQTT_TLS_CA": "@ca", "MQTT_HOST": "a:1884,b"],
+            Outcome(brokers: endpoints(("a", 1884), ("b", 8883)), tls: MQTTTLSOptions(caFile: "@ca"))),
+        ok(
+            ["MQTT_TLS_CA": "@ca", "MQTT_TLS_CERT": "@crt", "MQTT_TLS_KEY": "@key"],
+            Outcome(brokers: endpoints(("mosquitto", 8883)), tls: MQTTTLSOptions(caFile: "@ca", certFile: "@crt", keyFile: "@key"))),
         bad(["MQTT_TLS_CA": "@ca", "MQTT_TLS_CERT": "@crt"], "MQTT_TLS_KEY", "must be set together with MQTT_TLS_CERT"),
         bad(["MQTT_TLS_CA": "@ca", "MQTT_TLS_KEY": "@key"], "MQTT_TLS_CERT", "must be set together with MQTT_TLS_KEY"),
         bad(["MQTT_TLS_CERT": "@crt", "MQTT_TLS_KEY": "@key"], "MQTT_TLS_CA", "is required when a client certificate is set"),

@@ -1,6 +1,7 @@
 import CMosquitto
-@testable import MosquittoClient
 import Testing
+
+@testable import MosquittoClient
 
 @Suite("MQTTReasonCode")
 struct MQTTReasonCodeTests {

@@ -62,9 +62,10 @@ public struct AuditInspector: Sendable {
         let (kind, hatchling) = classify(message.topic)
         var findings: [AuditFinding] = []
         if kind == "other" {
-            findings.append(AuditFinding(
-                "off-contract-topic",
-                "only \(root)/<name>/{command,response,heartbeat,status,event} and \(broadcast) belong to the fleet bus"))
+            findings.append(
+                AuditFinding(
+                    "off-contract-topic",
+                    "only \(root)/<name>/{command,response,heartbeat,status,event} and \(broadcast) belong to the fleet bus"))
         }
         if message.retain, ["command", "response", "event", "broadcast"].contains(kind) {
             findings.append(AuditFinding("retained", "a retained \(kind) is delivered again to every new subscriber"))

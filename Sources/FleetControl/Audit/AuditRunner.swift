@@ -55,8 +55,9 @@ public enum AuditRunner {
         // QoS 2: a message is delivered at the QoS it was published with, so the log shows it.
         try await hub.subscribe(["#"], qos: 2)
         let source = "\(settings.endpoint) (#\(settings.username.map { " as \($0)" } ?? ""))"
-        log.info("fleetctl audit: recording \(source) to \(output == "-" ? "standard output" : output)"
-            + (duration.map { " for \(Figures.decimal($0, places: 1)) s" } ?? "") + "; Ctrl-C to stop")
+        log.info(
+            "fleetctl audit: recording \(source) to \(output == "-" ? "standard output" : output)"
+                + (duration.map { " for \(Figures.decimal($0, places: 1)) s" } ?? "") + "; Ctrl-C to stop")
         let inspector = AuditInspector(root: settings.topicRoot, broadcast: settings.broadcastTopic)
         var summary = AuditSummary()
         let start = Monotonic.seconds()

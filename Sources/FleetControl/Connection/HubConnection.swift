@@ -219,7 +219,9 @@ public final class HubConnection: Sendable {
         }
         let code = shared.state.withLock { $0.pubAcks[mid] ?? .success }
         if code == .notAuthorized {
-            throw .notAuthorised("the broker refused the publish to \(topic) (not authorised): the ACL does not let this user (MQTT_USERNAME) write it; in the template the hub's user, zephyr, may write commands and the broadcast; only \(ForgetRunner.adminUser) may write statuses and heartbeats (fleetctl forget)")
+            throw .notAuthorised(
+                "the broker refused the publish to \(topic) (not authorised): the ACL does not let this user (MQTT_USERNAME) write it; in the template the hub's user, zephyr, may write commands and the broadcast; only \(ForgetRunner.adminUser) may write statuses and heartbeats (fleetctl forget)"
+            )
         }
         if code.isFailure { throw .broker("the broker refused the publish to \(topic): \(code)") }
         return code

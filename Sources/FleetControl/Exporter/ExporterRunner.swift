@@ -1,6 +1,6 @@
+import FleetProtocol
 import HatchlingSystem
 import Synchronization
-import FleetProtocol
 
 /// `fleetctl exporter`: a live view of the fleet served as Prometheus metrics until stopped.
 public enum ExporterRunner {
@@ -49,19 +49,19 @@ public enum WatchRunner {
         let store = FleetStore(root: root)
         await LiveFleet.run(
             settings: settings, stop: stop, store: store, tick: 0.25, follow: [FleetEvent.filter(root: root)],
-            other: { events.apply($0, root: root) }
-        ) { connection, changed in
-            let started = Monotonic.seconds()
-            let frame = store.read { view, _ in
-                screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: started, source: source)
-            }
-            if let frame {
-                // The cost of making it, not of writing it: a terminal that stalls (Ctrl-S, a slow
-                // link) must not space the frames out.
-                screen.noteCost(Monotonic.seconds() - started)
-                output(frame)
-            }
-        }
+            other: { events.apply($0, root: root) },
+            update: { connection, changed in
+                let started = Monotonic.seconds()
+                let frame = store.read { view, _ in
+                    screen.frame(view: view, events: events, connection: connection, changed: changed, now: .now(), at: started, source: source)
+                }
+                if let frame {
+                    // The cost of making it, not of writing it: a terminal that stalls (Ctrl-S, a slow
+                    // link) must not space the frames out.
+                    screen.noteCost(Monotonic.seconds() - started)
+                    output(frame)
+                }
+            })
     }
 }
 

@@ -95,7 +95,11 @@ public final class MetricsHTTPServer: Sendable {
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                         // Out of descriptors or memory: the pending connection stays queued, so
                         // accepting again at once would spin. Wait for connections to close.
-                        if !outOfDescriptors { Terminal.log("fleetctl exporter: cannot accept a connection: \(String(cString: strerror(errno))); retrying every 0.1 s", level: .warning) }
+                        if !outOfDescriptors {
+                            Terminal.log(
+                                "fleetctl exporter: cannot accept a connection: \(String(cString: strerror(errno))); retrying every 0.1 s",
+                                level: .warning)
+                        }
                         outOfDescriptors = true
                         usleep(100_000)
                         continue
@@ -111,7 +115,8 @@ public final class MetricsHTTPServer: Sendable {
                     if !outOfDescriptors {
                         Terminal.log(
                             "fleetctl exporter: cannot accept a connection: descriptor \(client) of at most \(descriptorCeiling + Self.descriptorReserve) "
-                                + "(the last \(Self.descriptorReserve) are kept for the broker and timers); answering 503 every 0.1 s", level: .warning)
+                                + "(the last \(Self.descriptorReserve) are kept for the broker and timers); answering 503 every 0.1 s",
+                            level: .warning)
                     }
                     outOfDescriptors = true
                     usleep(100_000)

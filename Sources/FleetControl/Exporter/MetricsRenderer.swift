@@ -40,21 +40,45 @@ public enum MetricsRenderer {
     /// Figures of an online hatchling: the value of each, or nil for no series (nothing frozen
     /// is exported for a hatchling that is not online). Base units: bytes, seconds, ratios.
     static let figures: [(family: Family, value: @Sendable (HatchlingSummary) -> Double?)] = [
-        (gauge("hatchling_memory_current_bytes", "Memory in use by the hatchling's container (cgroup)."), { $0.memoryCurrentBytes.map { Double($0) } }),
+        (
+            gauge("hatchling_memory_current_bytes", "Memory in use by the hatchling's container (cgroup)."),
+            { $0.memoryCurrentBytes.map { Double($0) } }
+        ),
         (gauge("hatchling_memory_limit_bytes", "The container's memory limit; absent when it has none."), { $0.memoryLimitBytes.map { Double($0) } }),
-        (gauge(
-            "hatchling_memory_working_set_bytes",
-            "Memory the container cannot give back without swapping or an OOM kill: usage less inactive file pages (cgroup memory.stat), as cAdvisor's container_memory_working_set_bytes."),
-         { $0.memoryWorkingSetBytes.map { Double($0) } }),
-        (gauge("hatchling_cpu_usage_ratio", "CPU seconds per second used by the container (1 = one core), between the last two heartbeats."), { $0.containerCpuRatio }),
+        (
+            gauge(
+                "hatchling_memory_working_set_bytes",
+                "Memory the container cannot give back without swapping or an OOM kill: usage less inactive file pages (cgroup memory.stat), as cAdvisor's container_memory_working_set_bytes."
+            ),
+            { $0.memoryWorkingSetBytes.map { Double($0) } }
+        ),
+        (
+            gauge("hatchling_cpu_usage_ratio", "CPU seconds per second used by the container (1 = one core), between the last two heartbeats."),
+            { $0.containerCpuRatio }
+        ),
         (gauge("hatchling_cpu_limit_cores", "The container's CPU quota in cores; absent when it has none."), { $0.cpuLimitCores }),
         (gauge("hatchling_host_cpu_busy_ratio", "Busy share of all the host's CPUs (0-1), between the last two heartbeats."), { $0.hostCpuRatio }),
         (gauge("hatchling_load1", "The host's one-minute load average."), { $0.load1 }),
-        (gauge("hatchling_data_filesystem_avail_bytes", "Bytes an unprivileged user may still write on the file system of the data directory."), { $0.diskFreeBytes.map { Double($0) } }),
-        (gauge("hatchling_data_filesystem_size_bytes", "Size in bytes of the file system of the data directory."), { $0.diskTotalBytes.map { Double($0) } }),
-        (counter("hatchling_oom_kills_total", "Processes of the container killed for want of memory (cgroup oom_kill)."), { $0.oomKills.map { Double($0) } }),
-        (counter("hatchling_network_receive_bytes_total", "Bytes received by the container's interfaces, lo excepted."), { $0.netRxBytes.map { Double($0) } }),
-        (counter("hatchling_network_transmit_bytes_total", "Bytes sent by the container's interfaces, lo excepted."), { $0.netTxBytes.map { Double($0) } }),
+        (
+            gauge("hatchling_data_filesystem_avail_bytes", "Bytes an unprivileged user may still write on the file system of the data directory."),
+            { $0.diskFreeBytes.map { Double($0) } }
+        ),
+        (
+            gauge("hatchling_data_filesystem_size_bytes", "Size in bytes of the file system of the data directory."),
+            { $0.diskTotalBytes.map { Double($0) } }
+        ),
+        (
+            counter("hatchling_oom_kills_total", "Processes of the container killed for want of memory (cgroup oom_kill)."),
+            { $0.oomKills.map { Double($0) } }
+        ),
+        (
+            counter("hatchling_network_receive_bytes_total", "Bytes received by the container's interfaces, lo excepted."),
+            { $0.netRxBytes.map { Double($0) } }
+        ),
+        (
+            counter("hatchling_network_transmit_bytes_total", "Bytes sent by the container's interfaces, lo excepted."),
+            { $0.netTxBytes.map { Double($0) } }
+        ),
         (gauge("hatchling_container_start_time_seconds", "Unix time the container started (its PID 1)."), { $0.containerStartUnixS }),
         (gauge("hatchling_agent_start_time_seconds", "Unix time the agent process started."), { $0.agentStartUnixS }),
         (gauge("hatchling_gateway_up", "1 when the last probe of the gateway's health endpoint worked."), { $0.gatewayOk.map { $0 ? 1 : 0 } }),

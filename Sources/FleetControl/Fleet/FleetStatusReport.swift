@@ -39,9 +39,10 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
         let rows = hatchlings.map { h -> [String] in
             var state = h.state.rawValue
             if let reason = h.reason { state += " (\(reason))" }
-            let beat = h.heartbeatAgeS.map { age in
-                Figures.duration(age) + " ago" + (h.heartbeatIntervalS.map { " /\($0)s" } ?? "")
-            } ?? "-"
+            let beat =
+                h.heartbeatAgeS.map { age in
+                    Figures.duration(age) + " ago" + (h.heartbeatIntervalS.map { " /\($0)s" } ?? "")
+                } ?? "-"
             var memory = Figures.bytes(h.memoryCurrentBytes)
             if h.memoryCurrentBytes != nil, let limit = h.memoryLimitBytes {
                 memory += " / " + Figures.bytes(limit) + (h.memoryPct.map { " (\(Figures.decimal($0, places: 0))%)" } ?? "")
@@ -60,7 +61,8 @@ public struct FleetStatusReport: Sendable, Equatable, Encodable {
         }
         let problems = hatchlings.flatMap { h in h.problems.map { "\(h.name): \($0)" } }
         for problem in problems { text += "problem: \(problem)\n" }
-        text += "\(hatchlings.count) hatchling\(hatchlings.count == 1 ? "" : "s"): \(counts["online"] ?? 0) online, \(counts["offline"] ?? 0) offline, "
+        text +=
+            "\(hatchlings.count) hatchling\(hatchlings.count == 1 ? "" : "s"): \(counts["online"] ?? 0) online, \(counts["offline"] ?? 0) offline, "
             + "\(counts["stale"] ?? 0) stale, at \(generatedAt)\n"
         return text
     }

@@ -176,7 +176,8 @@ public enum ForgetRunner {
                 }
                 result = await clear(topic, on: connection)
                 if case .closed = result {
-                    refusal = "the broker closed the connection at the clear of \(topic), again on a new connection, as RabbitMQ does for a publish it denies"
+                    refusal =
+                        "the broker closed the connection at the clear of \(topic), again on a new connection, as RabbitMQ does for a publish it denies"
                     break publishing
                 }
             }
@@ -266,12 +267,14 @@ public enum ForgetRunner {
     /// The report when something blocks the clear (without --force): nothing was published.
     static func refused(_ checks: [ForgetCheck], settings: ConnectionSettings) -> ForgetReport {
         let outcomes = checks.map { check in
-            check.blocker == nil ? check.outcome(.notAttempted, "not cleared: another name was refused (all or nothing)")
+            check.blocker == nil
+                ? check.outcome(.notAttempted, "not cleared: another name was refused (all or nothing)")
                 : check.outcome(check.blocker!, check.refusalText)
         }
         var note = "nothing was cleared: without --force, forget clears only hatchlings that hold retained messages and are not online."
         if checks.contains(where: { $0.blocker == .refusedOnline }) {
-            note += " Stop the container first: a running agent announces itself again on every connect and sends a heartbeat every interval,"
+            note +=
+                " Stop the container first: a running agent announces itself again on every connect and sends a heartbeat every interval,"
                 + " so forgetting it lasts only until then."
         }
         return ForgetReport(forced: false, hatchlings: outcomes, note: note, exitStatus: 1)
@@ -303,7 +306,8 @@ public enum ForgetRunner {
             } else if !remaining.isEmpty {
                 outcomes.append(
                     check.outcome(
-                        .republished, "cleared, but its agent published its " + remaining.map(leaf).joined(separator: " and ")
+                        .republished,
+                        "cleared, but its agent published its " + remaining.map(leaf).joined(separator: " and ")
                             + " again at once: it is still running (stop its container, then forget it)",
                         remaining: remaining, other: other))
             } else if check.summary == nil {

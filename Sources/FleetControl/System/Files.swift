@@ -4,7 +4,9 @@ import HatchlingSystem
 public enum Files {
     /// A secret file's text without its trailing newline (as the agent reads MQTT_PASSWORD_FILE).
     public static func readSecret(_ path: String) -> String? {
-        guard let bytes = try? HatchlingSystem.Files.read(path, limit: 64 * 1024), var text = String(validating: bytes, as: UTF8.self) else { return nil }
+        guard let bytes = try? HatchlingSystem.Files.read(path, limit: 64 * 1024), var text = String(validating: bytes, as: UTF8.self) else {
+            return nil
+        }
         while text.hasSuffix("\n") || text.hasSuffix("\r") || text.hasSuffix("\r\n") { text.removeLast() }
         return text
     }

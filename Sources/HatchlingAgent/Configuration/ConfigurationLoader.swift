@@ -76,7 +76,8 @@ public struct ConfigurationLoader: Sendable {
         func number(_ key: SettingKey, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
             guard let text = text(key) else { return value }
             guard let number = Double(text), number.isFinite, range.contains(number) else {
-                throw fail(key, "must be a number from \(AgentConfiguration.format(range.lowerBound)) to \(AgentConfiguration.format(range.upperBound))")
+                throw fail(
+                    key, "must be a number from \(AgentConfiguration.format(range.lowerBound)) to \(AgentConfiguration.format(range.upperBound))")
             }
             return number
         }

@@ -151,7 +151,8 @@ public struct CommandDispatcher {
             if mayLog("duplicate", now: now.monotonic, &log) {
                 log.append(
                     DecisionLogLine(
-                        level: .info, message: "duplicate command answered again", metadata: ["command.id": id, "mqtt.topic": message.topic], outcome: nil))
+                        level: .info, message: "duplicate command answered again", metadata: ["command.id": id, "mqtt.topic": message.topic],
+                        outcome: nil))
             }
             return reply(earlier, to: message, topic: settings.topics.response, isError: false, id: id, at: now, log: log)
         }

@@ -37,7 +37,8 @@ public enum LocalClient {
             let code = errno
             switch code {
             case ENOENT:
-                return .failure(Failure(description: "no agent: \(path) does not exist (is hatchling-agent running, with the same HATCHLING_AGENT_SOCKET?)"))
+                return .failure(
+                    Failure(description: "no agent: \(path) does not exist (is hatchling-agent running, with the same HATCHLING_AGENT_SOCKET?)"))
             case ECONNREFUSED:
                 return .failure(Failure(description: "no agent: nothing answers on \(path) (the agent stopped or is restarting)"))
             case EACCES, EPERM:

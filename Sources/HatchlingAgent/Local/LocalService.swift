@@ -93,7 +93,8 @@ final class LocalService: Sendable {
                 logger.info("event published", metadata: ["event": "\(event)", "event.seq": "\(seq)", "peer": "\(peer)"])
             case .success(let reasonCode):
                 answer(.failed(.init(.brokerRefused, "the broker refused the event: \(reasonCode); check its ACL for \(topic)")))
-                logger.error("broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
+                logger.error(
+                    "broker refused an event (check its ACL)", metadata: ["event": "\(event)", "mqtt.reason_code": "\(reasonCode.rawValue)"])
             case .failure(let error):
                 // Not on the bus: its number goes to the next event, so the hub sees no false gap.
                 context.returnEventSeq(seq)

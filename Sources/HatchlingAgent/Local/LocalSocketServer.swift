@@ -32,7 +32,11 @@ final class LocalSocketServer: Sendable {
 
     /// Called on the server's thread with each request; `answer` may be called then or later, from
     /// any thread, once. It must not block.
-    typealias Handler = @Sendable (_ request: Result<LocalProtocol.Request, LocalProtocol.Failure>, _ peer: Peer, _ answer: @escaping @Sendable (LocalProtocol.Answer) -> Void) -> Void
+    typealias Handler =
+        @Sendable (
+            _ request: Result<LocalProtocol.Request, LocalProtocol.Failure>, _ peer: Peer,
+            _ answer: @escaping @Sendable (LocalProtocol.Answer) -> Void
+        ) -> Void
 
     enum SetupError: Error, CustomStringConvertible {
         case inUse(String)

@@ -181,7 +181,9 @@ final class EventLoop {
         settings = CommandSettings(configuration)
         dispatcher = CommandDispatcher(settings: settings, counters: context.counters)
         policy = ConnectionPolicy(context: context, logger: logger, backoff: ReconnectBackoff(cap: configuration.reconnectMax))
-        local = LocalService(context: context, send: { [inbox] message, done in inbox.post(.publishEvent(message, done: done)) }, topic: configuration.topics.event, logger: logger)
+        local = LocalService(
+            context: context, send: { [inbox] message, done in inbox.post(.publishEvent(message, done: done)) }, topic: configuration.topics.event,
+            logger: logger)
         connection.setEventHandler { [unowned self] event in handle(event) }
     }
 

@@ -40,7 +40,9 @@ public enum AgentCLI {
     }
 
     /// Loads the configuration or prints the error the way every subcommand does.
-    public static func loadConfiguration(environment: [String: String]) -> Result<(ConfigurationLoader, ConfigurationLoader.Loaded), ConfigurationError> {
+    public static func loadConfiguration(environment: [String: String]) -> Result<
+        (ConfigurationLoader, ConfigurationLoader.Loaded), ConfigurationError
+    > {
         let loader = ConfigurationLoader(environment: environment)
         do {
             return .success((loader, try loader.load()))

@@ -1,6 +1,6 @@
 import FleetProtocol
-import HatchlingSystem
 import HatchlingMetrics
+import HatchlingSystem
 import Logging
 import MosquittoClient
 import Synchronization
@@ -100,7 +100,8 @@ public final class AgentContext: Sendable {
         }
         let snapshot = collector.collect(dataDirectory: configuration.dataDirectory)
         let gatewaySection = GatewayMonitor.section(for: gateway.lastResult, withAge: true)
-        let report = evaluator(for: configuration).report(snapshot: snapshot, gateway: gatewaySection, busConnected: connected, protocolName: version.rawValue)
+        let report = evaluator(for: configuration).report(
+            snapshot: snapshot, gateway: gatewaySection, busConnected: connected, protocolName: version.rawValue)
         return TelemetryBuilder(agentVersion: Self.agentVersion).heartbeat(
             name: configuration.name, bootId: bootId, seq: seq, ts: .now(), intervalS: configuration.heartbeatInterval,
             snapshot: snapshot, agentUptime: Monotonic.seconds() - startedAt, gateway: gatewaySection, health: report.status)
@@ -132,7 +133,8 @@ public final class AgentContext: Sendable {
         let current = configuration
         guard current.configFile != nil else {
             counters.update { $0.reloadFailures += 1 }
-            return .failure(FleetErrorBody(code: .reloadFailed, message: "HATCHLING_AGENT_CONFIG is not set: there is no configuration file to reload"))
+            return .failure(
+                FleetErrorBody(code: .reloadFailed, message: "HATCHLING_AGENT_CONFIG is not set: there is no configuration file to reload"))
         }
         let loaded: ConfigurationLoader.Loaded
         do {

@@ -69,7 +69,9 @@ public struct AgentLogHandler: LogHandler {
     /// The bytes of one line, newline included (`LogLine`): time, level, label, message, then the
     /// metadata (the handler's and the event's, the event's winning) sorted by key.
     static func line(for event: LogEvent, label: String, metadata: Logger.Metadata, at time: FleetTimestamp, format: LogFormat = .text) -> [UInt8] {
-        LogLine.bytes(format: format, time: time, level: event.level.rawValue, label: label, message: event.message.description, fields: fields(metadata, event))
+        LogLine.bytes(
+            format: format, time: time, level: event.level.rawValue, label: label, message: event.message.description, fields: fields(metadata, event)
+        )
     }
 
     /// The handler's and the event's metadata (the event's winning), as text, sorted by key.

@@ -27,7 +27,8 @@ public struct HealthEvaluator: Sendable {
     func memoryCheck(_ s: MetricsSnapshot) -> HealthReport.MemoryCheck {
         if let limit = s.containerMemoryLimitBytes, let used = s.containerMemoryWorkingSetBytes ?? s.containerMemoryCurrentBytes, limit > 0 {
             let pct = Double(used) / Double(limit) * 100
-            return HealthReport.MemoryCheck(ok: pct < memoryDegradedPercent, usedBytes: used, limitBytes: limit, usedPct: round2(pct), scope: "container")
+            return HealthReport.MemoryCheck(
+                ok: pct < memoryDegradedPercent, usedBytes: used, limitBytes: limit, usedPct: round2(pct), scope: "container")
         }
         if let total = s.hostMemoryTotalBytes, let available = s.hostMemoryAvailableBytes, total > 0 {
             let used = total - min(available, total)

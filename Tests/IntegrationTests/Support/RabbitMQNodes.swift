@@ -162,7 +162,9 @@ actor RabbitMQNodesStarter {
 }
 
 /// `runProcess` on a thread of its own, so a slow program never blocks Swift's cooperative pool.
-func runProcessOffPool(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+func runProcessOffPool(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
             do {
@@ -176,7 +178,9 @@ func runProcessOffPool(_ path: String, _ arguments: [String], environment: [Stri
 
 /// Runs a program with its output in files (a pipe could be held open by a daemon it leaves
 /// running, such as the nodes' watcher).
-private func runProcessToFiles(_ path: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+private func runProcessToFiles(_ path: String, _ arguments: [String], environment: [String: String]) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let directory = try makeTemporaryDirectory(prefix: "run")
     defer { try? FileManager.default.removeItem(at: directory) }
     let out = try touch(directory.appendingPathComponent("stdout"))

@@ -130,7 +130,8 @@ func runAgentCommand(_ arguments: [String], environment: [String: String]) throw
 }
 
 /// Runs a program to completion and returns its status and both outputs.
-func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String)
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments

@@ -129,10 +129,11 @@ func touch(_ url: URL) throws -> URL {
 }
 
 func which(_ program: String) throws -> String {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + [
+        "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin",
+    ] {
         let path = "\(directory)/\(program)"
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     throw TestError("\(program) is not installed (apt-get install mosquitto mosquitto-clients tini)")
 }
-

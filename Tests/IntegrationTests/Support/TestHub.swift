@@ -1,6 +1,6 @@
-import Foundation
 import FleetProtocol
 import FleetSigning
+import Foundation
 import MosquittoClient
 import Synchronization
 

@@ -9,8 +9,10 @@ struct TestPKI {
     init(name: String = "Test Fleet CA") throws {
         self.directory = try makeTemporaryDirectory(prefix: "pki")
         self.name = name
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", path("ca.key"), "-out", path("ca.crt"), "-days", "2", "-subj", "/CN=\(name)"])
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path("ca.key"), "-out", path("ca.crt"), "-days", "2", "-subj", "/CN=\(name)",
+        ])
     }
 
     var caFile: String { path("ca.crt") }
@@ -21,10 +23,14 @@ struct TestPKI {
     @discardableResult
     func issue(_ commonName: String, subjectAltNames: String? = nil) throws -> (cert: String, key: String) {
         let base = commonName.replacingOccurrences(of: " ", with: "_")
-        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", path("\(base).key"), "-out", path("\(base).csr"), "-subj", "/CN=\(commonName)"])
-        var arguments = ["x509", "-req", "-in", path("\(base).csr"), "-CA", caFile, "-CAkey", path("ca.key"),
-                         "-CAcreateserial", "-out", path("\(base).crt"), "-days", "2"]
+        try openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path("\(base).key"), "-out", path("\(base).csr"), "-subj", "/CN=\(commonName)",
+        ])
+        var arguments = [
+            "x509", "-req", "-in", path("\(base).csr"), "-CA", caFile, "-CAkey", path("ca.key"),
+            "-CAcreateserial", "-out", path("\(base).crt"), "-days", "2",
+        ]
         if let subjectAltNames {
             try "subjectAltName=\(subjectAltNames)\n".write(toFile: path("\(base).ext"), atomically: true, encoding: .utf8)
             arguments += ["-extfile", path("\(base).ext")]

@@ -26,7 +26,9 @@ struct TestUsers: Sendable {
     }
 
     private static func make(_ name: String) throws -> User {
-        _ = try runProgram(try which("useradd"), ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name])
+        _ = try runProgram(
+            try which("useradd"),
+            ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name])
         guard let entry = getpwnam(name) else { throw TestError("useradd made no user \(name)") }
         return User(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
