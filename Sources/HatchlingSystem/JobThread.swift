@@ -54,9 +54,6 @@ public final class JobThread: Sendable {
         return queued
     }
 
-    /// How many jobs wait (not counting one that runs).
-    public var waiting: Int { shared.jobs.withLock { $0.waiting.count } }
-
     /// Drops the jobs that have not started; the thread ends after the one that runs, if any.
     public func stop() {
         shared.jobs.withLock {

@@ -1,19 +1,34 @@
 import CMosquitto
 import HatchlingSystem
+import Synchronization
 
 /// One MQTT connection through libmosquitto with no thread of its own: the owner's event loop
 /// polls `socket` and calls `service`, and every callback (CONNACK, message, acknowledgement) runs
 /// inside that call, on the loop's thread, in order.
 ///
 /// One thread at a time: the loop's, except for `connect(to:)`, which blocks for the TCP connect
-/// and may run on a helper thread while the loop leaves the connection alone (`MQTTClient` and the
-/// agent's runtime both do so). libmosquitto is used unthreaded (`mosquitto_threaded_set(false)`):
-/// a publish made outside a callback is written to the socket at once, with no wake-up of another
-/// thread; one made inside a callback is written when the callback returns (`service` flushes it).
+/// and may run on a helper thread (the agent's `mqtt-connect`). While it runs, `isConnecting` is
+/// true and every other call leaves the handle alone: `socket` is -1, `service` and `disconnect`
+/// do nothing, `publish` and `subscribe` fail with "no connection". (libmosquitto sets its socket
+/// before the blocking `connect()`: a write to it from the loop would block the loop until the
+/// kernel gives up, minutes on a dead route.)
+///
+/// libmosquitto runs in its threaded mode (`mosquitto_threaded_set(true)`), so that it queues
+/// every packet instead of writing it where it is made: the PUBACK of a command, which it makes
+/// before calling back, then goes out together with the answer made in the callback, in one write
+/// pass after the read (unthreaded, it was written alone first, and the broker woke twice: a round
+/// trip took 1.25 times a C client's instead of 1.1). A publish made outside a callback is written
+/// at once by `publish` itself.
 public final class MQTTConnection: @unchecked Sendable {
     // @unchecked Sendable: handed between the loop and the connector thread, never used by both
-    // at once (the owner's state machine guarantees it: `connecting` means hands off).
+    // at once: `connecting` (set before, cleared after the connector's work, with release and
+    // acquire ordering) keeps the loop's calls off the handle meanwhile.
     private let handle: OpaquePointer
+    private let connecting = Atomic<Bool>(false)
+    /// Set while `abandon` drops an attempt: callbacks from that read are not reported.
+    private var abandoning = false
+    /// Set while a callback runs: a publish then is left queued for `service` to write.
+    private var inCallback = false
     /// The options this connection was made with.
     public let options: MQTTClientOptions
     /// The protocol version of the current (or next) attempt.
@@ -43,7 +58,7 @@ public final class MQTTConnection: @unchecked Sendable {
         self.options = options
         self.protocolVersion = options.protocolVersion
         do {
-            try MosquittoHandle.configure(handle, options: options, threaded: false)
+            try MosquittoHandle.configure(handle, options: options, threaded: true)
         } catch {
             mosquitto_destroy(handle)
             throw error
@@ -64,18 +79,20 @@ public final class MQTTConnection: @unchecked Sendable {
 
     // MARK: - The loop's calls
 
-    /// The connection's socket, or -1 when there is none.
-    public var socket: Int32 { mosquitto_socket(handle) }
+    /// Whether `connect(to:)` is running (on another thread): hands off.
+    public var isConnecting: Bool { connecting.load(ordering: .acquiring) }
+
+    /// The connection's socket, or -1 when there is none (or while connecting).
+    public var socket: Int32 { isConnecting ? -1 : mosquitto_socket(handle) }
 
     /// Whether packets wait to be written (poll the socket for POLLOUT too).
-    public var wantsWrite: Bool { mosquitto_want_write(handle) }
-
-    /// Whether the broker has answered this attempt's CONNECT.
-    public var connAckReceived: Bool { attempt.connAckReceived }
+    public var wantsWrite: Bool { !isConnecting && mosquitto_want_write(handle) }
 
     /// Connects (TCP, blocking this thread; TLS handshake) and queues CONNECT. Returns nil when the
     /// connection is up and CONNECT on its way; otherwise how the attempt ended.
     public func connect(to endpoint: MQTTEndpoint, keepalive: Int) -> MQTTDisconnect? {
+        connecting.store(true, ordering: .releasing)
+        defer { connecting.store(false, ordering: .releasing) }
         attempt = Attempt()
         mosquitto_log_callback_set(handle, logCallback)
         let failure = MosquittoHandle.connect(
@@ -89,29 +106,38 @@ public final class MQTTConnection: @unchecked Sendable {
     /// callback queued), and runs libmosquitto's keepalive. Returns how the connection ended, if
     /// it did (once: the socket is closed then).
     public func service(readable: Bool, writable: Bool) -> MQTTDisconnect? {
+        guard !isConnecting else { return nil }
         var code = MOSQ_ERR_SUCCESS.rawValue
-        if readable { code = ended(mosquitto_loop_read(handle, 1)) }
+        if readable {
+            code = ended(mosquitto_loop_read(handle, 1))
+            // With TLS, OpenSSL may hold more decrypted bytes than libmosquitto read: they would
+            // never make the socket readable again. Bounded: a broker cannot keep the loop here.
+            var more = 0
+            while code == MOSQ_ERR_SUCCESS.rawValue, options.tls != nil, more < 64, let ssl = mosquitto_ssl_get(handle),
+                SSL_pending(ssl) > 0
+            {
+                code = ended(mosquitto_loop_read(handle, 1))
+                more += 1
+            }
+        }
+        // The keepalive first: a PINGREQ it queues goes out in the same write pass.
+        if code == MOSQ_ERR_SUCCESS.rawValue { code = ended(mosquitto_loop_misc(handle)) }
         if code == MOSQ_ERR_SUCCESS.rawValue, writable || mosquitto_want_write(handle) {
             code = ended(mosquitto_loop_write(handle, 1))
         }
-        if code == MOSQ_ERR_SUCCESS.rawValue { code = ended(mosquitto_loop_misc(handle)) }
-        return code == MOSQ_ERR_SUCCESS.rawValue ? nil : ending(code)
-    }
-
-    /// Writes what is queued now (after a publish made in a callback of another connection's
-    /// event, or queued while the socket was full); returns the ending if the write ended it.
-    public func flush() -> MQTTDisconnect? {
-        guard mosquitto_want_write(handle) else { return nil }
-        let code = ended(mosquitto_loop_write(handle, 1))
         return code == MOSQ_ERR_SUCCESS.rawValue ? nil : ending(code)
     }
 
     /// Gives up on an attempt the broker has not answered: closes the socket without DISCONNECT
     /// (which a broker that has not accepted CONNECT should not get). libmosquitto has no call for
-    /// it; shutting the socket down makes its next read fail, and that read closes it.
+    /// it; shutting the socket down makes its next read fail, and that read closes it. Whatever
+    /// that read still finds (a CONNACK that came at the last moment) is not reported: the caller
+    /// services the socket first.
     public func abandon(reason: String) -> MQTTDisconnect {
-        let fd = mosquitto_socket(handle)
+        let fd = socket
         if fd >= 0 {
+            abandoning = true
+            defer { abandoning = false }
             _ = shutdown(fd, Int32(SHUT_RDWR))
             _ = mosquitto_loop_read(handle, 1)
             if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
@@ -124,9 +150,10 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Sends DISCONNECT (no Last Will is published) and closes the socket; false with no connection.
     @discardableResult
     public func disconnect() -> Bool {
+        guard !isConnecting else { return false }
         attempt.requested = true
         let sent = mosquitto_disconnect(handle) == MOSQ_ERR_SUCCESS.rawValue
-        // Unthreaded, the DISCONNECT is written at once; one more write pass closes the socket.
+        // The DISCONNECT is queued; writing it closes the socket.
         if sent { _ = mosquitto_loop_write(handle, 1) }
         if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
         return sent
@@ -135,6 +162,7 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Subscribes to each topic at `qos` (at most the broker's maximum); returns the message ids.
     @discardableResult
     public func subscribe(_ topics: [String], qos: Int = 1) throws(MQTTError) -> [Int32] {
+        guard !isConnecting else { throw MQTTError(operation: "mosquitto_subscribe", code: MOSQ_ERR_NO_CONN.rawValue) }
         var ids: [Int32] = []
         for topic in topics {
             var mid: Int32 = 0
@@ -152,9 +180,14 @@ public final class MQTTConnection: @unchecked Sendable {
         topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false,
         properties: MQTTPublishProperties = MQTTPublishProperties()
     ) throws(MQTTError) -> Int32 {
-        try MosquittoHandle.publish(
+        guard !isConnecting else { throw MQTTError(operation: "mosquitto_publish_v5(\(topic))", code: MOSQ_ERR_NO_CONN.rawValue) }
+        let mid = try MosquittoHandle.publish(
             handle, topic: topic, payload: payload, qos: min(qos, attempt.maximumQoS), retain: retain,
             properties: protocolVersion == .v5 ? properties : MQTTPublishProperties())
+        // Outside a callback nothing else will write it soon: now. (A socket that is full keeps
+        // the rest queued; `wantsWrite` then asks the owner to poll for POLLOUT.)
+        if !inCallback, mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_write(handle, 1) }
+        return mid
     }
 
     // MARK: - Inside
@@ -177,6 +210,17 @@ public final class MQTTConnection: @unchecked Sendable {
         userdata.map { Unmanaged<MQTTConnection>.fromOpaque($0).takeUnretainedValue() }
     }
 
+    /// Hands `event` to the owner, keeping `errno` as libmosquitto left it: its read loop stops
+    /// at EAGAIN, and a handler that logs (a write to a non-blocking stderr) must not stop it early.
+    private func report(_ event: MQTTEvent) {
+        guard !abandoning else { return }
+        let saved = errno
+        inCallback = true
+        handler(event)
+        inCallback = false
+        errno = saved
+    }
+
     /// Keeps libmosquitto's error lines for the attempt's ending. Installed only while a connection
     /// is being set up: with a log callback in place, libmosquitto formats every debug line.
     private let logCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void = {
@@ -192,7 +236,7 @@ public final class MQTTConnection: @unchecked Sendable {
             let maximumQoS = readMaximumQoS(props)
             connection.attempt.connAckReceived = true
             connection.attempt.maximumQoS = maximumQoS ?? 2
-            connection.handler(.connAck(MosquittoHandle.connAck(code: code, flags: flags, props: props, version: connection.protocolVersion)))
+            connection.report(.connAck(MosquittoHandle.connAck(code: code, flags: flags, props: props, version: connection.protocolVersion)))
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, code, props in
             guard let connection = MQTTConnection.connection(userdata) else { return }
@@ -202,13 +246,13 @@ public final class MQTTConnection: @unchecked Sendable {
         }
         mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
             guard let connection = MQTTConnection.connection(userdata), let message else { return }
-            connection.handler(.message(MosquittoHandle.copy(message.pointee, props)))
+            connection.report(.message(MosquittoHandle.copy(message.pointee, props)))
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
-            MQTTConnection.connection(userdata)?.handler(.published(messageID: mid, reasonCode: MQTTReasonCode(libraryValue: reasonCode)))
+            MQTTConnection.connection(userdata)?.report(.published(messageID: mid, reasonCode: MQTTReasonCode(libraryValue: reasonCode)))
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
-            MQTTConnection.connection(userdata)?.handler(.subscribed(messageID: mid, grantedQoS: MosquittoHandle.granted(count, granted)))
+            MQTTConnection.connection(userdata)?.report(.subscribed(messageID: mid, grantedQoS: MosquittoHandle.granted(count, granted)))
         }
     }
 }

@@ -1,4 +1,5 @@
 import FleetProtocol
+import MosquittoClient
 import Testing
 
 @testable import HatchlingAgent
@@ -92,6 +93,35 @@ struct CommandDispatcherTests {
 
 @Suite("CommandDispatcher: duplicates")
 struct CommandDispatcherDuplicateTests {
+    @Test("a copy of a command still running (a QoS 1 redelivery) does not run again; once answered, a copy gets the answer again")
+    func duplicateWhileRunning() throws {
+        let topics = FleetTopics(name: try HatchlingName(validating: "mason"))
+        let settings = CommandSettings(topics: topics, rateLimit: 0, rateBurst: 1)
+        let counters = CounterStore()
+        var dispatcher = CommandDispatcher(settings: settings, counters: counters)
+        let message = MQTTMessage(topic: topics.command, payload: Array(#"{"command":"health-check","id":"twice"}"#.utf8))
+        guard case .run(let admitted, _) = dispatcher.decide(message, at: .now(), settings: settings) else {
+            Issue.record("the first copy runs")
+            return
+        }
+        guard case .drop = dispatcher.decide(message, at: .now(), settings: settings) else {
+            Issue.record("a copy that comes while the first runs is dropped, not run")
+            return
+        }
+        #expect(counters.snapshot.duplicates == 1)
+        let outcome = CommandOutcome.version(VersionReport(agent: "1.0.0", openclaw: nil, image: nil))
+        guard case .reply(let answer, _) = dispatcher.complete(admitted, outcome: outcome, at: .now(), settings: settings) else {
+            Issue.record("the first copy is answered")
+            return
+        }
+        guard case .reply(let again, _) = dispatcher.decide(message, at: .now(), settings: settings) else {
+            Issue.record("a copy after the answer gets it again")
+            return
+        }
+        #expect(again.payload == answer.payload)
+        #expect(counters.snapshot.duplicates == 2)
+    }
+
     @Test("a duplicate id gets the identical earlier bytes and does not run again")
     func duplicate() async throws {
         let h = DispatcherHarness()

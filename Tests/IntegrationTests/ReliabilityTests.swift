@@ -182,10 +182,88 @@ struct ReliabilityTests {
             #expect(responseIndex < shutdownIndex, "the answer goes out before offline/shutdown")
         }
     }
+
+    @Test("an answer made while the broker is away goes out once the agent is back: a broker outage loses no command")
+    func answerAcrossOutage() async throws {
+        let gateway = try HangingListener()
+        defer { gateway.close() }
+        try await withBroker { broker in
+            let environment = ["GATEWAY_HEALTH_URL": "http://127.0.0.1:\(gateway.port)/health", "MQTT_RECONNECT_MAX": "1"]
+            try await withAgent("kite", broker: broker, environment: environment) { agent in
+                // A hub with a persistent session: what is published while it is away waits in it.
+                let hub = try await TestHub.connect(
+                    to: broker, topics: ["fleet/kite/status", "fleet/kite/response"], clientID: "kite-hub", cleanSession: false)
+                _ = try await hub.waitOnline("kite")
+                try hub.publish("fleet/kite/command", #"{"command": "health-check", "id": "outage"}"#)
+                // The probe hangs for its 2 s timeout; meanwhile the broker goes.
+                try await waitForLog(agent, containing: "command received command.id=outage")
+                hub.close()
+                await broker.stop()
+                try await waitForLog(agent, containing: "answer kept until the broker accepts the next connection command.id=outage")
+                try await broker.start()
+                let back = try await TestHub.connect(to: broker, topics: ["fleet/kite/response"], clientID: "kite-hub", cleanSession: false)
+                defer { back.close() }
+                let answer = try await back.waitForResponse(on: "fleet/kite/response", "the answer made during the outage", timeout: 30) {
+                    $0.id == "outage"
+                }
+                #expect(answer.ok)
+                #expect(answer.command == "health-check")
+            }
+        }
+    }
+
+    @Test("SIGTERM while the TCP connect hangs (a broker behind a dead route): the agent still stops at once, exit 0")
+    func stopWhileConnectHangs() async throws {
+        let blackhole = try FullBacklogListener()
+        defer { blackhole.close() }
+        let agent = try TestAgent(name: "wren", broker: nil, environment: ["MQTT_HOST": "127.0.0.1:\(blackhole.port)"])
+        try agent.start()
+        try await waitForLog(agent, containing: "connecting mqtt.broker=127.0.0.1:\(blackhole.port)")
+        let process = try #require(agent.process)
+        process.signal(SIGTERM)
+        let status = await process.waitForExit(seconds: 6)
+        if status == nil { await agent.stop() }
+        #expect(status == 0, "the worker must not wait for the connect: \(agent.log().suffix(600))")
+        #expect(agent.log().contains("hatchling-agent stopped"))
+    }
 }
 
 /// `key=value` from a log line.
 func value(of key: String, in line: Substring) -> String? {
     guard let range = line.range(of: " \(key)=") else { return nil }
     return line[range.upperBound...].split(separator: " ").first.map(String.init)
+}
+
+/// A listening socket whose queue of completed connections is full: the kernel drops further SYNs,
+/// so a connect to it hangs until the client gives up (minutes), as behind a dead route.
+final class FullBacklogListener: Sendable {
+    let fd: Int32
+    let port: Int
+    let fillers: [Int32]
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 0) == 0 else { throw TestError("cannot listen") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // A backlog of 0 holds one completed connection; two more make sure it is full.
+        var fillers: [Int32] = []
+        for _ in 0..<3 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) } }
+            fillers.append(client)
+        }
+        self.fillers = fillers
+    }
+
+    func close() {
+        for filler in fillers { _ = Glibc.close(filler) }
+        _ = Glibc.close(fd)
+    }
 }

@@ -80,7 +80,7 @@ public enum SettingKey: String, CaseIterable, Sendable, Comparable {
             "'auto', '5' (or '5.0') or '3.1.1' (or '311', '4'); auto tries 5 and falls back to 3.1.1 with a broker that refuses it, closes the connection or does not answer; MQTT 3.1 is not supported"
         case .mqttConnectTimeout: "seconds to wait for the broker's CONNACK after connecting (1-300), apart from the keepalive"
         case .mqttClientID: "MQTT client id; the default is the name, which a broker that binds client ids to usernames expects"
-        case .mqttKeepalive: "keepalive in seconds (5-65535); a frozen link is noticed within 2 times this"
+        case .mqttKeepalive: "keepalive in seconds (5-65535); a frozen link is noticed within about 2.25 times this"
         case .mqttTopicRoot: "topic root: the agent uses <root>/<name>/{command,response,heartbeat,status}"
         case .mqttBroadcastTopic: "topic of commands for every hatchling"
         case .mqttUsername: "broker username (normally the hatchling's name)"

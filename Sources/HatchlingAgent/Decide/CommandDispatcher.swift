@@ -103,6 +103,9 @@ public struct CommandDispatcher {
     private var errorLimit: TokenBucket
     private var limits: (rate: Double, burst: Int)
     private var recent = RecentResponses()
+    /// Ids of admitted commands not answered yet: a copy that comes meanwhile (a QoS 1
+    /// redelivery, a replay) must not run a second time; the first one's answer will follow.
+    private var running: Set<String> = []
     /// Refusals logged at a bounded rate: a flood writes summary lines, not a line per command.
     private var refusalLog = RefusalLog()
 
@@ -146,6 +149,16 @@ public struct CommandDispatcher {
         let unauthorized = settings.commandKey.flatMap { key in
             Self.authorizationFailure(parsed, payload: message.payload, name: settings.topics.name, key: key, now: now.wall)
         }
+        if unauthorized == nil, let id, running.contains(id) {
+            counters.update { $0.duplicates += 1 }
+            if mayLog("duplicate", now: now.monotonic, &log) {
+                log.append(
+                    DecisionLogLine(
+                        level: .info, message: "duplicate of a command still running: its answer will follow",
+                        metadata: ["command.id": id, "mqtt.topic": message.topic], outcome: nil))
+            }
+            return .drop(log: log)
+        }
         if unauthorized == nil, let id, let earlier = recent.response(for: id, now: now.monotonic) {
             counters.update { $0.duplicates += 1 }
             if mayLog("duplicate", now: now.monotonic, &log) {
@@ -180,6 +193,7 @@ public struct CommandDispatcher {
         }
         // Only a parsed request gets here (a rejection is a refusal above).
         let command = request!.command
+        if let id { running.insert(id) }
         return .run(AdmittedCommand(message: message, command: command, id: id, started: now.monotonic), log: log)
     }
 
@@ -187,7 +201,8 @@ public struct CommandDispatcher {
     public mutating func complete(
         _ admitted: AdmittedCommand, outcome: CommandOutcome, at now: CommandClock, settings: CommandSettings
     ) -> CommandAction {
-        answer(
+        if let id = admitted.id { running.remove(id) }
+        return answer(
             admitted.message, id: admitted.id, word: admitted.command.rawValue, outcome: outcome, started: admitted.started,
             at: now, settings: settings)
     }
@@ -196,6 +211,18 @@ public struct CommandDispatcher {
     public mutating func refuseBusy(_ admitted: AdmittedCommand, at now: CommandClock, settings: CommandSettings) -> CommandAction {
         let body = FleetErrorBody(code: .rateLimited, message: "too many commands are waiting to run; try again later")
         return complete(admitted, outcome: .failure(body), at: now, settings: settings)
+    }
+
+    /// The answer to a command that arrives while the agent shuts down: it was acknowledged to the
+    /// broker already, so the hub is told to send it again (to the next run) rather than left
+    /// waiting. Not remembered: the same id may run then.
+    public mutating func refuseShuttingDown(_ message: MQTTMessage, at now: CommandClock, settings: CommandSettings) -> CommandAction {
+        let parsed = CommandParser.parse(message.payload)
+        let request = try? parsed.get()
+        let body = FleetErrorBody(code: .rateLimited, message: "the agent is shutting down; send the command again when it is back online")
+        return answer(
+            message, id: request?.id ?? parsed.rejection?.id, word: request?.command.rawValue ?? parsed.rejection?.commandWord,
+            outcome: .failure(body), started: now.monotonic, at: now, settings: settings)
     }
 
     /// The summary of refusals held back in a window that has ended, if any (the loop's timer asks).

@@ -147,8 +147,16 @@ final class EventLoop {
     var state: LoopState = .waiting(until: 0)
     /// Commands handed to the worker and not answered yet (at most `maximumQueuedCommands`).
     var commandsInFlight = 0
-    var nextHeartbeat = Double.infinity
-    var nextProbe = 0.0
+    /// The beat: heartbeat (while connected), gateway probe and the refusal logs' summaries, in one
+    /// wake-up (two timers a few milliseconds apart cost two). Infinity once stopping.
+    var nextBeat = 0.0
+    /// Answers made while they could not be published (no accepted connection, or the connector
+    /// holds it): they go out once the broker has accepted the next connection.
+    var deferredReplies: [(message: OutboundMessage, log: [DecisionLogLine])] = []
+    static let maximumDeferredReplies = 64
+    /// Events from the local socket waiting for their PUBACK: at most this many (whatever
+    /// EVENT_RATE_LIMIT allows), so a client that floods cannot grow the table without end.
+    static let maximumEventWaiters = 256
     /// Whether a probe waits or runs on the worker (the worker clears it).
     let probeQueued = ProbeFlag()
     /// When libmosquitto's keepalive (PINGREQ, a lost PINGRESP) is next looked at.
@@ -223,6 +231,11 @@ final class EventLoop {
             }
         }
         if connection.socket >= 0 { connection.disconnect() }
+        if !deferredReplies.isEmpty {
+            let count = deferredReplies.count
+            context.counters.update { $0.dropped += count }
+            logger.warning("answers not published: the agent stopped before the broker took them", metadata: ["count": "\(count)"])
+        }
         worker.stop()
         prober.stop()
         local.stop()
@@ -234,7 +247,7 @@ final class EventLoop {
 
     /// The earliest moment the loop must wake for (infinity: none).
     func nextDeadline() -> Double {
-        var deadline = min(nextHeartbeat, nextProbe)
+        var deadline = nextBeat
         switch state {
         case .waiting(let until), .draining(let until, _), .announcing(let until, _): deadline = min(deadline, until)
         case .awaitingConnAck(let until): deadline = min(deadline, until, nextKeepalive)
@@ -250,14 +263,18 @@ final class EventLoop {
             startConnecting()
         case .awaitingConnAck(let deadline) where now >= deadline:
             // No CONNACK: a broker that never answers (some answer no MQTT 5 CONNECT at all) is
-            // given up on at the connect timeout, not after a whole keepalive.
-            let reason = "no CONNACK within \(Self.format(configuration.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
-            ended(connection.abandon(reason: reason))
+            // given up on at the connect timeout, not after a whole keepalive. What the socket
+            // holds is read first: a CONNACK that came at the last moment counts.
+            service(readable: true, writable: false)
+            if case .awaitingConnAck = state {
+                let reason = "no CONNACK within \(Self.format(configuration.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
+                ended(connection.abandon(reason: reason))
+            }
         case .draining(let until, let announce) where now >= until || commandsInFlight == 0:
             announceShutdown(announce)
         case .announcing(let until, _) where now >= until:
-            // The broker did not acknowledge in time: stop anyway, within the 5 seconds a
-            // supervisor allows.
+            // The broker did not acknowledge in time: stop anyway, well within the 8 seconds the
+            // supervisor allows (and the 10 of `docker stop`).
             logger.warning("shutdown did not complete in time; exiting")
             finish()
         default:
@@ -267,16 +284,13 @@ final class EventLoop {
             nextKeepalive = now + keepaliveCheckInterval
             service(readable: false, writable: false)
         }
-        if now >= nextHeartbeat {
+        if now >= nextBeat {
             // Beats missed while the loop was busy are skipped, not made up.
-            nextHeartbeat += Double(configuration.heartbeatInterval)
-            if nextHeartbeat <= now { nextHeartbeat = now + Double(configuration.heartbeatInterval) }
+            nextBeat += Double(configuration.heartbeatInterval)
+            if nextBeat <= now { nextBeat = now + Double(configuration.heartbeatInterval) }
             if let summary = dispatcher.refusalSummaryIfDue(now: now) { logger.warning("\(summary)") }
             local.flushRefusalLogIfDue()
             if case .connected = state { publishHeartbeat() }
-        }
-        if now >= nextProbe {
-            nextProbe = now + Double(configuration.heartbeatInterval)
             queueProbe()
         }
     }
@@ -350,7 +364,6 @@ final class EventLoop {
     /// The connection (or the attempt) ended.
     func ended(_ ending: MQTTDisconnect) {
         nextKeepalive = .infinity
-        nextHeartbeat = .infinity
         if state.isStopping {
             finish()
             return
@@ -366,9 +379,17 @@ final class EventLoop {
             let now = Monotonic.seconds()
             state = .connected(since: now)
             publishHeartbeat()
-            nextHeartbeat = now + Double(configuration.heartbeatInterval)
+            // The beat starts again from the connection (its probe too: a probe a moment ago is fresh).
+            nextBeat = now + Double(configuration.heartbeatInterval)
+            publishDeferredReplies()
         case .message(let message):
-            guard message.topic == settings.topics.command || message.topic == settings.topics.broadcast, !state.isStopping else { return }
+            guard message.topic == settings.topics.command || message.topic == settings.topics.broadcast else { return }
+            if state.isStopping {
+                // Acknowledged to the broker already: say so rather than drop it, so that the hub
+                // sends it again once the agent is back.
+                act(dispatcher.refuseShuttingDown(message, at: .now(), settings: settings), inCallback: true)
+                return
+            }
             act(dispatcher.decide(message, at: .now(), settings: settings), inCallback: true)
         case .published(let messageID, let reasonCode):
             if let waiter = eventWaiters.removeValue(forKey: messageID) { waiter.done(.success(reasonCode)) }
@@ -384,8 +405,9 @@ final class EventLoop {
             if granted.contains(where: \.isFailure) {
                 logger.error("broker refused a subscription (check its ACL)", metadata: ["mqtt.granted_qos": "\(granted.map(\.rawValue))"])
             }
-        case .disconnected(let ending):
-            ended(ending)
+        case .disconnected:
+            // `MQTTConnection` reports an ending as the result of `service`, never as an event.
+            break
         }
     }
 
@@ -409,7 +431,11 @@ final class EventLoop {
     func act(_ action: CommandAction, inCallback: Bool) {
         switch action {
         case .reply(let message, let log):
-            let published = publish(message)
+            guard mayPublish else {
+                deferReply(message, log)
+                return
+            }
+            let published = publish(message, id: log.lazy.compactMap { $0.metadata["command.id"] }.first)
             if inCallback && published {
                 pendingLog.append(contentsOf: log)
             } else {
@@ -456,16 +482,43 @@ final class EventLoop {
         let intervalChanged = applied.heartbeatInterval != configuration.heartbeatInterval
         configuration = applied
         settings = CommandSettings(applied)
-        if intervalChanged {
-            let now = Monotonic.seconds()
-            if nextHeartbeat.isFinite { nextHeartbeat = now + Double(applied.heartbeatInterval) }
-            nextProbe = now + Double(applied.heartbeatInterval)
+        if intervalChanged, nextBeat.isFinite { nextBeat = Monotonic.seconds() + Double(applied.heartbeatInterval) }
+    }
+
+    /// Whether an answer can be published now: the broker accepted the connection and the loop
+    /// holds it (answers are still published while draining, before `shutdown`).
+    var mayPublish: Bool {
+        switch state {
+        case .connected, .draining(_, announce: true), .announcing: !connection.isConnecting
+        default: false
         }
     }
 
-    /// Publishes; false when the client library refused (no connection, a full queue).
+    /// Keeps an answer for the next accepted connection (QoS 1: the hub waits for it); beyond
+    /// `maximumDeferredReplies`, the oldest are dropped and counted.
+    func deferReply(_ message: OutboundMessage, _ log: [DecisionLogLine]) {
+        if deferredReplies.count >= Self.maximumDeferredReplies {
+            deferredReplies.removeFirst()
+            context.counters.update {
+                $0.dropped += 1
+                $0.lastError = "response not published: more than \(Self.maximumDeferredReplies) answers waited for the broker"
+            }
+        }
+        deferredReplies.append((message, log))
+        logger.debug(
+            "answer kept until the broker accepts the next connection",
+            metadata: ["command.id": "\(log.lazy.compactMap { $0.metadata["command.id"] }.first ?? "-")"])
+    }
+
+    func publishDeferredReplies() {
+        let waiting = deferredReplies
+        deferredReplies.removeAll()
+        for reply in waiting { act(.reply(reply.message, log: reply.log), inCallback: true) }
+    }
+
+    /// Publishes; false when the client library refused (a full queue, a connection lost meanwhile).
     @discardableResult
-    func publish(_ message: OutboundMessage) -> Bool {
+    func publish(_ message: OutboundMessage, id: String? = nil) -> Bool {
         do {
             try connection.publish(message)
             return true
@@ -474,7 +527,7 @@ final class EventLoop {
                 $0.dropped += 1
                 $0.lastError = "response not published: \(error)"
             }
-            logger.warning("response not published", metadata: ["error": "\(error)"])
+            logger.warning("response not published", metadata: ["command.id": "\(id ?? "-")", "error": "\(error)"])
             return false
         }
     }
@@ -505,12 +558,16 @@ final class EventLoop {
             done(.failure(LocalPublishError(description: "not connected to the broker")))
             return
         }
+        // Waiters older than a minute are dropped (their client has long had `timeout`); their
+        // message ids may be reused.
+        let now = Monotonic.seconds()
+        if eventWaiters.count >= 64 { eventWaiters = eventWaiters.filter { now - $0.value.since < 60 } }
+        guard eventWaiters.count < Self.maximumEventWaiters else {
+            done(.failure(LocalPublishError(description: "too many events wait for the broker's acknowledgement")))
+            return
+        }
         do {
             let id = try connection.publish(message)
-            // Waiters older than a minute are dropped (their client has long had `timeout`), so the
-            // table stays small whatever the broker does; their message ids may be reused.
-            let now = Monotonic.seconds()
-            eventWaiters = eventWaiters.filter { now - $0.value.since < 60 }
             eventWaiters[id] = (now, done)
         } catch {
             done(.failure(LocalPublishError(description: "\(error)")))
@@ -528,8 +585,7 @@ final class EventLoop {
         guard !state.isStopping else { return }
         logger.info("shutting down", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
         local.stop()
-        nextHeartbeat = .infinity
-        nextProbe = .infinity
+        nextBeat = .infinity
         let connected: Bool
         if case .connected = state { connected = true } else { connected = false }
         // An attempt the broker has not accepted is dropped; one the connector still holds is

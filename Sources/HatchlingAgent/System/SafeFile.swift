@@ -55,7 +55,7 @@ public enum SafeFile {
 
     /// Why `path` is not a regular file of at most `limit` bytes that this process can read; nil
     /// when it is. Examines without opening (for files that another library opens later, such as
-    /// TLS certificates: OpenSSL's `fopen` of a FIFO would block the network thread).
+    /// TLS certificates: OpenSSL's `fopen` of a FIFO would block the connector thread).
     public static func regularFileProblem(_ path: String, limit: Int = settingsLimit) -> FileReadError? {
         var info = stat()
         guard stat(path, &info) == 0 else { return .cannotOpen(errno: errno) }

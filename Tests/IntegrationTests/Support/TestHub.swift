@@ -30,22 +30,23 @@ final class TestHub: Sendable {
     /// Connects with a fresh client id, subscribes to `topics`, and waits for both to be done.
     static func connect(
         to broker: TestBroker, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil,
-        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, host: String = "127.0.0.1", port: Int? = nil
+        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, host: String = "127.0.0.1", port: Int? = nil,
+        cleanSession: Bool = true
     ) async throws -> TestHub {
         try await connect(
             host: host, port: port ?? broker.port, topics: topics, protocolVersion: protocolVersion, clientID: clientID,
-            username: username, password: password, tls: tls)
+            username: username, password: password, tls: tls, cleanSession: cleanSession)
     }
 
     /// The same, to any broker (RabbitMQ nodes have no `TestBroker`).
     static func connect(
         host: String = "127.0.0.1", port: Int, topics: [String], protocolVersion: MQTTProtocolVersion = .v5, clientID: String? = nil,
-        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil
+        username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, cleanSession: Bool = true
     ) async throws -> TestHub {
         let client = try MQTTClient(
             options: MQTTClientOptions(
                 clientID: clientID ?? "test-hub-\(UUID().uuidString.prefix(8))", protocolVersion: protocolVersion,
-                cleanSession: true, username: username, password: password, tls: tls))
+                cleanSession: cleanSession, username: username, password: password, tls: tls))
         let hub = TestHub(client: client)
         client.connect(to: MQTTEndpoint(host: host, port: port), keepalive: 30)
         try await hub.waitUntil("hub connected") { $0.connected }
