@@ -60,6 +60,13 @@ final class TestAgent: @unchecked Sendable {
 
     var pid: Int32 { process?.pid ?? -1 }
 
+    /// A test that threw before stopping its agent must not leave it running (nor its worker):
+    /// SIGKILL to both, by pid. (A supervisor left alive keeps restarting its worker.)
+    deinit {
+        guard let process else { return }
+        for pid in [process.pid] + descendants(of: process.pid) { _ = Glibc.kill(pid, SIGKILL) }
+    }
+
     /// SIGTERM, and the exit status; nil if it had not exited after `grace` seconds (then SIGKILL).
     @discardableResult
     func stop(grace: Double = 10) async -> Int32? {
