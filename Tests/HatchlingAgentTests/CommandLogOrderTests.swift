@@ -53,7 +53,7 @@ struct CommandLogOrderTests {
         #expect(message.topic == topics.response)
         #expect(log.map(\.message) == ["command handled"])
         #expect(log.first?.outcome == "unknown-command")
-        #expect(log.first?.metadata["command.id"] == "c-2")
+        #expect(log.first?.id == "c-2")
     }
 
     @Test("a command that passed every check comes back to run, with no line yet")
@@ -70,7 +70,7 @@ struct CommandLogOrderTests {
     func unpublished() {
         let lines = LogLines()
         let logger = Logger(label: "test", factory: { _ in CapturingLogHandler(lines: lines, keepMetadata: true) })
-        DecisionLogLine(level: .info, message: "command handled", metadata: [:], outcome: "ok").write(to: logger, published: false)
+        DecisionLogLine(level: .info, message: "command handled", outcome: "ok").write(to: logger, published: false)
         #expect(lines.value.withLock { $0 } == ["command handled command.outcome=ok-unpublished"])
     }
 }

@@ -168,7 +168,7 @@ final class DispatcherHarness: @unchecked Sendable {
     /// Writes the summary of every refusal held back so far into the log.
     func flushRefusalLog() {
         if let summary = dispatcher.refusalSummary() {
-            log.append(DecisionLogLine(level: .warning, message: summary, metadata: [:], outcome: nil))
+            log.append(DecisionLogLine(level: .warning, message: summary))
         }
     }
 

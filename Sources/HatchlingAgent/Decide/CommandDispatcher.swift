@@ -55,19 +55,45 @@ public struct AdmittedCommand: Sendable {
 }
 
 /// A line to log once the answer it is about is on its way (on the loop's thread, writing it
-/// first would hold the answer back: about a tenth of a round trip).
+/// first would hold the answer back: about a tenth of a round trip). Its fields are kept as they
+/// are and turned into log metadata only when written, after the answer.
 public struct DecisionLogLine: Sendable, Equatable {
     public var level: Logger.Level
     public var message: String
-    public var metadata: [String: String]
+    /// `command.id`, `command.name`, `command.duration_ms`, `mqtt.topic`, when the line has them.
+    public var id: String?
+    public var command: String?
+    public var durationMs: Int?
+    public var topic: String?
     /// For "command handled": the outcome, which gets "-unpublished" when the answer did not go out.
     public var outcome: String?
 
-    public func write(to logger: Logger, published: Bool = true) {
+    public init(
+        level: Logger.Level, message: String, id: String? = nil, command: String? = nil, durationMs: Int? = nil, topic: String? = nil,
+        outcome: String? = nil
+    ) {
+        self.level = level
+        self.message = message
+        self.id = id
+        self.command = command
+        self.durationMs = durationMs
+        self.topic = topic
+        self.outcome = outcome
+    }
+
+    /// The line's metadata, as it is written.
+    public func metadata(published: Bool = true) -> Logger.Metadata {
         var metadata = Logger.Metadata()
-        for (key, value) in self.metadata { metadata[key] = .string(value) }
+        if let id { metadata["command.id"] = .string(id) }
+        if let command { metadata["command.name"] = .string(command) }
+        if let durationMs { metadata["command.duration_ms"] = .string(String(durationMs)) }
+        if let topic { metadata["mqtt.topic"] = .string(topic) }
         if let outcome { metadata["command.outcome"] = .string(published ? outcome : "\(outcome)-unpublished") }
-        logger.log(level: level, "\(message)", metadata: metadata)
+        return metadata
+    }
+
+    public func write(to logger: Logger, published: Bool = true) {
+        logger.log(level: level, "\(message)", metadata: metadata(published: published))
     }
 }
 
@@ -140,9 +166,7 @@ public struct CommandDispatcher {
         var log: [DecisionLogLine] = []
         if settings.logsReceived {
             log.append(
-                DecisionLogLine(
-                    level: .debug, message: "command received", metadata: ["command.id": id ?? "-", "mqtt.topic": message.topic],
-                    outcome: nil))
+                DecisionLogLine(level: .debug, message: "command received", id: id ?? "-", topic: message.topic))
         }
         // With a key, the signature is checked before anything else is looked up, so that an
         // unsigned request cannot even fetch an earlier response by its id.
@@ -154,8 +178,7 @@ public struct CommandDispatcher {
             if mayLog("duplicate", now: now.monotonic, &log) {
                 log.append(
                     DecisionLogLine(
-                        level: .info, message: "duplicate of a command still running: its answer will follow",
-                        metadata: ["command.id": id, "mqtt.topic": message.topic], outcome: nil))
+                        level: .info, message: "duplicate of a command still running: its answer will follow", id: id, topic: message.topic))
             }
             return .drop(log: log)
         }
@@ -163,9 +186,7 @@ public struct CommandDispatcher {
             counters.update { $0.duplicates += 1 }
             if mayLog("duplicate", now: now.monotonic, &log) {
                 log.append(
-                    DecisionLogLine(
-                        level: .info, message: "duplicate command answered again", metadata: ["command.id": id, "mqtt.topic": message.topic],
-                        outcome: nil))
+                    DecisionLogLine(level: .info, message: "duplicate command answered again", id: id, topic: message.topic))
             }
             return reply(earlier, to: message, topic: settings.topics.response, isError: false, id: id, at: now, log: log)
         }
@@ -254,12 +275,8 @@ public struct CommandDispatcher {
         if response.ok || mayLog(outcomeName, now: now.monotonic, &log) {
             log.append(
                 DecisionLogLine(
-                    level: .info, message: "command handled",
-                    metadata: [
-                        "command.id": id ?? "-", "command.name": word ?? "-",
-                        "command.duration_ms": String(response.durationMs), "mqtt.topic": message.topic,
-                    ],
-                    outcome: outcomeName))
+                    level: .info, message: "command handled", id: id ?? "-", command: word ?? "-", durationMs: response.durationMs,
+                    topic: message.topic, outcome: outcomeName))
         }
         return reply(payload, to: message, topic: settings.topics.response, isError: !response.ok, id: id, at: now, log: log)
     }
@@ -278,9 +295,7 @@ public struct CommandDispatcher {
                     line.outcome = line.outcome.map { "\($0)-unpublished" }
                     return line
                 } + [
-                    DecisionLogLine(
-                        level: .debug, message: "error response not sent: error responses are over their cap",
-                        metadata: ["command.id": id ?? "-"], outcome: nil)
+                    DecisionLogLine(level: .debug, message: "error response not sent: error responses are over their cap", id: id ?? "-")
                 ])
         }
         let outbound = OutboundMessage(
@@ -293,7 +308,7 @@ public struct CommandDispatcher {
     private mutating func mayLog(_ code: String, now: Double, _ log: inout [DecisionLogLine]) -> Bool {
         let decision = refusalLog.record(code: code, now: now)
         if let summary = decision.summary {
-            log.append(DecisionLogLine(level: .warning, message: RefusalLog.summaryLine(summary), metadata: [:], outcome: nil))
+            log.append(DecisionLogLine(level: .warning, message: RefusalLog.summaryLine(summary)))
         }
         return decision.logIt
     }

@@ -435,7 +435,7 @@ final class EventLoop {
                 deferReply(message, log)
                 return
             }
-            let published = publish(message, id: log.lazy.compactMap { $0.metadata["command.id"] }.first)
+            let published = publish(message, id: log.lazy.compactMap(\.id).first)
             if inCallback && published {
                 pendingLog.append(contentsOf: log)
             } else {
@@ -507,7 +507,7 @@ final class EventLoop {
         deferredReplies.append((message, log))
         logger.debug(
             "answer kept until the broker accepts the next connection",
-            metadata: ["command.id": "\(log.lazy.compactMap { $0.metadata["command.id"] }.first ?? "-")"])
+            metadata: ["command.id": "\(log.lazy.compactMap(\.id).first ?? "-")"])
     }
 
     func publishDeferredReplies() {
