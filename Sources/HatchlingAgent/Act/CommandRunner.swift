@@ -4,11 +4,21 @@ import FleetProtocol
 /// (the event loop puts them in force before the answer goes out).
 public struct CommandResult: Sendable {
     public var outcome: CommandOutcome
-    public var applied: AgentConfiguration?
+    /// Boxed: a configuration held inline made every result a large value, copied and destroyed
+    /// field by field at each step of answering even a `version-report` (3,000 instructions a
+    /// command, callgrind).
+    private let appliedBox: Applied?
+
+    private final class Applied: Sendable {
+        let configuration: AgentConfiguration
+        init(_ configuration: AgentConfiguration) { self.configuration = configuration }
+    }
+
+    public var applied: AgentConfiguration? { appliedBox?.configuration }
 
     public init(_ outcome: CommandOutcome, applied: AgentConfiguration? = nil) {
         self.outcome = outcome
-        self.applied = applied
+        self.appliedBox = applied.map(Applied.init)
     }
 }
 

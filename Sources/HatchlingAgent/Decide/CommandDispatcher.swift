@@ -83,7 +83,7 @@ public struct DecisionLogLine: Sendable, Equatable {
 
     /// The line's metadata, as it is written.
     public func metadata(published: Bool = true) -> Logger.Metadata {
-        var metadata = Logger.Metadata()
+        var metadata = Logger.Metadata(minimumCapacity: 5)
         if let id { metadata["command.id"] = .string(id) }
         if let command { metadata["command.name"] = .string(command) }
         if let durationMs { metadata["command.duration_ms"] = .string(String(durationMs)) }
