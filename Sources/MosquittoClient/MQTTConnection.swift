@@ -3,12 +3,13 @@ import HatchlingSystem
 import Synchronization
 
 /// One MQTT connection through libmosquitto with no thread of its own: the owner's event loop
-/// polls `socket` and calls `service`, and every callback (CONNACK, message, acknowledgement) runs
-/// inside that call, on the loop's thread, in order.
+/// polls `socket` and calls `service`, and the callbacks (CONNACK, message, acknowledgement) run
+/// inside that call (or inside `publish`, `disconnect` and `abandon`, which may read or write too),
+/// on the loop's thread, in order.
 ///
 /// One thread at a time: the loop's, except for `connect(to:)`, which blocks for the TCP connect
-/// and may run on a helper thread (the agent's `mqtt-connect`). While it runs, `isConnecting` is
-/// true and every other call leaves the handle alone: `socket` is -1, `service` and `disconnect`
+/// and may run on a helper thread (the agent's `mqtt-connect`): the owner calls `handOver()` first,
+/// and until `connect` returns, `isConnecting` is true and every other call leaves the handle alone: `socket` is -1, `service` and `disconnect`
 /// do nothing, `publish` and `subscribe` fail with "no connection". (libmosquitto sets its socket
 /// before the blocking `connect()`: a write to it from the loop would block the loop until the
 /// kernel gives up, minutes on a dead route.)
@@ -79,8 +80,14 @@ public final class MQTTConnection: @unchecked Sendable {
 
     // MARK: - The loop's calls
 
-    /// Whether `connect(to:)` is running (on another thread): hands off.
+    /// Whether `connect(to:)` is running (on another thread), or about to: hands off.
     public var isConnecting: Bool { connecting.load(ordering: .acquiring) }
+
+    /// Marks the connection as the connector's, before handing it to another thread for
+    /// `connect(to:)` (which clears the mark when it returns).
+    public func handOver() {
+        connecting.store(true, ordering: .releasing)
+    }
 
     /// The connection's socket, or -1 when there is none (or while connecting).
     public var socket: Int32 { isConnecting ? -1 : mosquitto_socket(handle) }
@@ -140,7 +147,12 @@ public final class MQTTConnection: @unchecked Sendable {
             defer { abandoning = false }
             _ = shutdown(fd, Int32(SHUT_RDWR))
             _ = mosquitto_loop_read(handle, 1)
-            if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
+            // Still open (a last CONNACK was read): queue DISCONNECT and write it, which fails on
+            // the shut socket and closes it.
+            if mosquitto_socket(handle) >= 0 {
+                _ = mosquitto_disconnect(handle)
+                _ = mosquitto_loop_write(handle, 1)
+            }
         }
         return MQTTDisconnect(
             cause: .library(code: MOSQ_ERR_TIMEOUT.rawValue), reason: reason, wasConnected: true, requested: false,
@@ -199,7 +211,10 @@ public final class MQTTConnection: @unchecked Sendable {
     }
 
     private func ending(_ code: Int32) -> MQTTDisconnect {
-        if mosquitto_socket(handle) >= 0 { _ = mosquitto_disconnect(handle) }
+        if mosquitto_socket(handle) >= 0 {
+            _ = mosquitto_disconnect(handle)
+            _ = mosquitto_loop_write(handle, 1)
+        }
         let reason = attempt.disconnectReason ?? MQTTError(operation: "mosquitto_loop", code: code).message
         return MQTTDisconnect(
             cause: attempt.disconnectCause ?? .library(code: code), reason: reason + (attempt.libraryError.map { " (\($0))" } ?? ""),
@@ -214,11 +229,11 @@ public final class MQTTConnection: @unchecked Sendable {
     /// at EAGAIN, and a handler that logs (a write to a non-blocking stderr) must not stop it early.
     private func report(_ event: MQTTEvent) {
         guard !abandoning else { return }
-        let saved = errno
+        let (savedErrno, wasInCallback) = (errno, inCallback)
         inCallback = true
         handler(event)
-        inCallback = false
-        errno = saved
+        inCallback = wasInCallback
+        errno = savedErrno
     }
 
     /// Keeps libmosquitto's error lines for the attempt's ending. Installed only while a connection

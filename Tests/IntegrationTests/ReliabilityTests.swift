@@ -183,6 +183,38 @@ struct ReliabilityTests {
         }
     }
 
+    @Test("SIGTERM with commands still waiting for the worker: each gets an answer (those that never ran: rate-limited, shutting down) before the shutdown status")
+    func shutdownAnswersQueuedCommands() async throws {
+        let gateway = try HangingListener()
+        defer { gateway.close() }
+        try await withBroker { broker in
+            let hub = try await TestHub.connect(to: broker, topics: ["fleet/lark/status", "fleet/lark/response"])
+            defer { hub.close() }
+            try await withAgent("lark", broker: broker, environment: ["GATEWAY_HEALTH_URL": "http://127.0.0.1:\(gateway.port)/health"]) {
+                agent in
+                try await hub.waitOnline("lark")
+                // Each probe hangs for its 2 s timeout: the second and third wait behind the first,
+                // longer than the shutdown's 2 s drain.
+                for index in 1...3 { try hub.publish("fleet/lark/command", #"{"command": "health-check", "id": "q-\#(index)"}"#) }
+                try await waitForLog(agent, containing: "command received command.id=q-3")
+                agent.signal(SIGTERM)
+                var answers: [String: CommandResponse] = [:]
+                for index in 1...3 {
+                    answers["q-\(index)"] = try await hub.waitForResponse(on: "fleet/lark/response", "the answer to q-\(index)") {
+                        $0.id == "q-\(index)"
+                    }
+                }
+                #expect(answers["q-3"]?.error?.code == .rateLimited, "never ran: \(String(describing: answers["q-3"]))")
+                #expect(answers["q-3"]?.error?.message.contains("shutting down") == true)
+                let order = hub.messages.map(\.topic)
+                let lastAnswer = try #require(order.lastIndex(of: "fleet/lark/response"))
+                let shutdown = try #require(
+                    hub.messages.firstIndex { (try? FleetJSON.decode(StatusPayload.self, from: $0.payload))?.reason == .shutdown })
+                #expect(lastAnswer < shutdown, "every answer goes out before offline/shutdown")
+            }
+        }
+    }
+
     @Test("an answer made while the broker is away goes out once the agent is back: a broker outage loses no command")
     func answerAcrossOutage() async throws {
         let gateway = try HangingListener()

@@ -156,8 +156,11 @@ public struct CommandDispatcher {
         errorLimit.reconfigure(rate: Self.errorRate(for: settings.rateLimit), burst: Self.errorResponseBurst)
     }
 
-    /// What to do with a message from the command or broadcast topic.
-    public mutating func decide(_ message: MQTTMessage, at now: CommandClock, settings: CommandSettings) -> CommandAction {
+    /// What to do with a message from the command or broadcast topic. `shuttingDown`: a command
+    /// that would run is refused instead (copies of running or answered ids are treated as always).
+    public mutating func decide(
+        _ message: MQTTMessage, at now: CommandClock, settings: CommandSettings, shuttingDown: Bool = false
+    ) -> CommandAction {
         follow(settings)
         let parsed = CommandParser.parse(message.payload)
         let request = try? parsed.get()
@@ -191,7 +194,9 @@ public struct CommandDispatcher {
             return reply(earlier, to: message, topic: settings.topics.response, isError: false, id: id, at: now, log: log)
         }
         let refusal: FleetErrorBody?
-        if !commandLimit.take(now: now.monotonic) {
+        if shuttingDown {
+            refusal = Self.shuttingDownBody
+        } else if !commandLimit.take(now: now.monotonic) {
             refusal = FleetErrorBody(code: .rateLimited, message: "more than the allowed commands per second; try again later")
         } else if let unauthorized {
             refusal = FleetErrorBody(code: .unauthorized, message: unauthorized.description)
@@ -234,16 +239,15 @@ public struct CommandDispatcher {
         return complete(admitted, outcome: .failure(body), at: now, settings: settings)
     }
 
-    /// The answer to a command that arrives while the agent shuts down: it was acknowledged to the
-    /// broker already, so the hub is told to send it again (to the next run) rather than left
-    /// waiting. Not remembered: the same id may run then.
-    public mutating func refuseShuttingDown(_ message: MQTTMessage, at now: CommandClock, settings: CommandSettings) -> CommandAction {
-        let parsed = CommandParser.parse(message.payload)
-        let request = try? parsed.get()
-        let body = FleetErrorBody(code: .rateLimited, message: "the agent is shutting down; send the command again when it is back online")
-        return answer(
-            message, id: request?.id ?? parsed.rejection?.id, word: request?.command.rawValue ?? parsed.rejection?.commandWord,
-            outcome: .failure(body), started: now.monotonic, at: now, settings: settings)
+    /// Why a command is refused while the agent shuts down: it was acknowledged to the broker
+    /// already, so the hub is told to send it again (to the next run) rather than left waiting.
+    /// Not remembered: the same id may run then.
+    static let shuttingDownBody = FleetErrorBody(
+        code: .rateLimited, message: "the agent is shutting down; send the command again when it is back online")
+
+    /// The answer to an admitted command that never ran: the shutdown's drain ended first.
+    public mutating func refuseShuttingDown(_ admitted: AdmittedCommand, at now: CommandClock, settings: CommandSettings) -> CommandAction {
+        complete(admitted, outcome: .failure(Self.shuttingDownBody), at: now, settings: settings)
     }
 
     /// The summary of refusals held back in a window that has ended, if any (the loop's timer asks).

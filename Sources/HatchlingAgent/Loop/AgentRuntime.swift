@@ -76,6 +76,15 @@ enum LoopState: Equatable {
         default: false
         }
     }
+
+    /// Whether the loop counts on an open socket: a socket found closed then means the connection
+    /// ended without `service` seeing it (a write made by `publish` failed and closed it).
+    var expectsSocket: Bool {
+        switch self {
+        case .awaitingConnAck, .connected, .draining(_, announce: true), .announcing: true
+        default: false
+        }
+    }
 }
 
 /// Work finished on another thread, handed back to the loop.
@@ -83,7 +92,7 @@ enum LoopInput: Sendable {
     /// The connector's TCP connect: nil when CONNECT is on its way.
     case connectFinished(MQTTDisconnect?)
     /// A command that ran on the I/O worker.
-    case commandFinished(AdmittedCommand, CommandResult)
+    case commandFinished(ticket: UInt64, CommandResult)
     /// A reload asked for by SIGHUP, done on the worker.
     case reloaded(Result<AgentContext.Reload, FleetErrorBody>)
     /// An event from the local socket (`hatchling-agent publish`), to publish; `done` gets the
@@ -145,8 +154,11 @@ final class EventLoop {
     var settings: CommandSettings
     var configuration: AgentConfiguration
     var state: LoopState = .waiting(until: 0)
-    /// Commands handed to the worker and not answered yet (at most `maximumQueuedCommands`).
-    var commandsInFlight = 0
+    /// Commands handed to the worker and not answered yet (at most `maximumQueuedCommands`), by
+    /// ticket: those still here when a shutdown's drain ends are answered as refused.
+    var inFlight: [UInt64: AdmittedCommand] = [:]
+    var nextTicket: UInt64 = 0
+    var commandsInFlight: Int { inFlight.count }
     /// The beat: heartbeat (while connected), gateway probe and the refusal logs' summaries, in one
     /// wake-up (two timers a few milliseconds apart cost two). Infinity once stopping.
     var nextBeat = 0.0
@@ -208,6 +220,9 @@ final class EventLoop {
         startConnecting()
         var fds: [pollfd] = []
         while state != .stopped {
+            if state.expectsSocket, !connection.isConnecting, connection.socket < 0 {
+                service(readable: false, writable: false)
+            }
             let now = Monotonic.seconds()
             runTimers(now: now)
             if state == .stopped { break }
@@ -234,6 +249,7 @@ final class EventLoop {
         if !deferredReplies.isEmpty {
             let count = deferredReplies.count
             context.counters.update { $0.dropped += count }
+            for reply in deferredReplies { for line in reply.log { line.write(to: logger, published: false) } }
             logger.warning("answers not published: the agent stopped before the broker took them", metadata: ["count": "\(count)"])
         }
         worker.stop()
@@ -325,6 +341,9 @@ final class EventLoop {
         connection.protocolVersion = version
         logger.debug("connecting", metadata: ["mqtt.broker": "\(endpoint)", "mqtt.protocol": "\(version)"])
         state = .connecting
+        // Hands off from now, before the connector thread starts: the loop must not touch the
+        // handle while it connects.
+        connection.handOver()
         let (connection, inbox, keepalive) = (UncheckedBox(connection), inbox, configuration.keepalive)
         let submitted = connector.submit {
             inbox.post(.connectFinished(connection.value.connect(to: endpoint, keepalive: keepalive)))
@@ -334,8 +353,8 @@ final class EventLoop {
 
     func connectFinished(_ failure: MQTTDisconnect?) {
         if state.isStopping {
-            // Connected meanwhile, but stopping: leave without a word (no CONNACK yet, no session
-            // to announce); the drain ends the loop.
+            // Connected meanwhile, but stopping: DISCONNECT at once (no CONNACK yet, no session to
+            // announce); the drain ends the loop.
             if failure == nil { connection.disconnect() }
             return
         }
@@ -379,18 +398,16 @@ final class EventLoop {
             let now = Monotonic.seconds()
             state = .connected(since: now)
             publishHeartbeat()
-            // The beat starts again from the connection (its probe too: a probe a moment ago is fresh).
-            nextBeat = now + Double(configuration.heartbeatInterval)
+            // The next beat at most an interval from now; never later than it was due, so that a
+            // connection that keeps dropping before an interval has passed still gets its probe
+            // and the refusal logs' summaries.
+            nextBeat = min(nextBeat, now + Double(configuration.heartbeatInterval))
             publishDeferredReplies()
         case .message(let message):
             guard message.topic == settings.topics.command || message.topic == settings.topics.broadcast else { return }
-            if state.isStopping {
-                // Acknowledged to the broker already: say so rather than drop it, so that the hub
-                // sends it again once the agent is back.
-                act(dispatcher.refuseShuttingDown(message, at: .now(), settings: settings), inCallback: true)
-                return
-            }
-            act(dispatcher.decide(message, at: .now(), settings: settings), inCallback: true)
+            // While stopping, a command that passes the checks is refused rather than dropped (the
+            // broker has its PUBACK), so that the hub sends it again once the agent is back.
+            act(dispatcher.decide(message, at: .now(), settings: settings, shuttingDown: state.isStopping), inCallback: true)
         case .published(let messageID, let reasonCode):
             if let waiter = eventWaiters.removeValue(forKey: messageID) { waiter.done(.success(reasonCode)) }
             if reasonCode.isFailure {
@@ -461,11 +478,13 @@ final class EventLoop {
             return
         }
         let (runner, inbox) = (runner, inbox)
+        nextTicket += 1
+        let ticket = nextTicket
         let submitted = worker.submit {
-            inbox.post(.commandFinished(admitted, runner.run(admitted.command)))
+            inbox.post(.commandFinished(ticket: ticket, runner.run(admitted.command)))
         }
         if submitted {
-            commandsInFlight += 1
+            inFlight[ticket] = admitted
         } else {
             act(dispatcher.refuseBusy(admitted, at: .now(), settings: settings), inCallback: inCallback)
         }
@@ -498,7 +517,7 @@ final class EventLoop {
     /// `maximumDeferredReplies`, the oldest are dropped and counted.
     func deferReply(_ message: OutboundMessage, _ log: [DecisionLogLine]) {
         if deferredReplies.count >= Self.maximumDeferredReplies {
-            deferredReplies.removeFirst()
+            for line in deferredReplies.removeFirst().log { line.write(to: logger, published: false) }
             context.counters.update {
                 $0.dropped += 1
                 $0.lastError = "response not published: more than \(Self.maximumDeferredReplies) answers waited for the broker"
@@ -538,8 +557,9 @@ final class EventLoop {
         switch input {
         case .connectFinished(let failure):
             connectFinished(failure)
-        case .commandFinished(let admitted, let result):
-            commandsInFlight -= 1
+        case .commandFinished(let ticket, let result):
+            // Not there any more: answered as refused when the shutdown's drain ended.
+            guard let admitted = inFlight.removeValue(forKey: ticket) else { return }
             complete(admitted, result, inCallback: false)
         case .reloaded(.success(let reload)):
             apply(reload.applied)
@@ -594,8 +614,15 @@ final class EventLoop {
         state = .draining(until: Monotonic.seconds() + AgentRuntime.commandDrainSeconds, announce: connected)
     }
 
-    /// After the drain: `shutdown` published, its PUBACK awaited; or the end, with no connection.
+    /// After the drain: what still waits for the worker is answered as refused (the broker has
+    /// their PUBACKs: the hub would wait for its timeout), `shutdown` published, its PUBACK
+    /// awaited; or the end, with no connection.
     func announceShutdown(_ announce: Bool) {
+        let unfinished = inFlight.sorted { $0.key < $1.key }.map(\.value)
+        inFlight.removeAll()
+        for admitted in unfinished {
+            act(dispatcher.refuseShuttingDown(admitted, at: .now(), settings: settings), inCallback: false)
+        }
         guard announce, connection.socket >= 0, let id = policy.announceShutdown(on: connection) else {
             finish()
             return
