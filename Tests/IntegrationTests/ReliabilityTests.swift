@@ -183,7 +183,9 @@ struct ReliabilityTests {
         }
     }
 
-    @Test("SIGTERM with commands still waiting for the worker: each gets an answer (those that never ran: rate-limited, shutting down) before the shutdown status")
+    @Test(
+        "SIGTERM with commands still waiting for the worker: each gets an answer (those that never ran: rate-limited, shutting down) before the shutdown status"
+    )
     func shutdownAnswersQueuedCommands() async throws {
         let gateway = try HangingListener()
         defer { gateway.close() }
