@@ -208,6 +208,9 @@ struct ReliabilityTests {
                 }
                 #expect(answers["q-3"]?.error?.code == .rateLimited, "never ran: \(String(describing: answers["q-3"]))")
                 #expect(answers["q-3"]?.error?.message.contains("shutting down") == true)
+                _ = try await hub.waitForMessage("the shutdown status") {
+                    (try? FleetJSON.decode(StatusPayload.self, from: $0.payload))?.reason == .shutdown
+                }
                 let order = hub.messages.map(\.topic)
                 let lastAnswer = try #require(order.lastIndex(of: "fleet/lark/response"))
                 let shutdown = try #require(
