@@ -55,25 +55,15 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
     public init(options: MQTTClientOptions) throws(MQTTError) {
-        try MQTTError.check(libraryInitResult, "mosquitto_lib_init")
         do {
             wakeup = try WakeDescriptor(blocking: true)
         } catch {
             throw MQTTError(operation: "eventfd", code: MOSQ_ERR_ERRNO.rawValue)
         }
-        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
-            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
-        }
-        self.handle = handle
+        handle = try MosquittoHandle.make(options: options)
         self.options = options
         self.state = Mutex(State(protocolVersion: options.protocolVersion))
         (self.events, self.continuation) = AsyncStream.makeStream(of: MQTTEvent.self)
-        do {
-            try MosquittoHandle.configure(handle, options: options, threaded: true)
-        } catch {
-            mosquitto_destroy(handle)
-            throw error
-        }
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         installCallbacks()
     }

@@ -51,19 +51,9 @@ public final class MQTTConnection: @unchecked Sendable {
 
     /// Creates the handle and applies every option; connects nothing.
     public init(options: MQTTClientOptions) throws(MQTTError) {
-        try MQTTError.check(libraryInitResult, "mosquitto_lib_init")
-        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
-            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
-        }
-        self.handle = handle
+        handle = try MosquittoHandle.make(options: options)
         self.options = options
         self.protocolVersion = options.protocolVersion
-        do {
-            try MosquittoHandle.configure(handle, options: options, threaded: true)
-        } catch {
-            mosquitto_destroy(handle)
-            throw error
-        }
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         installCallbacks()
     }
@@ -275,8 +265,24 @@ public final class MQTTConnection: @unchecked Sendable {
 /// What `MQTTConnection` and `MQTTClient` do to a `struct mosquitto *` the same way: options,
 /// connecting with MQTT 5 properties, publishing, and copying callback arguments out.
 enum MosquittoHandle {
-    static func configure(_ handle: OpaquePointer, options: MQTTClientOptions, threaded: Bool) throws(MQTTError) {
-        try MQTTError.check(mosquitto_threaded_set(handle, threaded), "mosquitto_threaded_set")
+    /// A new handle with every option applied, in threaded mode (libmosquitto queues every packet
+    /// for its owner's loop to write); destroyed again when an option fails.
+    static func make(options: MQTTClientOptions) throws(MQTTError) -> OpaquePointer {
+        try MQTTError.check(libraryInitResult, "mosquitto_lib_init")
+        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
+        }
+        do {
+            try configure(handle, options: options)
+        } catch {
+            mosquitto_destroy(handle)
+            throw error
+        }
+        return handle
+    }
+
+    private static func configure(_ handle: OpaquePointer, options: MQTTClientOptions) throws(MQTTError) {
+        try MQTTError.check(mosquitto_threaded_set(handle, true), "mosquitto_threaded_set")
         try MQTTError.check(
             mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, options.tcpNoDelay ? 1 : 0), "mosquitto_int_option(TCP_NODELAY)")
         if let username = options.username {

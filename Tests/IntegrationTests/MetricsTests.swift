@@ -161,7 +161,8 @@ final class HangingListener: Sendable {
     let fd: Int32
     let port: Int
 
-    init() throws {
+    /// `backlog`: how many completed connections the kernel holds for it (0: one).
+    init(backlog: Int32 = 64) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var address = sockaddr_in()
@@ -169,7 +170,7 @@ final class HangingListener: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 64) == 0 else { throw TestError("cannot listen") }
+        guard bound == 0, listen(fd, backlog) == 0 else { throw TestError("cannot listen") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         port = Int(UInt16(bigEndian: address.sin_port))
     }

@@ -274,33 +274,27 @@ func value(of key: String, in line: Substring) -> String? {
 /// A listening socket whose queue of completed connections is full: the kernel drops further SYNs,
 /// so a connect to it hangs until the client gives up (minutes), as behind a dead route.
 final class FullBacklogListener: Sendable {
-    let fd: Int32
-    let port: Int
+    let listener: HangingListener
     let fillers: [Int32]
+    var port: Int { listener.port }
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
+        listener = try HangingListener(backlog: 0)
+        // A backlog of 0 holds one completed connection; two more make sure it is full.
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 0) == 0 else { throw TestError("cannot listen") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        // A backlog of 0 holds one completed connection; two more make sure it is full.
-        var fillers: [Int32] = []
-        for _ in 0..<3 {
+        address.sin_port = in_port_t(UInt16(listener.port).bigEndian)
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        fillers = (0..<3).map { _ in
             let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) } }
-            fillers.append(client)
+            return client
         }
-        self.fillers = fillers
     }
 
     func close() {
         for filler in fillers { _ = Glibc.close(filler) }
-        _ = Glibc.close(fd)
+        listener.close()
     }
 }
