@@ -40,17 +40,7 @@ public final class MQTTClient: @unchecked Sendable {
         var threadStarted = false
         var closed = false
         var protocolVersion: MQTTProtocolVersion
-        var disconnectRequested = false
-        var lastDisconnectCause: MQTTDisconnect.Cause? = nil
-        var lastDisconnectReason: String? = nil
-        /// The last error libmosquitto logged during this attempt (OpenSSL's words for a TLS failure).
-        var lastLibraryError: String? = nil
-        /// Whether the current attempt got its CONNACK, and whether it gave up waiting for one.
-        var connAckReceived = false
-        var connAckTimedOut = false
-        /// The broker's maximum QoS from its CONNACK (MQTT 5); publishes and subscriptions above
-        /// it are sent at it (libmosquitto refuses them otherwise).
-        var maximumQoS = 2
+        var attempt = MQTTAttempt()
     }
 
     /// Creates the handle and applies every option; connects nothing and starts no thread.
@@ -83,7 +73,7 @@ public final class MQTTClient: @unchecked Sendable {
         _, userdata, level, text in
         guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = MQTTClient.client(userdata) else { return }
         let line = String(cString: text)
-        client.state.withLock { $0.lastLibraryError = line }
+        client.state.withLock { $0.attempt.libraryError = line }
     }
 
     // The callbacks run on the network thread and must not block: copy, yield, return.
@@ -93,8 +83,8 @@ public final class MQTTClient: @unchecked Sendable {
             if code == 0 { mosquitto_log_callback_set(mosq, nil) }
             let maximumQoS = readMaximumQoS(props)
             let version = client.state.withLock { s in
-                s.connAckReceived = true
-                s.maximumQoS = maximumQoS ?? 2
+                s.attempt.connAckReceived = true
+                s.attempt.maximumQoS = maximumQoS ?? 2
                 return s.protocolVersion
             }
             client.continuation.yield(.connAck(MosquittoHandle.connAck(code: code, flags: flags, props: props, version: version)))
@@ -103,8 +93,8 @@ public final class MQTTClient: @unchecked Sendable {
             guard let client = MQTTClient.client(userdata) else { return }
             let (cause, reason) = MosquittoHandle.disconnect(code: code, props: props)
             client.state.withLock {
-                $0.lastDisconnectCause = cause
-                $0.lastDisconnectReason = reason
+                $0.attempt.disconnectCause = cause
+                $0.attempt.disconnectReason = reason
             }
         }
         mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
@@ -137,7 +127,7 @@ public final class MQTTClient: @unchecked Sendable {
     @discardableResult
     public func subscribe(_ topics: [String], qos: Int = 1) throws(MQTTError) -> [Int32] {
         var ids: [Int32] = []
-        let qos = min(qos, state.withLock { $0.maximumQoS })
+        let qos = min(qos, state.withLock { $0.attempt.maximumQoS })
         for topic in topics {
             var mid: Int32 = 0
             try MQTTError.check(mosquitto_subscribe(handle, &mid, topic, Int32(qos)), "mosquitto_subscribe(\(topic))")
@@ -153,7 +143,7 @@ public final class MQTTClient: @unchecked Sendable {
         topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false,
         properties: MQTTPublishProperties = MQTTPublishProperties()
     ) throws(MQTTError) -> Int32 {
-        let (version, maximumQoS) = state.withLock { ($0.protocolVersion, $0.maximumQoS) }
+        let (version, maximumQoS) = state.withLock { ($0.protocolVersion, $0.attempt.maximumQoS) }
         return try MosquittoHandle.publish(
             handle, topic: topic, payload: payload, qos: min(qos, maximumQoS), retain: retain,
             properties: version == .v5 ? properties : MQTTPublishProperties())
@@ -163,7 +153,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// The connection's `.disconnected` event follows.
     @discardableResult
     public func disconnect() -> Bool {
-        state.withLock { $0.disconnectRequested = true }
+        state.withLock { $0.attempt.requested = true }
         return mosquitto_disconnect(handle) == MOSQ_ERR_SUCCESS.rawValue
     }
 
@@ -205,18 +195,12 @@ public final class MQTTClient: @unchecked Sendable {
     private func runNetworkThread() {
         while case .connect(let endpoint, let keepalive) = nextRequest() {
             let version = state.withLock { s -> MQTTProtocolVersion in
-                s.disconnectRequested = false
-                s.lastDisconnectCause = nil
-                s.lastDisconnectReason = nil
-                s.lastLibraryError = nil
-                s.connAckReceived = false
-                s.connAckTimedOut = false
-                s.maximumQoS = 2
+                s.attempt = MQTTAttempt()
                 return s.protocolVersion
             }
             mosquitto_log_callback_set(handle, Self.logCallback)
             if var failure = MosquittoHandle.connect(handle, to: endpoint, keepalive: keepalive, version: version, options: options) {
-                if let detail = state.withLock({ $0.lastLibraryError }) { failure.reason += " (\(detail))" }
+                if let detail = state.withLock({ $0.attempt.libraryError }) { failure.reason += " (\(detail))" }
                 continuation.yield(.disconnected(failure))
                 continue
             }
@@ -224,12 +208,12 @@ public final class MQTTClient: @unchecked Sendable {
             var code = MOSQ_ERR_SUCCESS.rawValue
             while code == MOSQ_ERR_SUCCESS.rawValue {
                 var timeout: Int32 = 1000
-                if !state.withLock({ $0.connAckReceived }) {
+                if !state.withLock({ $0.attempt.connAckReceived }) {
                     // No CONNACK yet: a broker that never answers (some answer no MQTT 5 CONNECT at
                     // all) is given up on at the connect timeout, not after a whole keepalive.
                     let left = connAckDeadline - Monotonic.seconds()
                     if left <= 0 {
-                        state.withLock { $0.connAckTimedOut = true }
+                        state.withLock { $0.attempt.connAckTimedOut = true }
                         code = MOSQ_ERR_TIMEOUT.rawValue
                         break
                     }
@@ -242,18 +226,10 @@ public final class MQTTClient: @unchecked Sendable {
                     code = ended(mosquitto_loop_write(handle, 1))
                 }
             }
-            if state.withLock({ $0.connAckTimedOut }) { dropSocket() }
-            let loopError = MQTTError(operation: "mosquitto_loop", code: code)
-            let ending = state.withLock { s in
-                MQTTDisconnect(
-                    cause: s.lastDisconnectCause ?? .library(code: code),
-                    reason: s.connAckTimedOut
-                        ? "no CONNACK within \(Self.format(options.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
-                        : (s.lastDisconnectReason ?? loopError.message) + (s.lastLibraryError.map { " (\($0))" } ?? ""),
-                    wasConnected: true,
-                    requested: s.disconnectRequested,
-                    connAckReceived: s.connAckReceived,
-                    connAckTimedOut: s.connAckTimedOut)
+            if state.withLock({ $0.attempt.connAckTimedOut }) { dropSocket() }
+            var ending = state.withLock { $0.attempt.ending(code: code) }
+            if ending.connAckTimedOut {
+                ending.reason = MQTTAttempt.connAckTimeoutReason(options.connectTimeout)
             }
             continuation.yield(.disconnected(ending))
         }
@@ -269,10 +245,6 @@ public final class MQTTClient: @unchecked Sendable {
         _ = shutdown(fd, Int32(SHUT_RDWR))
         // One pass reads the end of the stream and closes the socket (and calls the callbacks).
         _ = mosquitto_loop(handle, 0, 1)
-    }
-
-    static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 
     /// `code`, or "no connection" when libmosquitto reported success with the socket already

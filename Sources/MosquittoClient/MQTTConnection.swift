@@ -35,19 +35,7 @@ public final class MQTTConnection: @unchecked Sendable {
     /// The protocol version of the current (or next) attempt.
     public var protocolVersion: MQTTProtocolVersion
     private var handler: (MQTTEvent) -> Void = { _ in }
-    private var attempt = Attempt()
-
-    /// What one attempt has seen so far.
-    private struct Attempt {
-        var disconnectCause: MQTTDisconnect.Cause? = nil
-        var disconnectReason: String? = nil
-        /// The last error libmosquitto logged while the connection was being set up (OpenSSL's words).
-        var libraryError: String? = nil
-        var connAckReceived = false
-        var requested = false
-        /// The broker's maximum QoS (MQTT 5 CONNACK); publishes and subscriptions above it are sent at it.
-        var maximumQoS = 2
-    }
+    private var attempt = MQTTAttempt()
 
     /// Creates the handle and applies every option; connects nothing.
     public init(options: MQTTClientOptions) throws(MQTTError) {
@@ -90,7 +78,7 @@ public final class MQTTConnection: @unchecked Sendable {
     public func connect(to endpoint: MQTTEndpoint, keepalive: Int) -> MQTTDisconnect? {
         connecting.store(true, ordering: .releasing)
         defer { connecting.store(false, ordering: .releasing) }
-        attempt = Attempt()
+        attempt = MQTTAttempt()
         mosquitto_log_callback_set(handle, logCallback)
         let failure = MosquittoHandle.connect(
             handle, to: endpoint, keepalive: keepalive, version: protocolVersion, options: options)
@@ -129,8 +117,8 @@ public final class MQTTConnection: @unchecked Sendable {
     /// (which a broker that has not accepted CONNECT should not get). libmosquitto has no call for
     /// it; shutting the socket down makes its next read fail, and that read closes it. Whatever
     /// that read still finds (a CONNACK that came at the last moment) is not reported: the caller
-    /// services the socket first.
-    public func abandon(reason: String) -> MQTTDisconnect {
+    /// services the socket first. Called when no CONNACK came within the options' connect timeout.
+    public func abandon() -> MQTTDisconnect {
         let fd = socket
         if fd >= 0 {
             abandoning = true
@@ -145,8 +133,8 @@ public final class MQTTConnection: @unchecked Sendable {
             }
         }
         return MQTTDisconnect(
-            cause: .library(code: MOSQ_ERR_TIMEOUT.rawValue), reason: reason, wasConnected: true, requested: false,
-            connAckReceived: false, connAckTimedOut: true)
+            cause: .library(code: MOSQ_ERR_TIMEOUT.rawValue), reason: MQTTAttempt.connAckTimeoutReason(options.connectTimeout),
+            wasConnected: true, requested: false, connAckReceived: false, connAckTimedOut: true)
     }
 
     /// Sends DISCONNECT (no Last Will is published) and closes the socket; false with no connection.
@@ -205,10 +193,7 @@ public final class MQTTConnection: @unchecked Sendable {
             _ = mosquitto_disconnect(handle)
             _ = mosquitto_loop_write(handle, 1)
         }
-        let reason = attempt.disconnectReason ?? MQTTError(operation: "mosquitto_loop", code: code).message
-        return MQTTDisconnect(
-            cause: attempt.disconnectCause ?? .library(code: code), reason: reason + (attempt.libraryError.map { " (\($0))" } ?? ""),
-            wasConnected: true, requested: attempt.requested, connAckReceived: attempt.connAckReceived, connAckTimedOut: false)
+        return attempt.ending(code: code)
     }
 
     private static func connection(_ userdata: UnsafeMutableRawPointer?) -> MQTTConnection? {
@@ -259,6 +244,35 @@ public final class MQTTConnection: @unchecked Sendable {
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             MQTTConnection.connection(userdata)?.report(.subscribed(messageID: mid, grantedQoS: MosquittoHandle.granted(count, granted)))
         }
+    }
+}
+
+/// What one connection attempt has seen so far, as `MQTTConnection` and `MQTTClient` both keep it.
+struct MQTTAttempt {
+    var disconnectCause: MQTTDisconnect.Cause? = nil
+    var disconnectReason: String? = nil
+    /// The last error libmosquitto logged while the connection was being set up (OpenSSL's words).
+    var libraryError: String? = nil
+    var connAckReceived = false
+    /// No CONNACK came within the connect timeout, and the client gave up.
+    var connAckTimedOut = false
+    /// This end asked for the disconnect.
+    var requested = false
+    /// The broker's maximum QoS (MQTT 5 CONNACK); publishes and subscriptions above it are sent at it.
+    var maximumQoS = 2
+
+    /// Why an attempt was given up after `seconds` without a CONNACK.
+    static func connAckTimeoutReason(_ seconds: Double) -> String {
+        let shown = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+        return "no CONNACK within \(shown) s of connecting (MQTT_CONNECT_TIMEOUT)"
+    }
+
+    /// How the connection ended, once libmosquitto's loop returned `code`.
+    func ending(code: Int32) -> MQTTDisconnect {
+        let reason = (disconnectReason ?? MQTTError(operation: "mosquitto_loop", code: code).message) + (libraryError.map { " (\($0))" } ?? "")
+        return MQTTDisconnect(
+            cause: disconnectCause ?? .library(code: code), reason: reason, wasConnected: true, requested: requested,
+            connAckReceived: connAckReceived, connAckTimedOut: connAckTimedOut)
     }
 }
 

@@ -283,8 +283,7 @@ final class EventLoop {
             // holds is read first: a CONNACK that came at the last moment counts.
             service(readable: true, writable: false)
             if case .awaitingConnAck = state {
-                let reason = "no CONNACK within \(Self.format(configuration.connectTimeout)) s of connecting (MQTT_CONNECT_TIMEOUT)"
-                ended(connection.abandon(reason: reason))
+                ended(connection.abandon())
             }
         case .draining(let until, let announce) where now >= until || commandsInFlight == 0:
             announceShutdown(announce)
@@ -329,10 +328,6 @@ final class EventLoop {
         }
     }
 
-    static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
-    }
-
     // MARK: - The connection
 
     func startConnecting() {
@@ -363,7 +358,7 @@ final class EventLoop {
             return
         }
         let now = Monotonic.seconds()
-        state = .awaitingConnAck(deadline: now + configuration.connectTimeout)
+        state = .awaitingConnAck(deadline: now + connection.options.connectTimeout)
         nextKeepalive = now + keepaliveCheckInterval
     }
 
