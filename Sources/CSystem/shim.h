@@ -47,4 +47,24 @@ extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flag
 extern int pipe2(int fds[2], int flags);
 static inline int hatchling_accept4(int fd, int flags) { return accept4(fd, 0, 0, flags); }
 static inline int hatchling_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+// A forked worker starts clean: the signals its supervisor caught get their default action back
+// (SIG_DFL is a cast macro, which Swift does not import), and every descriptor above 2 is closed
+// (close_range; a loop where the kernel lacks it).
+#include <sys/syscall.h>
+static inline int hatchling_default_signal(int signal) {
+    struct sigaction action;
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    return sigaction(signal, &action, 0);
+}
+static inline void hatchling_close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned int)lowest, ~0U, 0) == 0) return;
+#endif
+    long highest = sysconf(_SC_OPEN_MAX);
+    if (highest < 0 || highest > 1048576) highest = 1048576;
+    for (long fd = lowest; fd < highest; fd++) close((int)fd);
+}
 #endif

@@ -72,7 +72,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
         discussion: """
-            By default this process is a small supervisor: it starts the agent itself as a worker (the same binary) and starts it again within a second or so if it dies of anything but a shutdown (a crash, SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker and reaps it: no cron job, no zombie. --no-supervisor runs the agent in this process.
+            By default this process is a small supervisor: it runs the agent in a worker (a fork of itself) and starts another within a second or so if it dies of anything but a shutdown (a crash, SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker and reaps it: no cron job, no zombie. --no-supervisor runs the agent in this process.
 
             \(AgentCLI.settingsHelp)
             """)
@@ -94,33 +94,41 @@ struct Run: ParsableCommand {
         let format = loaded.configuration.logFormat
         LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: level, format: format) }
 
-        if !noSupervisor, !ProcessSupervisor.isWorker(environment) {
-            let logger = Logger(label: "hatchling-agent.supervisor")
-            guard let executable = ProcessSupervisor.currentExecutable() else {
-                logger.critical("cannot find this program's own path (/proc/self/exe)")
-                throw ExitCode(1)
-            }
-            let supervisor = ProcessSupervisor(
-                executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), environment: environment, logger: logger)
-            let status = supervisor.run()
+        if noSupervisor {
+            let status = Self.runAgent(loader: loader, loaded: loaded, level: level)
             if status != 0 { throw ExitCode(status) }
             return
         }
-
-        let logger = Logger(label: "hatchling-agent")
-        if ProcessSupervisor.isWorker(environment), !noSupervisor, !ProcessSupervisor.bindWorkerToSupervisor(environment) {
-            logger.error("the supervisor that started this worker is gone; exiting rather than running unsupervised")
-            throw ExitCode(1)
+        let supervisor = ProcessSupervisor(logger: Logger(label: "hatchling-agent.supervisor")) { supervisorPID in
+            // The forked worker: bound to its supervisor, then the agent, on settings read afresh
+            // (a restart after a crash sees a changed configuration file).
+            let logger = Logger(label: "hatchling-agent")
+            guard ProcessSupervisor.bindWorkerToSupervisor(supervisorPID) else {
+                logger.error("the supervisor that started this worker is gone; exiting rather than running unsupervised")
+                return 1
+            }
+            switch AgentCLI.loadConfiguration(environment: ProcessEnvironment.current()) {
+            case .success(let (loader, loaded)):
+                level.value = loaded.configuration.logLevel
+                return Self.runAgent(loader: loader, loaded: loaded, level: level)
+            case .failure(let error):
+                printError("hatchling-agent: configuration error: \(error)")
+                return 2
+            }
         }
+        let status = supervisor.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The agent itself, in this process: its exit status.
+    static func runAgent(loader: ConfigurationLoader, loaded: ConfigurationLoader.Loaded, level: SharedLogLevel) -> Int32 {
+        let logger = Logger(label: "hatchling-agent")
         let context = AgentContext(loaded: loaded, loader: loader, logLevel: level)
         do {
-            let status = try AgentRuntime(context: context, logger: logger).run()
-            if status != 0 { throw ExitCode(status) }
-        } catch let error as ExitCode {
-            throw error
+            return try AgentRuntime(context: context, logger: logger).run()
         } catch {
             logger.critical("hatchling-agent cannot run", metadata: ["error": "\(error)"])
-            throw ExitCode(1)
+            return 1
         }
     }
 }

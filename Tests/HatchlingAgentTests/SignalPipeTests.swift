@@ -27,3 +27,14 @@ struct SignalWatcherTests {
         #expect(seen.withLock { $0.count } == before)
     }
 }
+
+@Suite("Supervisor's worker")
+struct SupervisedWorkerTests {
+    @Test("a worker runs only while the supervisor that forked it is its parent (one that died is replaced by tini or init)")
+    func supervisedOnlyByItsForker() {
+        #expect(ProcessSupervisor.isSupervised(parent: 4242, supervisor: 4242))
+        #expect(!ProcessSupervisor.isSupervised(parent: 1, supervisor: 4242), "reparented to init or tini")
+        #expect(!ProcessSupervisor.isSupervised(parent: 77, supervisor: 4242), "reparented to a subreaper")
+        #expect(!ProcessSupervisor.isSupervised(parent: 1, supervisor: 1), "pid 1 is never the supervisor a worker checks for")
+    }
+}

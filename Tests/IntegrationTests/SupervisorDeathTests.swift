@@ -55,16 +55,33 @@ struct SupervisorDeathTests {
         }
     }
 
-    @Test("a worker whose supervisor is not its parent exits at once instead of running unsupervised")
-    func orphanAtStart() async throws {
-        let agent = try TestAgent(
-            name: "wren", broker: nil,
-            environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": "9", "HATCHLING_AGENT_ROLE": "worker", "HATCHLING_AGENT_SUPERVISOR_PID": "1"])
-        try agent.start()
-        let status = await agent.process?.waitForExit(seconds: 10)
-        #expect(status == 1)
-        #expect(agent.log().contains("the supervisor that started this worker is gone"), "\(agent.log())")
-        await agent.stop()
+    @Test(
+        "the worker is forked: the variables that once marked a worker make no worker, and the worker holds none of the supervisor's descriptors"
+    )
+    func forkedWorker() async throws {
+        try await withBroker { broker in
+            // Before the worker was forked, HATCHLING_AGENT_ROLE=worker in the environment ran the
+            // agent without a supervisor. Now nothing in the environment does.
+            try await withAgent(
+                "wren", broker: broker, environment: ["HATCHLING_AGENT_ROLE": "worker", "HATCHLING_AGENT_SUPERVISOR_PID": "1"]
+            ) { agent in
+                let hub = try await TestHub.connect(to: broker, topics: ["fleet/wren/status"])
+                defer { hub.close() }
+                _ = try await hub.waitOnline("wren")
+                let worker = try #require(agent.workerPID(), "the supervisor runs a worker:\n\(agent.log())")
+                let pipes = { (pid: pid_t) -> Set<String> in
+                    let folder = "/proc/\(pid)/fd"
+                    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                    return Set(
+                        names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\($0)") }.filter {
+                            $0.hasPrefix("pipe:")
+                        })
+                }
+                let supervisorPipes = pipes(agent.pid)
+                #expect(!supervisorPipes.isEmpty, "the supervisor's signal pipe")
+                #expect(pipes(worker).isDisjoint(with: supervisorPipes), "the worker closed what it inherited")
+            }
+        }
     }
 
     @Test(

@@ -3,17 +3,22 @@ import HatchlingSystem
 import Logging
 
 /// Crash recovery without cron: `hatchling-agent run` is a small parent that starts the real agent
-/// (the same binary, as a worker) and starts it again when it dies of anything but a shutdown.
+/// (a forked copy of itself, the worker) and starts it again when it dies of anything but a
+/// shutdown.
 ///
 /// The parent holds no connection and runs no command, so nothing in it can crash the way a
 /// worker can; it forwards SIGTERM, SIGINT and SIGHUP, reaps its worker (no zombie, under tini
 /// or not), and exits with the worker's status once a shutdown it forwarded has finished.
+///
+/// The worker is forked, not executed again: it shares the parent's pages (the relocated binary and
+/// libraries, the runtime's caches) instead of making its own copies, and starts without loading
+/// the program again. The parent stays single-threaded, as `Fork` needs. Each worker reads the
+/// configuration afresh (`worker`), so a restart after a crash picks up a changed file, as a new
+/// process did; what stays the parent's is the log format, chosen once at start.
 public final class ProcessSupervisor {
-    /// Set in the worker's environment; the worker runs the agent itself.
-    public static let workerEnvironmentKey = "HATCHLING_AGENT_ROLE"
-    public static let workerRole = "worker"
-    /// Set in the worker's environment: the supervisor's pid, which the worker checks is its parent.
-    public static let supervisorPIDKey = "HATCHLING_AGENT_SUPERVISOR_PID"
+    /// The worker's work, run in the forked child: given the supervisor's pid, the process's exit
+    /// status.
+    public typealias Worker = (_ supervisor: pid_t) -> Int32
 
     /// Restart delays: doubling from `firstRestartDelay` up to `maxRestartDelay`; a worker that
     /// lived `stableSeconds` starts the sequence over.
@@ -22,17 +27,17 @@ public final class ProcessSupervisor {
     static let stableSeconds = 30.0
     /// A worker that does not exit this long after a forwarded SIGTERM is killed.
     static let shutdownGrace = 8.0
+    /// The signals the supervisor catches, and those a worker gets back at their default action
+    /// (SIGPIPE too: the caller of the supervisor may have ignored it).
+    static let caught = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
+    static let defaultedInWorker = caught + [SIGPIPE]
 
-    private let executable: String
-    private let arguments: [String]
-    private let environment: [String: String]
     private let logger: Logger
+    private let worker: Worker
 
-    public init(executable: String, arguments: [String], environment: [String: String], logger: Logger) {
-        self.executable = executable
-        self.arguments = arguments
-        self.environment = environment
+    public init(logger: Logger, worker: @escaping Worker) {
         self.logger = logger
+        self.worker = worker
     }
 
     /// How a worker ended.
@@ -68,7 +73,7 @@ public final class ProcessSupervisor {
     public func run() -> Int32 {
         let signals: SignalPipe
         do {
-            signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+            signals = try SignalPipe(Self.caught)
         } catch {
             logger.critical("cannot watch signals", metadata: ["error": "\(error)"])
             return 1
@@ -155,70 +160,31 @@ public final class ProcessSupervisor {
         }
     }
 
-    /// This process's executable (`/proc/self/exe`), to start the worker from the same binary.
-    public static func currentExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// Ties a worker's life to its supervisor's: SIGTERM (a clean shutdown, `offline`/`shutdown`
     /// announced) when the supervisor dies, even of SIGKILL. Then checks that the supervisor is
     /// still the parent: one that died between the fork and the `prctl` would otherwise leave
     /// this worker running with nothing to stop it. Returns false when the worker must exit.
     ///
-    /// The setting belongs to the calling *thread*: when a parent dies, the kernel looks at each
-    /// thread of the child, and a thread that has ended takes its setting with it. (Set on a
-    /// cooperative-pool thread, which libdispatch retires after a few idle seconds, a supervisor
-    /// killed later left its worker running: found by `TemplateTrustTests`.) So call it from the
-    /// main thread, which runs the event loop and lives as long as the worker.
-    public static func bindWorkerToSupervisor(_ environment: [String: String]) -> Bool {
-        guard let expected = environment[supervisorPIDKey].flatMap({ pid_t($0) }) else { return false }
+    /// The setting belongs to the calling *thread*, and the death it watches is that of the parent
+    /// thread that forked: the supervisor forks from its main thread, which lives as long as it
+    /// does, and the worker calls this from its main thread, which runs the event loop and lives as
+    /// long as the worker. (A thread that ends takes its setting with it: set on a thread that
+    /// libdispatch retired after a few idle seconds, a supervisor killed later left its worker
+    /// running; found by `TemplateTrustTests`.)
+    public static func bindWorkerToSupervisor(_ supervisor: pid_t) -> Bool {
         guard hatchling_set_parent_death_signal(SIGTERM) == 0 else { return false }
-        return getppid() == expected
+        return isSupervised(parent: getppid(), supervisor: supervisor)
     }
 
-    /// Whether this process is a worker started by a supervisor.
-    public static func isWorker(_ environment: [String: String]) -> Bool {
-        environment[workerEnvironmentKey] == workerRole
+    /// Whether a worker whose parent is `parent` is still the child of the `supervisor` that forked
+    /// it (a parent that died is replaced by tini, or by init).
+    static func isSupervised(parent: pid_t, supervisor: pid_t) -> Bool {
+        supervisor > 1 && parent == supervisor
     }
 
-    /// Starts the worker with a clean signal mask and default signal actions (ignored signals
-    /// survive exec).
-    func spawnWorker() throws(SupervisorError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        SpawnFileActions.addCloseFrom(&actions)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var childEnvironment = environment
-        childEnvironment[Self.workerEnvironmentKey] = Self.workerRole
-        childEnvironment[Self.supervisorPIDKey] = String(getpid())
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = childEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard code == 0 else { throw SupervisorError(code: code) }
-        return pid
+    /// Forks the worker (`Fork`): default signal actions, no descriptor but 0-2, a clear mask.
+    func spawnWorker() throws(SystemError) -> pid_t {
+        let supervisor = getpid()
+        return try Fork.run(defaulting: Self.defaultedInWorker) { worker(supervisor) }
     }
-}
-
-public struct SupervisorError: Error, CustomStringConvertible {
-    public var code: Int32
-    public var description: String { "posix_spawn failed: \(String(cString: strerror(code)))" }
 }
