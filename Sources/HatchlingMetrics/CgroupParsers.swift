@@ -104,10 +104,14 @@ extension ProcParsers {
 
     /// A cgroup value file holding one number, or `max` (no limit: nil).
     public static func cgroupValue(_ text: String, file: String) throws(MetricsParseError) -> UInt64? {
-        let value = ByteScanning.trimmed(ByteScanning.bytes(text))
-        if value.elementsEqual("max".utf8) { return nil }
+        try ByteScanning.withBytes(text) { bytes throws(MetricsParseError) in try cgroupValue(bytes: bytes, file: file) }
+    }
+
+    static func cgroupValue(bytes: Bytes, file: String) throws(MetricsParseError) -> UInt64? {
+        let value = ByteScanning.trimmed(bytes)
+        if ByteScanning.equals(value, "max") { return nil }
         guard let number = ByteScanning.unsigned(value) else {
-            throw MetricsParseError(file: file, line: 1, reason: "expected a number or 'max', got \(quote(text))")
+            throw MetricsParseError(file: file, line: 1, reason: "expected a number or 'max', got \(quote(bytes))")
         }
         return number
     }
@@ -135,14 +139,29 @@ extension ProcParsers {
     /// comparison of their first bytes (`memory.stat` has some 40 to 70 lines).
     public static func flatKeyed(_ key: String, in text: String, file: String) throws(MetricsParseError) -> UInt64? {
         let wanted = Array(key.utf8)
-        for (index, line) in ByteScanning.lines(text).enumerated() {
+        return try ByteScanning.withBytes(text) { bytes throws(MetricsParseError) in
+            try wanted.withUnsafeBytes { key in
+                Result { () throws(MetricsParseError) in try flatKeyed(key: key[...], bytes: bytes, file: file) }
+            }.get()
+        }
+    }
+
+    /// The same, with the key as bytes (a `StaticString`'s, in the collector).
+    static func flatKeyed(_ key: StaticString, bytes: Bytes, file: String) throws(MetricsParseError) -> UInt64? {
+        try key.withUTF8Buffer { key in
+            Result { () throws(MetricsParseError) in try flatKeyed(key: UnsafeRawBufferPointer(key)[...], bytes: bytes, file: file) }
+        }.get()
+    }
+
+    private static func flatKeyed(key wanted: Bytes, bytes: Bytes, file: String) throws(MetricsParseError) -> UInt64? {
+        for (index, line) in ByteScanning.lines(bytes).enumerated() {
             let start = line.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? line.endIndex
             let end = start + wanted.count
-            guard end < line.endIndex, line[end] == 0x20 || line[end] == 0x09, line[start..<end].elementsEqual(wanted) else { continue }
-            let parts = ByteScanning.fields(line)
-            guard parts.count == 2, parts[0].elementsEqual(wanted) else { continue }
-            guard let value = ByteScanning.unsigned(parts[1]) else {
-                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(ByteScanning.text(line)))")
+            guard end < line.endIndex, ByteScanning.isBlank(line[end]), line[start..<end].elementsEqual(wanted) else { continue }
+            var parts = ByteScanning.fields(line[end...])
+            guard let valueField = parts.next(), parts.next() == nil else { continue }
+            guard let value = ByteScanning.unsigned(valueField) else {
+                throw MetricsParseError(file: file, line: index + 1, reason: "expected a number, got \(quote(line))")
             }
             return value
         }

@@ -9,13 +9,75 @@ public final class MetricsCollector: Sendable {
     public let files: SystemFiles
     public let dataDirectory: String
     private let previous: Mutex<Previous>
+    /// The files of every collection, resolved once (`SystemFiles.File`).
+    private let kernel: KernelFiles
 
     private struct Previous {
         var hostCPU: ProcParsers.CPUTimes?
         var cgroupCPU: (usageNanoseconds: UInt64, atNanoseconds: UInt64)?
-        var cgroups: CgroupLocation?
+        var cgroups: CgroupFiles?
         /// When PID 1 started (seconds since the epoch): it does not change, so it is read once.
         var containerStarted: Double?
+    }
+
+    private struct KernelFiles: Sendable {
+        let uptime: SystemFiles.File
+        let loadAverage: SystemFiles.File
+        let memory: SystemFiles.File
+        let stat: SystemFiles.File
+        let status: SystemFiles.File
+        let network: SystemFiles.File
+
+        init(_ files: SystemFiles) {
+            uptime = files.file("/proc/uptime")
+            loadAverage = files.file("/proc/loadavg")
+            memory = files.file("/proc/meminfo")
+            stat = files.file("/proc/stat")
+            status = files.file("/proc/self/status")
+            network = files.file("/proc/net/dev")
+        }
+    }
+
+    /// The container's cgroup files, once the cgroups are located: v2 where a unified directory
+    /// exists, v1 by controller; which ones answer is found at each collection (a controller may
+    /// live in either).
+    private struct CgroupFiles: Sendable {
+        struct Memory: Sendable {
+            let usage: SystemFiles.File
+            let limit: SystemFiles.File
+            let events: SystemFiles.File
+            let stat: SystemFiles.File
+            /// v1 reports no limit as a huge number, and names its keys differently.
+            let v1: Bool
+            var oomKey: StaticString { "oom_kill" }
+            /// `total_`: the whole hierarchy below this cgroup, as v1's usage_in_bytes counts it.
+            var inactiveKey: StaticString { v1 ? "total_inactive_file" : "inactive_file" }
+        }
+        let unifiedMemory: Memory?
+        let v1Memory: Memory?
+        let cpuStat: SystemFiles.File?
+        let cpuMax: SystemFiles.File?
+        let cpuacctUsage: SystemFiles.File?
+        let cfsQuota: SystemFiles.File?
+        let cfsPeriod: SystemFiles.File?
+
+        init(_ location: CgroupLocation, _ files: SystemFiles) {
+            unifiedMemory = location.unified.map { dir in
+                Memory(
+                    usage: files.file(dir + "/memory.current"), limit: files.file(dir + "/memory.max"),
+                    events: files.file(dir + "/memory.events"), stat: files.file(dir + "/memory.stat"), v1: false)
+            }
+            v1Memory = location.v1["memory"].map { dir in
+                Memory(
+                    usage: files.file(dir + "/memory.usage_in_bytes"), limit: files.file(dir + "/memory.limit_in_bytes"),
+                    events: files.file(dir + "/memory.oom_control"), stat: files.file(dir + "/memory.stat"), v1: true)
+            }
+            cpuStat = location.unified.map { files.file($0 + "/cpu.stat") }
+            cpuMax = location.unified.map { files.file($0 + "/cpu.max") }
+            cpuacctUsage = location.v1["cpuacct"].map { files.file($0 + "/cpuacct.usage") }
+            cfsQuota = location.v1["cpu"].map { files.file($0 + "/cpu.cfs_quota_us") }
+            cfsPeriod = location.v1["cpu"].map { files.file($0 + "/cpu.cfs_period_us") }
+        }
     }
 
     /// - Parameters:
@@ -27,6 +89,29 @@ public final class MetricsCollector: Sendable {
         self.files = SystemFiles(root: root, keepingKernelFilesOpen: root == "/")
         self.dataDirectory = dataDirectory
         self.previous = Mutex(Previous())
+        self.kernel = KernelFiles(files)
+    }
+
+    /// A file's parsed figure: nil when the file cannot be read (a problem, "cannot be read"), or
+    /// when it does not parse (a problem, the parser's).
+    private func figure<T>(
+        _ file: SystemFiles.File, _ problems: inout [String], _ parse: (Bytes) throws(MetricsParseError) -> T
+    ) -> T? {
+        guard let result = files.contents(file, { bytes in Result { () throws(MetricsParseError) in try parse(bytes) } }) else {
+            problems.append("\(file.name): cannot be read")
+            return nil
+        }
+        return Self.value(result, &problems)
+    }
+
+    /// The value, or nil with the parse error in `problems`.
+    private static func value<T>(_ result: Result<T, MetricsParseError>, _ problems: inout [String]) -> T? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let error):
+            problems.append(error.description)
+            return nil
+        }
     }
 
     /// Reads everything once. Never throws: what cannot be read is nil and listed in `problems`.
@@ -35,54 +120,41 @@ public final class MetricsCollector: Sendable {
         let dataDirectory = dataDirectory ?? self.dataDirectory
         var snapshot = MetricsSnapshot(diskPath: dataDirectory)
         var problems: [String] = []
-        func attempt<T>(_ file: String, _ parse: (String) throws(MetricsParseError) -> T) -> T? {
-            guard let text = files.read(file) else {
-                problems.append("\(file): cannot be read")
-                return nil
-            }
-            do {
-                return try parse(text)
-            } catch {
-                problems.append(error.description)
-                return nil
-            }
-        }
 
-        snapshot.hostUptimeSeconds = attempt("/proc/uptime") { t throws(MetricsParseError) in try ProcParsers.uptime(t) }
-        snapshot.load = attempt("/proc/loadavg") { t throws(MetricsParseError) in try ProcParsers.loadAverage(t) }
-        if let memory = attempt("/proc/meminfo", { t throws(MetricsParseError) in try ProcParsers.memTotalAndAvailable(t) }) {
+        snapshot.hostUptimeSeconds = figure(kernel.uptime, &problems) { bytes throws(MetricsParseError) in
+            try ProcParsers.uptime(bytes: bytes)
+        }
+        snapshot.load = figure(kernel.loadAverage, &problems) { bytes throws(MetricsParseError) in
+            try ProcParsers.loadAverage(bytes: bytes)
+        }
+        if let memory = figure(kernel.memory, &problems, { bytes throws(MetricsParseError) in try ProcParsers.memTotalAndAvailable(bytes: bytes) }) {
             snapshot.hostMemoryTotalBytes = memory.total
             snapshot.hostMemoryAvailableBytes = memory.available
         }
-        let stat = files.read("/proc/stat")
         var bootTime: UInt64? = nil
-        if let stat {
-            do {
-                let figures = try ProcParsers.statFigures(stat)
-                bootTime = figures.bootTime
-                let times = figures.cpu
-                let earlier = previous.withLock { p in
-                    defer { p.hostCPU = times }
-                    return p.hostCPU
-                }
-                snapshot.hostCPUPercent = earlier.flatMap { times.busyPercent(since: $0) }
-            } catch {
-                problems.append(error.description)
+        // The boot time serves the container's start, found once.
+        let needsBootTime = previous.withLock { $0.containerStarted == nil }
+        if let figures = figure(
+            kernel.stat, &problems, { bytes throws(MetricsParseError) in try ProcParsers.statFigures(bytes: bytes, bootTime: needsBootTime) })
+        {
+            bootTime = figures.bootTime
+            if needsBootTime, bootTime == nil {
+                problems.append(MetricsParseError(file: kernel.stat.name, line: 1, reason: "no 'btime' line").description)
             }
-        } else {
-            problems.append("/proc/stat: cannot be read")
+            let times = figures.cpu
+            let earlier = previous.withLock { p in
+                defer { p.hostCPU = times }
+                return p.hostCPU
+            }
+            snapshot.hostCPUPercent = earlier.flatMap { times.busyPercent(since: $0) }
         }
-        if let status = files.read("/proc/self/status") {
-            snapshot.processRSSBytes =
-                Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("VmRSS", in: status) } ?? nil
-            snapshot.processThreads =
-                Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.statusField("Threads", in: status) } ?? nil
-        } else {
-            problems.append("/proc/self/status: cannot be read")
+        if let status = figure(kernel.status, &problems, { ProcParsers.residentBytesAndThreads(bytes: $0) }) {
+            snapshot.processRSSBytes = status.residentBytes.flatMap { Self.value($0, &problems) }
+            snapshot.processThreads = status.threads.flatMap { Self.value($0, &problems) }
         }
         // The listing includes the descriptor of the directory being listed: not counted.
         snapshot.processOpenFileDescriptors = files.countEntries("/proc/self/fd").map { $0 > 0 ? $0 - 1 : 0 }
-        if let net = attempt("/proc/net/dev", { t throws(MetricsParseError) in try ProcParsers.networkBytes(t) }) {
+        if let net = figure(kernel.network, &problems, { bytes throws(MetricsParseError) in try ProcParsers.networkBytes(bytes: bytes) }) {
             snapshot.networkReceivedBytes = net.received
             snapshot.networkSentBytes = net.sent
         }
@@ -120,7 +192,7 @@ public final class MetricsCollector: Sendable {
         return max(0, Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - started)
     }
 
-    private func locateCgroups(problems: inout [String]) -> CgroupLocation? {
+    private func cgroupFiles(problems: inout [String]) -> CgroupFiles? {
         if let known = previous.withLock({ $0.cgroups }) { return known }
         guard let membershipText = files.read("/proc/self/cgroup", keepOpen: false),
             let mountText = files.read("/proc/self/mountinfo", keepOpen: false)
@@ -132,52 +204,39 @@ public final class MetricsCollector: Sendable {
             let location = ProcParsers.locateCgroups(
                 membership: try ProcParsers.cgroupMembership(membershipText),
                 mounts: try ProcParsers.mountInfo(mountText))
-            previous.withLock { $0.cgroups = location }
-            return location
+            let resolved = CgroupFiles(location, files)
+            previous.withLock { $0.cgroups = resolved }
+            return resolved
         } catch {
             problems.append(error.description)
             return nil
         }
     }
 
-    /// Runs a parser; a parse error goes to `problems` (file and line) and gives nil.
-    private static func parse<T>(_ problems: inout [String], _ parser: () throws(MetricsParseError) -> T) -> T? {
-        do {
-            return try parser()
-        } catch {
-            problems.append(error.description)
-            return nil
-        }
+    /// A cgroup file holding one number or `max`: nil when it cannot be read; else the number (nil
+    /// for `max`), or a failure. A garbage value is a problem and reads as nil, like a missing
+    /// file, never as "no limit".
+    private func cgroupNumber(_ file: SystemFiles.File) -> Result<UInt64?, MetricsParseError>? {
+        files.contents(file) { bytes in Result { () throws(MetricsParseError) in try ProcParsers.cgroupValue(bytes: bytes, file: file.name) } }
     }
 
-    /// A cgroup file holding one number or `max`: (file exists, value). A garbage value is a problem
-    /// and reads as nil, like a missing file, never as "no limit".
-    private func cgroupNumber(_ path: String, _ problems: inout [String]) -> (present: Bool, value: UInt64?) {
-        guard let text = files.read(path) else { return (false, nil) }
-        let parsed = Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.cgroupValue(text, file: path) }
-        return (parsed != nil, parsed ?? nil)
-    }
-
-    /// A `key value` line of a cgroup file; nil when the file or the key is missing.
-    private func flatKeyedValue(_ key: String, _ path: String, _ problems: inout [String]) -> UInt64? {
-        guard let text = files.read(path) else { return nil }
-        return Self.parse(&problems) { () throws(MetricsParseError) in try ProcParsers.flatKeyed(key, in: text, file: path) } ?? nil
+    /// A `key value` line of a cgroup file: nil when the file cannot be read; else the value (nil
+    /// without the key), or a failure.
+    private func flatKeyed(_ key: StaticString, _ file: SystemFiles.File) -> Result<UInt64?, MetricsParseError>? {
+        files.contents(file) { bytes in Result { () throws(MetricsParseError) in try ProcParsers.flatKeyed(key, bytes: bytes, file: file.name) } }
     }
 
     /// Usage less the inactive file pages of `memory.stat` (the working set); nil without a usage.
     /// A `memory.stat` that cannot be read, or lacks the line, is a problem, as is a garbage line.
-    private func workingSet(usage: UInt64?, inactiveKey: String, _ path: String, _ problems: inout [String]) -> UInt64? {
+    private func workingSet(usage: UInt64?, memory: CgroupFiles.Memory, _ problems: inout [String]) -> UInt64? {
         guard let usage else { return nil }
-        guard let text = files.read(path) else {
-            problems.append("\(path): cannot be read")
+        guard let result = flatKeyed(memory.inactiveKey, memory.stat) else {
+            problems.append("\(memory.stat.name): cannot be read")
             return nil
         }
-        guard let parsed = Self.parse(&problems, { () throws(MetricsParseError) in try ProcParsers.flatKeyed(inactiveKey, in: text, file: path) })
-        else {
-            return nil
-        }
+        guard let parsed = Self.value(result, &problems) else { return nil }
         guard let inactive = parsed else {
-            problems.append("\(path): no \(inactiveKey) line")
+            problems.append("\(memory.stat.name): no \(memory.inactiveKey) line")
             return nil
         }
         return ProcParsers.workingSet(usage: usage, inactiveFile: inactive)
@@ -185,46 +244,47 @@ public final class MetricsCollector: Sendable {
 
     /// Memory and CPU of the container's cgroup: v2 where its controllers are enabled, else v1.
     private func collectCgroup(into snapshot: inout MetricsSnapshot, problems: inout [String]) {
-        guard let location = locateCgroups(problems: &problems) else { return }
-        var usageNanoseconds: UInt64? = nil
-        if let dir = location.unified, files.read(dir + "/memory.current") != nil {
-            snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.current", &problems).value
-            snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.max", &problems).value
-            snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.events", &problems)
-            snapshot.containerMemoryWorkingSetBytes = workingSet(
-                usage: snapshot.containerMemoryCurrentBytes, inactiveKey: "inactive_file", dir + "/memory.stat", &problems)
-        } else if let dir = location.v1["memory"] {
-            snapshot.containerMemoryCurrentBytes = cgroupNumber(dir + "/memory.usage_in_bytes", &problems).value
-            snapshot.containerMemoryLimitBytes = cgroupNumber(dir + "/memory.limit_in_bytes", &problems).value.flatMap(ProcParsers.v1MemoryLimit)
-            snapshot.containerOOMKills = flatKeyedValue("oom_kill", dir + "/memory.oom_control", &problems)
-            // total_: the whole hierarchy below this cgroup, as usage_in_bytes counts it.
-            snapshot.containerMemoryWorkingSetBytes = workingSet(
-                usage: snapshot.containerMemoryCurrentBytes, inactiveKey: "total_inactive_file", dir + "/memory.stat", &problems)
+        guard let cgroups = cgroupFiles(problems: &problems) else { return }
+        // v2 memory when memory.current can be read (the controller is enabled there), else v1.
+        var memory: (files: CgroupFiles.Memory, usage: Result<UInt64?, MetricsParseError>)? = nil
+        if let unified = cgroups.unifiedMemory, let usage = cgroupNumber(unified.usage) {
+            memory = (unified, usage)
+        } else if let v1 = cgroups.v1Memory {
+            // A v1 usage that cannot be read reads as nil, without a problem (as before).
+            memory = (v1, cgroupNumber(v1.usage) ?? .success(nil))
         }
-        if let dir = location.unified, let cpuStat = files.read(dir + "/cpu.stat") {
-            usageNanoseconds =
-                (Self.parse(&problems) { () throws(MetricsParseError) in
-                    try ProcParsers.flatKeyed("usage_usec", in: cpuStat, file: dir + "/cpu.stat")
-                } ?? nil).map { $0 * 1000 }
-            if let max = files.read(dir + "/cpu.max") {
-                snapshot.containerCPULimitCores =
-                    Self.parse(&problems) { () throws(MetricsParseError) in
-                        try ProcParsers.cpuMax(max, file: dir + "/cpu.max")
-                    } ?? nil
+        if let memory {
+            let chosen = memory.files
+            snapshot.containerMemoryCurrentBytes = Self.value(memory.usage, &problems) ?? nil
+            let limit = cgroupNumber(chosen.limit).flatMap { Self.value($0, &problems) } ?? nil
+            snapshot.containerMemoryLimitBytes = chosen.v1 ? limit.flatMap(ProcParsers.v1MemoryLimit) : limit
+            snapshot.containerOOMKills = flatKeyed(chosen.oomKey, chosen.events).flatMap { Self.value($0, &problems) } ?? nil
+            snapshot.containerMemoryWorkingSetBytes = workingSet(usage: snapshot.containerMemoryCurrentBytes, memory: chosen, &problems)
+        }
+        var usageNanoseconds: UInt64? = nil
+        if let cpuStat = cgroups.cpuStat, let result = flatKeyed("usage_usec", cpuStat) {
+            usageNanoseconds = (Self.value(result, &problems) ?? nil).map { $0 * 1000 }
+            if let cpuMax = cgroups.cpuMax,
+                let result = files.contents(
+                    cpuMax,
+                    { bytes in
+                        Result { () throws(MetricsParseError) in try ProcParsers.cpuMax(ByteScanning.text(bytes), file: cpuMax.name) }
+                    })
+            {
+                snapshot.containerCPULimitCores = Self.value(result, &problems) ?? nil
             }
         } else {
-            if let dir = location.v1["cpuacct"] {
-                usageNanoseconds = cgroupNumber(dir + "/cpuacct.usage", &problems).value
+            if let usage = cgroups.cpuacctUsage {
+                usageNanoseconds = cgroupNumber(usage).flatMap { Self.value($0, &problems) } ?? nil
             }
-            if let dir = location.v1["cpu"], let quotaText = files.read(dir + "/cpu.cfs_quota_us"),
-                let periodText = files.read(dir + "/cpu.cfs_period_us")
+            if let quotaFile = cgroups.cfsQuota, let periodFile = cgroups.cfsPeriod,
+                let quota = files.contents(quotaFile, { Int64(ByteScanning.text(ByteScanning.trimmed($0))) }),
+                let period = files.contents(periodFile, { ByteScanning.double(ByteScanning.trimmed($0)) })
             {
-                if let quota = Int64(ByteScanning.text(ByteScanning.trimmed(ByteScanning.bytes(quotaText)))),
-                    let period = Double(ByteScanning.text(ByteScanning.trimmed(ByteScanning.bytes(periodText)))), period > 0
-                {
+                if let quota, let period, period > 0 {
                     snapshot.containerCPULimitCores = quota > 0 ? Double(quota) / period : nil
                 } else {
-                    problems.append("\(dir)/cpu.cfs_quota_us:1: expected a quota and a period in microseconds")
+                    problems.append("\(quotaFile.name):1: expected a quota and a period in microseconds")
                 }
             }
         }

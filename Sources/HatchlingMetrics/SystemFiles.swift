@@ -30,16 +30,43 @@ public struct SystemFiles: Sendable {
     /// How many kernel files are being kept open.
     public var keptOpen: Int { openFiles?.count ?? 0 }
 
+    /// A file read at every collection, resolved once: its path below the root, how the kernel
+    /// writes it, and (for a kernel file, when files are kept open) its kept descriptor, so that a
+    /// read is one `pread` with no path built, hashed or looked up.
+    struct File: Sendable {
+        /// The path as the agent names it (`/proc/stat`), for messages.
+        let name: String
+        /// The path below the root.
+        let path: String
+        let oneRecord: Bool
+        /// The kept descriptor's entry; nil: opened and closed at each read.
+        let kept: OpenFiles.Entry?
+    }
+
+    /// `absolute`, resolved for reading again and again (`contents`).
+    func file(_ absolute: String, keepOpen: Bool = true) -> File {
+        let kernel = absolute.hasPrefix("/proc/") || absolute.hasPrefix("/sys/")
+        let resolved = path(absolute)
+        return File(
+            name: absolute, path: resolved, oneRecord: Self.isOneRecord(absolute),
+            kept: keepOpen && kernel ? openFiles?.entry(resolved) : nil)
+    }
+
     /// The file's text, or nil when it cannot be opened or read. At most `limit` bytes.
     /// `keepOpen: false` for a file read once (it is not worth a descriptor).
     public func read(_ absolute: String, limit: Int = 256 * 1024, keepOpen: Bool = true) -> String? {
-        let oneRecord = Self.isOneRecord(absolute)
-        if keepOpen, let openFiles, absolute.hasPrefix("/proc/") || absolute.hasPrefix("/sys/") {
-            return openFiles.read(path(absolute)) { fd in Self.read(fd: fd, limit: limit, oneRecord: oneRecord) }
+        contents(file(absolute, keepOpen: keepOpen), limit: limit) { ByteScanning.text($0) }
+    }
+
+    /// Runs `body` on the file's bytes, at most `limit` of them, where the read left them (valid in
+    /// `body` only); nil when the file cannot be opened or read.
+    func contents<T>(_ file: File, limit: Int = 256 * 1024, _ body: (Bytes) -> T) -> T? {
+        if let kept = file.kept {
+            return kept.read { fd in Self.read(fd: fd, limit: limit, oneRecord: file.oneRecord, body) }
         }
-        guard let fd = Self.open(path(absolute)) else { return nil }
+        guard let fd = Self.open(file.path) else { return nil }
         defer { close(fd) }
-        return Self.read(fd: fd, limit: limit, oneRecord: oneRecord)
+        return Self.read(fd: fd, limit: limit, oneRecord: file.oneRecord, body)
     }
 
     /// Files the kernel writes as a single record (`single_open`, and cgroup files): one read
@@ -64,14 +91,15 @@ public struct SystemFiles: Sendable {
         }
     }
 
-    /// Reads from offset 0 to the end, with `pread` (so a kept descriptor needs no seek). The first
-    /// read goes into a stack buffer; for a one-record file that is not full, it is the whole file.
-    private static func read(fd: Int32, limit: Int, oneRecord: Bool) -> String? {
-        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> String? in
+    /// Reads from offset 0 to the end, with `pread` (so a kept descriptor needs no seek), and runs
+    /// `body` on the bytes; nil when a read fails. The first read goes into a stack buffer; for a
+    /// one-record file that is not full, it is the whole file, and nothing is allocated.
+    private static func read<T>(fd: Int32, limit: Int, oneRecord: Bool, _ body: (Bytes) -> T) -> T? {
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer -> T? in
             let first = Syscall.retryingRaw { pread(fd, buffer.baseAddress, buffer.count, 0) }
             guard first >= 0 else { return nil }
             if first == 0 || (oneRecord && first < buffer.count) {
-                return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<first]), as: UTF8.self)
+                return body(UnsafeRawBufferPointer(buffer)[0..<min(first, limit)])
             }
             var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<first]))
             while bytes.count < limit {
@@ -80,7 +108,7 @@ public struct SystemFiles: Sendable {
                 if count == 0 { break }
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
-            return String(decoding: bytes.prefix(limit), as: UTF8.self)
+            return bytes.withUnsafeBytes { body($0[0..<min(bytes.count, limit)]) }
         }
     }
 
@@ -122,19 +150,72 @@ public struct SystemFiles: Sendable {
     }
 }
 
-/// Descriptors of kernel files kept open between reads, by path. Closed with the last copy of the
-/// `SystemFiles` that made them. Reads happen under the lock: a descriptor that fails is closed,
-/// and no other thread may be reading it then (its number could be reused at once).
+/// Descriptors of kernel files kept open between reads, by path. A descriptor is closed with its
+/// entry (the last `SystemFiles` or resolved `File` that holds it). Reads happen under the entry's
+/// lock: a descriptor that fails is closed, and no other thread may be reading it then (its number
+/// could be reused at once).
 final class OpenFiles: Sendable {
     /// How long a file found missing is taken as missing before it is looked up again.
     static let absenceSeconds = 60.0
 
+    /// One file's descriptor, kept open; or when to look for the file again.
+    final class Entry: Sendable {
+        private struct State {
+            var fd: Int32 = -1
+            /// The file was found missing (ENOENT): when to look again (monotonic seconds).
+            var absentUntil: Double? = nil
+        }
+
+        let path: String
+        private let state = Mutex(State())
+        private let clock: @Sendable () -> Double
+
+        init(path: String, clock: @escaping @Sendable () -> Double) {
+            self.path = path
+            self.clock = clock
+        }
+
+        var isOpen: Bool { state.withLock { $0.fd >= 0 } }
+        var isAbsent: Bool { state.withLock { $0.absentUntil != nil } }
+
+        /// Reads through the kept descriptor; a descriptor that fails is closed and the file
+        /// opened again once; a file that cannot be read is not kept.
+        func read<T>(_ body: (Int32) -> T?) -> T? {
+            state.withLock { state -> T? in
+                if state.fd >= 0 {
+                    if let value = body(state.fd) { return value }
+                    close(state.fd)
+                    state.fd = -1
+                }
+                if let until = state.absentUntil {
+                    if clock() < until { return nil }
+                    state.absentUntil = nil
+                }
+                let opened = SystemFiles.openReportingError(path)
+                guard let fd = opened.fd else {
+                    if opened.error == ENOENT { state.absentUntil = clock() + OpenFiles.absenceSeconds }
+                    return nil
+                }
+                guard let value = body(fd) else {
+                    close(fd)
+                    return nil
+                }
+                state.fd = fd
+                return value
+            }
+        }
+
+        deinit {
+            state.withLock { state in
+                if state.fd >= 0 { close(state.fd) }
+            }
+        }
+    }
+
     private struct Kept: ~Copyable {
-        var descriptors: [String: Int32] = [:]
+        var entries: [String: Entry] = [:]
         /// Directories being counted, kept open and rewound (`DIR *`, as an address).
         var directories: [String: UInt] = [:]
-        /// Files found missing (ENOENT), with when to look again (monotonic seconds).
-        var absentUntil: [String: Double] = [:]
     }
 
     private let kept = Mutex(Kept())
@@ -144,36 +225,26 @@ final class OpenFiles: Sendable {
         self.clock = clock
     }
 
-    var count: Int { kept.withLock { $0.descriptors.count + $0.directories.count } }
+    /// The entry of `path`, made on first use.
+    func entry(_ path: String) -> Entry {
+        kept.withLock { kept in
+            if let entry = kept.entries[path] { return entry }
+            let entry = Entry(path: path, clock: clock)
+            kept.entries[path] = entry
+            return entry
+        }
+    }
+
+    var count: Int {
+        kept.withLock { kept in kept.entries.values.count(where: \.isOpen) + kept.directories.count }
+    }
 
     /// How many paths are taken as missing now.
-    var absent: Int { kept.withLock { $0.absentUntil.count } }
+    var absent: Int { kept.withLock { $0.entries.values.count(where: \.isAbsent) } }
 
-    /// Reads `path` through its kept descriptor; a descriptor that fails is closed and the file
-    /// opened again once; a file that cannot be read is not kept.
-    func read(_ path: String, _ body: (Int32) -> String?) -> String? {
-        kept.withLock { kept -> String? in
-            if let fd = kept.descriptors[path] {
-                if let text = body(fd) { return text }
-                kept.descriptors[path] = nil
-                close(fd)
-            }
-            if let until = kept.absentUntil[path] {
-                if clock() < until { return nil }
-                kept.absentUntil[path] = nil
-            }
-            let opened = SystemFiles.openReportingError(path)
-            guard let fd = opened.fd else {
-                if opened.error == ENOENT { kept.absentUntil[path] = clock() + Self.absenceSeconds }
-                return nil
-            }
-            guard let text = body(fd) else {
-                close(fd)
-                return nil
-            }
-            kept.descriptors[path] = fd
-            return text
-        }
+    /// Reads `path` through its kept descriptor (`Entry.read`).
+    func read<T>(_ path: String, _ body: (Int32) -> T?) -> T? {
+        entry(path).read(body)
     }
 
     /// Runs `body` on the directory, opened on first use and rewound on every later one (a
@@ -199,7 +270,6 @@ final class OpenFiles: Sendable {
 
     deinit {
         kept.withLock { kept in
-            for fd in kept.descriptors.values { close(fd) }
             for address in kept.directories.values {
                 if let directory = OpaquePointer(bitPattern: address) { closedir(directory) }
             }

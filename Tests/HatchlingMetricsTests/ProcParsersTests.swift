@@ -1,6 +1,7 @@
-import HatchlingMetrics
 import HatchlingSystem
 import Testing
+
+@testable import HatchlingMetrics
 
 @Suite("ProcParsers: /proc files")
 struct ProcParsersTests {
@@ -206,5 +207,29 @@ struct NetworkAndDescriptorTests {
         let files = SystemFiles()
         #expect(try #require(files.countEntries("/proc/self/fd")) >= 4)
         #expect(access("/proc/self/fd/\(fd)", F_OK) == 0)
+    }
+}
+
+@Suite("Decimal numbers read from bytes")
+struct ByteDecimalTests {
+    static func parsed(_ text: String) -> Double? {
+        var text = text
+        return text.withUTF8 { ByteScanning.double(UnsafeRawBufferPointer($0)[...]) }
+    }
+
+    @Test("the same Double as Double(String), for the kernel's decimals and for 20,000 random ones")
+    func sameAsSwift() {
+        for text in [
+            "0.00", "912345.20", "0.52", "7", "5.", ".5", "123456789012345", "1234567890123456", "0.1", "1e5", "", ".", "1.2.3", "-1", "12a",
+        ] {
+            #expect(Self.parsed(text) == Double(text), "\(text)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let whole = String(UInt64.random(in: 0...999_999_999, using: &generator))
+            let fraction = String(UInt64.random(in: 0...999_999, using: &generator))
+            let text = Bool.random(using: &generator) ? "\(whole).\(fraction)" : whole
+            #expect(Self.parsed(text) == Double(text), "\(text)")
+        }
     }
 }
