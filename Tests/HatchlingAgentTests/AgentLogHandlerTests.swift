@@ -78,6 +78,29 @@ struct AgentLogHandlerTests {
         #expect(written.hasPrefix(#"{"h":"1","level":"warning","#))
     }
 
+    @Test("a command's line written straight to the handler has the fields, in the order, that swift-log's path gives it")
+    func decisionLineFastPath() {
+        let lines = [
+            DecisionLogLine(
+                level: .info, message: "command handled", id: "a b", command: "health-check", durationMs: 12, topic: "fleet/x/command",
+                outcome: "ok"),
+            DecisionLogLine(level: .warning, message: "command refused", id: "x", topic: "fleet/x/command", outcome: "rate-limited"),
+            DecisionLogLine(level: .notice, message: "duplicate", command: "status-report"),
+            DecisionLogLine(level: .info, message: "nothing else"),
+        ]
+        for decision in lines {
+            for published in [true, false] {
+                let event = LogEvent(
+                    level: decision.level, message: "\(decision.message)", metadata: decision.metadata(published: published), source: nil,
+                    file: #fileID, function: #function, line: #line)
+                let viaSwiftLog = AgentLogHandler.fields([:], event)
+                let direct = decision.sortedFields(published: published)
+                #expect(direct.map(\.0) == viaSwiftLog.map(\.0), "\(decision)")
+                #expect(direct.map(\.1) == viaSwiftLog.map(\.1), "\(decision)")
+            }
+        }
+    }
+
     @Test("time, level, label, message, then the metadata sorted by key, one line")
     func layout() {
         #expect(

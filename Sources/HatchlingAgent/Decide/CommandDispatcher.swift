@@ -92,8 +92,26 @@ public struct DecisionLogLine: Sendable, Equatable {
         return metadata
     }
 
+    /// The same fields, as text, sorted by key (the order `AgentLogHandler` writes metadata in).
+    public func sortedFields(published: Bool = true) -> [(String, String)] {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(5)
+        if let durationMs { fields.append(("command.duration_ms", String(durationMs))) }
+        if let id { fields.append(("command.id", id)) }
+        if let command { fields.append(("command.name", command)) }
+        if let outcome { fields.append(("command.outcome", published ? outcome : "\(outcome)-unpublished")) }
+        if let topic { fields.append(("mqtt.topic", topic)) }
+        return fields
+    }
+
+    /// Logs the line; straight to the agent's own handler when that is the logger's (and it
+    /// carries no metadata of its own), through swift-log otherwise.
     public func write(to logger: Logger, published: Bool = true) {
-        logger.log(level: level, "\(message)", metadata: metadata(published: published))
+        if let handler = logger.handler as? AgentLogHandler, handler.metadata.isEmpty {
+            handler.write(level: level, message: message, sortedFields: sortedFields(published: published))
+        } else {
+            logger.log(level: level, "\(message)", metadata: metadata(published: published))
+        }
     }
 }
 

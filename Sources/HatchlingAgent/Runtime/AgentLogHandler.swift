@@ -52,18 +52,23 @@ public struct AgentLogHandler: LogHandler {
     public func log(event: LogEvent) {
         // One line, built as bytes and written with one write(2). A line is logged for every
         // command, so this stays cheap: no String building, no reflection for the level's name.
-        let line = Self.line(for: event, label: label, metadata: metadata, at: .now(), format: format)
-        line.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        Self.writeLine(Self.line(for: event, label: label, metadata: metadata, at: .now(), format: format))
+    }
+
+    /// Writes one line with `fields` as they are, when `level` passes this handler's level: for a
+    /// caller that has its fields sorted by key already and knows this handler has no metadata of
+    /// its own (`metadata` empty), the line `log(event:)` would write, without a `Logger.Metadata`
+    /// dictionary built, merged and sorted for it (the event loop's line per command: a third of
+    /// a command's instructions went there).
+    public func write(level: Logger.Level, message: String, sortedFields: [(String, String)]) {
+        guard level >= logLevel else { return }
+        Self.writeLine(LogLine.bytes(format: format, time: .now(), level: level.rawValue, label: label, message: message, fields: sortedFields))
+    }
+
+    /// One write(2) on standard error (retried when short or interrupted); a line that cannot be
+    /// written is dropped.
+    private static func writeLine(_ line: [UInt8]) {
+        Syscall.writeAll(2, line)
     }
 
     /// The bytes of one line, newline included (`LogLine`): time, level, label, message, then the
