@@ -102,12 +102,10 @@ public enum ProcParsers {
     ) {
         var resident: Result<UInt64, MetricsParseError>? = nil
         var threads: Result<UInt64, MetricsParseError>? = nil
-        statusFields(
-            bytes: bytes, file: file,
-            wanted: { line in
-                ByteScanning.hasPrefix(line, "VmRSS:") ? 6 : ByteScanning.hasPrefix(line, "Threads:") ? 8 : nil
-            }
-        ) { line, value in
+        let wanted = { (line: Bytes) -> Int? in
+            ByteScanning.hasPrefix(line, "VmRSS:") ? 6 : ByteScanning.hasPrefix(line, "Threads:") ? 8 : nil
+        }
+        statusFields(bytes: bytes, file: file, wanted: wanted) { line, value in
             if ByteScanning.hasPrefix(line, "VmRSS:") { resident = value } else { threads = value }
             return resident != nil && threads != nil
         }
