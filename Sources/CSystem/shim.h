@@ -10,7 +10,7 @@
 #include <signal.h>
 
 // The worker asks the kernel to send it `signal` when the thread that started it ends (the
-// supervisor's spawning thread lives as long as the supervisor): a SIGKILLed supervisor cannot
+// supervisor forks and spawns from its main thread, which lives as long as the supervisor): a SIGKILLed supervisor cannot
 // leave an orphaned worker online.
 static inline int hatchling_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
@@ -49,9 +49,10 @@ static inline int hatchling_accept4(int fd, int flags) { return accept4(fd, 0, 0
 static inline int hatchling_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 // A forked worker starts clean: the signals its supervisor caught get their default action back
-// (SIG_DFL is a cast macro, which Swift does not import), and every descriptor above 2 is closed
-// (close_range; a loop where the kernel lacks it).
-#include <sys/syscall.h>
+// (SIG_DFL is a cast macro, which Swift does not import), the signal pipe's descriptor is forgotten
+// (the handler writes to nothing, should a signal's action have been missed), and every
+// descriptor above 2 is closed (glibc's closefrom: close_range, or a walk of /proc/self/fd where
+// that call is refused).
 static inline int hatchling_default_signal(int signal) {
     struct sigaction action;
     action.sa_handler = SIG_DFL;
@@ -59,12 +60,6 @@ static inline int hatchling_default_signal(int signal) {
     action.sa_flags = 0;
     return sigaction(signal, &action, 0);
 }
-static inline void hatchling_close_from(int lowest) {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned int)lowest, ~0U, 0) == 0) return;
-#endif
-    long highest = sysconf(_SC_OPEN_MAX);
-    if (highest < 0 || highest > 1048576) highest = 1048576;
-    for (long fd = lowest; fd < highest; fd++) close((int)fd);
-}
+static inline void hatchling_forget_signal_pipe(void) { hatchling_signal_pipe_fd = -1; }
+static inline void hatchling_close_from(int lowest) { closefrom(lowest); }
 #endif

@@ -101,6 +101,25 @@ public struct SystemFiles: Sendable {
             if first == 0 || (oneRecord && first < buffer.count) {
                 return body(UnsafeRawBufferPointer(buffer)[0..<min(first, limit)])
             }
+            if oneRecord {
+                // Larger than the stack buffer (/proc/stat on a host with many CPUs): read again
+                // whole, in one read into a buffer that holds it. Pieces read at later offsets would
+                // each be generated afresh, and a line could straddle two generations.
+                var capacity = buffer.count * 4
+                while true {
+                    var failed = false
+                    let whole = [UInt8](unsafeUninitializedCapacity: capacity) { storage, count in
+                        let read = Syscall.retryingRaw { pread(fd, storage.baseAddress, capacity, 0) }
+                        failed = read < 0
+                        count = max(0, read)
+                    }
+                    if failed { return nil }
+                    if whole.count < capacity || capacity >= limit {
+                        return whole.withUnsafeBytes { body($0[0..<min(whole.count, limit)]) }
+                    }
+                    capacity *= 4
+                }
+            }
             var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<first]))
             while bytes.count < limit {
                 let count = Syscall.retryingRaw { pread(fd, buffer.baseAddress, buffer.count, off_t(bytes.count)) }

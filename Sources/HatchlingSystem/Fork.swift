@@ -7,6 +7,8 @@ import CSystem
 /// libcrypto, the Swift runtime's caches. Started with `exec`, each process made its own (about a
 /// megabyte of private pages each; docs/benchmarks.md). Only a single-threaded parent may use it:
 /// after `fork` the child has one thread, and a lock another thread held would stay locked there.
+/// The child also keeps the parent's stack canary, pointer guard and address layout: fork once,
+/// not again and again for code that hostile input may crash (`ProcessSupervisor`).
 public enum Fork {
     /// Forks; the child puts `signals` back to their default action, closes every descriptor above
     /// 2, unblocks all signals, runs `child` and exits with the status it returns (`exit`, so the
@@ -24,6 +26,7 @@ public enum Fork {
         let pid = fork()
         if pid == 0 {
             for number in signals { _ = hatchling_default_signal(number) }
+            hatchling_forget_signal_pipe()
             hatchling_close_from(3)
             var none = sigset_t()
             sigemptyset(&none)

@@ -72,7 +72,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT (the default subcommand).",
         discussion: """
-            By default this process is a small supervisor: it runs the agent in a worker (a fork of itself) and starts another within a second or so if it dies of anything but a shutdown (a crash, SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker and reaps it: no cron job, no zombie. --no-supervisor runs the agent in this process.
+            By default this process is a small supervisor: it runs the agent in a worker (a fork of itself; after a crash, the same binary started again) and starts another within a second or so if it dies of anything but a shutdown (a crash, SIGKILL, a trap), with a backoff of up to 5 s. It forwards SIGTERM, SIGINT and SIGHUP to the worker and reaps it: no cron job, no zombie. --no-supervisor runs the agent in this process.
 
             \(AgentCLI.settingsHelp)
             """)
@@ -99,7 +99,25 @@ struct Run: ParsableCommand {
             if status != 0 { throw ExitCode(status) }
             return
         }
-        let supervisor = ProcessSupervisor(logger: Logger(label: "hatchling-agent.supervisor")) { supervisorPID in
+        if ProcessSupervisor.isWorker(environment) {
+            // A worker its supervisor started again after a crash, as a new program.
+            guard ProcessSupervisor.bindWorkerToSupervisor(environment) else {
+                Logger(label: "hatchling-agent").error(
+                    "the supervisor that started this worker is gone; exiting rather than running unsupervised")
+                throw ExitCode(1)
+            }
+            let status = Self.runAgent(loader: loader, loaded: loaded, level: level)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+        let supervisorLogger = Logger(label: "hatchling-agent.supervisor")
+        guard let executable = ProcessSupervisor.currentExecutable() else {
+            supervisorLogger.critical("cannot find this program's own path (/proc/self/exe)")
+            throw ExitCode(1)
+        }
+        let supervisor = ProcessSupervisor(
+            executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), environment: environment, logger: supervisorLogger
+        ) { supervisorPID in
             // The forked worker: bound to its supervisor, then the agent, on settings read afresh
             // (a restart after a crash sees a changed configuration file).
             let logger = Logger(label: "hatchling-agent")

@@ -97,6 +97,13 @@ struct AgentLogHandlerTests {
                 let direct = decision.sortedFields(published: published)
                 #expect(direct.map(\.0) == viaSwiftLog.map(\.0), "\(decision)")
                 #expect(direct.map(\.1) == viaSwiftLog.map(\.1), "\(decision)")
+                for format in LogFormat.allCases {
+                    let swiftLogLine = AgentLogHandler.line(for: event, label: "hatchling-agent", metadata: [:], at: Self.time, format: format)
+                    let directLine = LogLine.bytes(
+                        format: format, time: Self.time, level: decision.level.rawValue, label: "hatchling-agent", message: decision.message,
+                        fields: direct)
+                    #expect(directLine == swiftLogLine, "\(format): \(String(decoding: directLine, as: UTF8.self))")
+                }
             }
         }
     }

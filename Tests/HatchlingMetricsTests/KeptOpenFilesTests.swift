@@ -98,3 +98,29 @@ final class ThreadBox {
     let body: () -> Void
     init(_ body: @escaping () -> Void) { self.body = body }
 }
+
+@Suite("One-record files larger than the read buffer")
+struct LargeOneRecordFileTests {
+    @Test("a /proc/stat of 40 KiB (a host with many CPUs) is read whole, and btime past the first 16 KiB is found")
+    func largeStat() throws {
+        try withFixtureTree { tree in
+            try tree.writeProc(bootedSecondsAgo: 5000)
+            let small = try #require(SystemFiles(root: tree.root).read("/proc/stat"))
+            var lines = small.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let cpus = (0..<1400).map { "cpu\($0) 10 0 5 80 5 0 0 0 0 0" }
+            lines.insert(contentsOf: cpus, at: 1)
+            let large = lines.joined(separator: "\n")
+            #expect(large.utf8.count > 32 * 1024)
+            try tree.write("/proc/stat", large)
+            let read = try #require(SystemFiles(root: tree.root).read("/proc/stat"))
+            #expect(read == large, "\(read.utf8.count) of \(large.utf8.count) bytes")
+            let expected = try ProcParsers.statFigures(small)
+            let figures = try ProcParsers.statFigures(read)
+            #expect(figures.bootTime == expected.bootTime)
+            #expect(figures.cpu == expected.cpu)
+            let snapshot = MetricsCollector(root: tree.root, dataDirectory: "/data").collect()
+            #expect(snapshot.containerUptimeSeconds != nil, "\(snapshot.problems)")
+            #expect(!snapshot.problems.contains { $0.contains("/proc/stat") }, "\(snapshot.problems)")
+        }
+    }
+}

@@ -55,31 +55,74 @@ struct SupervisorDeathTests {
         }
     }
 
+    @Test("a worker whose supervisor is not its parent exits at once instead of running unsupervised")
+    func orphanAtStart() async throws {
+        let agent = try TestAgent(
+            name: "wren", broker: nil,
+            environment: ["MQTT_HOST": "127.0.0.1", "MQTT_PORT": "9", "HATCHLING_AGENT_ROLE": "worker", "HATCHLING_AGENT_SUPERVISOR_PID": "1"])
+        try agent.start()
+        let status = await agent.process?.waitForExit(seconds: 10)
+        #expect(status == 1)
+        #expect(agent.log().contains("the supervisor that started this worker is gone"), "\(agent.log())")
+        await agent.stop()
+    }
+
+    /// The start of the binary's first mapping (its load address) and the pipes among its descriptors.
+    static func loadAddress(_ pid: pid_t) -> String? {
+        guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return nil }
+        return maps.split(separator: "\n").first.map { String($0.prefix { $0 != "-" }) }
+    }
+
+    static func pipes(_ pid: pid_t) -> Set<String> {
+        let folder = "/proc/\(pid)/fd"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return Set(
+            names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\($0)") }.filter { $0.hasPrefix("pipe:") })
+    }
+
+    static func statusField(_ pid: pid_t, _ key: String) -> String? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix(key + ":") }.map {
+            $0.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces)
+        }
+    }
+
     @Test(
-        "the worker is forked: the variables that once marked a worker make no worker, and the worker holds none of the supervisor's descriptors"
+        "the first worker is a fork (the supervisor's layout, none of its descriptors, no signal blocked); a worker after a crash is a new program with a layout of its own"
     )
-    func forkedWorker() async throws {
+    func forkedThenExecuted() async throws {
         try await withBroker { broker in
-            // Before the worker was forked, HATCHLING_AGENT_ROLE=worker in the environment ran the
-            // agent without a supervisor. Now nothing in the environment does.
-            try await withAgent(
-                "wren", broker: broker, environment: ["HATCHLING_AGENT_ROLE": "worker", "HATCHLING_AGENT_SUPERVISOR_PID": "1"]
-            ) { agent in
+            try await withAgent("wren", broker: broker) { agent in
                 let hub = try await TestHub.connect(to: broker, topics: ["fleet/wren/status"])
                 defer { hub.close() }
-                _ = try await hub.waitOnline("wren")
-                let worker = try #require(agent.workerPID(), "the supervisor runs a worker:\n\(agent.log())")
-                let pipes = { (pid: pid_t) -> Set<String> in
-                    let folder = "/proc/\(pid)/fd"
-                    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-                    return Set(
-                        names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\($0)") }.filter {
-                            $0.hasPrefix("pipe:")
-                        })
-                }
-                let supervisorPipes = pipes(agent.pid)
+                let first = try await hub.waitOnline("wren")
+                let forked = try #require(agent.workerPID(), "the supervisor runs a worker:\n\(agent.log())")
+                let supervisorPipes = Self.pipes(agent.pid)
                 #expect(!supervisorPipes.isEmpty, "the supervisor's signal pipe")
-                #expect(pipes(worker).isDisjoint(with: supervisorPipes), "the worker closed what it inherited")
+                #expect(Self.pipes(forked).isDisjoint(with: supervisorPipes), "the worker closed what it inherited")
+                #expect(Self.statusField(forked, "SigBlk").map { $0.allSatisfy { $0 == "0" } } == true, "no signal blocked in the worker")
+                #expect(Self.loadAddress(forked) != nil && Self.loadAddress(forked) == Self.loadAddress(agent.pid), "forked: the same layout")
+                let environment = try String(contentsOfFile: "/proc/\(forked)/environ", encoding: .utf8)
+                #expect(!environment.contains("HATCHLING_AGENT_ROLE"))
+
+                kill(forked, SIGKILL)
+                _ = try await hub.waitForMessage("wren online again after the crash", timeout: 15) { message in
+                    guard let status = try? FleetJSON.decode(StatusPayload.self, from: message.payload) else { return false }
+                    return status.state == .online && status.bootId != first.bootId
+                }
+                let executed = try #require(agent.workerPID())
+                #expect(executed != forked)
+                let restartedEnvironment = try String(contentsOfFile: "/proc/\(executed)/environ", encoding: .utf8)
+                #expect(restartedEnvironment.contains("HATCHLING_AGENT_ROLE=worker"), "started as a new program")
+                // With address-space randomisation on, a new program is loaded elsewhere (the odds
+                // of the same address are one in 2^28 or so).
+                let randomised =
+                    (try? String(contentsOfFile: "/proc/sys/kernel/randomize_va_space", encoding: .utf8))
+                    .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) != "0" } ?? false
+                if randomised {
+                    #expect(Self.loadAddress(executed) != Self.loadAddress(agent.pid), "a layout of its own")
+                }
+                #expect(Self.pipes(executed).isDisjoint(with: supervisorPipes))
             }
         }
     }

@@ -3,21 +3,30 @@ import HatchlingSystem
 import Logging
 
 /// Crash recovery without cron: `hatchling-agent run` is a small parent that starts the real agent
-/// (a forked copy of itself, the worker) and starts it again when it dies of anything but a
-/// shutdown.
+/// (the worker) and starts it again when it dies of anything but a shutdown.
 ///
 /// The parent holds no connection and runs no command, so nothing in it can crash the way a
 /// worker can; it forwards SIGTERM, SIGINT and SIGHUP, reaps its worker (no zombie, under tini
 /// or not), and exits with the worker's status once a shutdown it forwarded has finished.
 ///
-/// The worker is forked, not executed again: it shares the parent's pages (the relocated binary and
-/// libraries, the runtime's caches) instead of making its own copies, and starts without loading
-/// the program again. The parent stays single-threaded, as `Fork` needs. Each worker reads the
-/// configuration afresh (`worker`), so a restart after a crash picks up a changed file, as a new
-/// process did; what stays the parent's is the log format, chosen once at start.
+/// The first worker is forked (`Fork`): it shares the parent's pages (the relocated binary and
+/// libraries, the runtime's caches) instead of making its own copies, about 1.7 MiB of PSS for the
+/// pair, and starts without loading the program again. The parent stays single-threaded, as a
+/// fork needs. A worker started after a crash is a new program (`posix_spawn` of this binary, with
+/// `HATCHLING_AGENT_ROLE=worker` in its environment): a fork would carry the parent's stack
+/// canary, pointer guard and address layout into every worker, so that whoever can crash workers
+/// could guess them one crash at a time; a new program draws its own. Either way the worker reads
+/// its configuration afresh.
 public final class ProcessSupervisor {
-    /// The worker's work, run in the forked child: given the supervisor's pid, the process's exit
-    /// status.
+    /// Set in an executed worker's environment; the worker runs the agent itself.
+    public static let workerEnvironmentKey = "HATCHLING_AGENT_ROLE"
+    public static let workerRole = "worker"
+    /// Set in an executed worker's environment: the supervisor's pid, which the worker checks is
+    /// its parent.
+    public static let supervisorPIDKey = "HATCHLING_AGENT_SUPERVISOR_PID"
+
+    /// The first worker's work, run in the forked child: given the supervisor's pid, the process's
+    /// exit status.
     public typealias Worker = (_ supervisor: pid_t) -> Int32
 
     /// Restart delays: doubling from `firstRestartDelay` up to `maxRestartDelay`; a worker that
@@ -33,9 +42,19 @@ public final class ProcessSupervisor {
     static let defaultedInWorker = caught + [SIGPIPE]
 
     private let logger: Logger
+    private let executable: String
+    private let arguments: [String]
+    private let environment: [String: String]
     private let worker: Worker
 
-    public init(logger: Logger, worker: @escaping Worker) {
+    /// - Parameters:
+    ///   - executable, arguments, environment: how to start a worker after a crash (this binary,
+    ///     as `currentExecutable()` names it, with this process's arguments and environment).
+    ///   - worker: the first worker, forked.
+    public init(executable: String, arguments: [String], environment: [String: String], logger: Logger, worker: @escaping Worker) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
         self.logger = logger
         self.worker = worker
     }
@@ -88,7 +107,7 @@ public final class ProcessSupervisor {
         func start() {
             due = .infinity
             do {
-                let pid = try spawnWorker()
+                let pid = try restarts == 0 ? forkWorker() : spawnWorker()
                 worker = (pid, Monotonic.seconds())
                 logger.info("worker started", metadata: ["worker.pid": "\(pid)", "worker.restarts": "\(restarts)"])
             } catch {
@@ -160,31 +179,85 @@ public final class ProcessSupervisor {
         }
     }
 
+    /// This process's executable (`/proc/self/exe`), to start a worker from the same binary.
+    public static func currentExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Ties a worker's life to its supervisor's: SIGTERM (a clean shutdown, `offline`/`shutdown`
     /// announced) when the supervisor dies, even of SIGKILL. Then checks that the supervisor is
     /// still the parent: one that died between the fork and the `prctl` would otherwise leave
     /// this worker running with nothing to stop it. Returns false when the worker must exit.
     ///
     /// The setting belongs to the calling *thread*, and the death it watches is that of the parent
-    /// thread that forked: the supervisor forks from its main thread, which lives as long as it
-    /// does, and the worker calls this from its main thread, which runs the event loop and lives as
-    /// long as the worker. (A thread that ends takes its setting with it: set on a thread that
-    /// libdispatch retired after a few idle seconds, a supervisor killed later left its worker
-    /// running; found by `TemplateTrustTests`.)
+    /// thread that forked: the supervisor forks (and spawns) from its main thread, which lives as
+    /// long as it does, and the worker calls this from its main thread, which runs the event loop
+    /// and lives as long as the worker. (A thread that ends takes its setting with it: set on a
+    /// thread that libdispatch retired after a few idle seconds, a supervisor killed later left
+    /// its worker running; found by `TemplateTrustTests`.)
     public static func bindWorkerToSupervisor(_ supervisor: pid_t) -> Bool {
         guard hatchling_set_parent_death_signal(SIGTERM) == 0 else { return false }
         return isSupervised(parent: getppid(), supervisor: supervisor)
     }
 
-    /// Whether a worker whose parent is `parent` is still the child of the `supervisor` that forked
-    /// it (a parent that died is replaced by tini, or by init).
-    static func isSupervised(parent: pid_t, supervisor: pid_t) -> Bool {
-        supervisor > 1 && parent == supervisor
+    /// The same, for a worker started after a crash: the supervisor's pid from its environment.
+    public static func bindWorkerToSupervisor(_ environment: [String: String]) -> Bool {
+        guard let expected = environment[supervisorPIDKey].flatMap({ pid_t($0) }) else { return false }
+        return bindWorkerToSupervisor(expected)
     }
 
-    /// Forks the worker (`Fork`): default signal actions, no descriptor but 0-2, a clear mask.
-    func spawnWorker() throws(SystemError) -> pid_t {
+    /// Whether a worker whose parent is `parent` is still the child of `supervisor` (a parent that
+    /// died is replaced by tini, by init or by a subreaper). A supervisor that is PID 1 (a
+    /// container without an init) cannot die and leave its worker behind: the kernel ends the
+    /// whole PID namespace with it.
+    static func isSupervised(parent: pid_t, supervisor: pid_t) -> Bool {
+        parent == supervisor
+    }
+
+    /// Whether this process is a worker that a supervisor started after a crash.
+    public static func isWorker(_ environment: [String: String]) -> Bool {
+        environment[workerEnvironmentKey] == workerRole
+    }
+
+    /// Forks the first worker (`Fork`): default signal actions, no descriptor but 0-2, a clear mask.
+    func forkWorker() throws(SystemError) -> pid_t {
         let supervisor = getpid()
         return try Fork.run(defaulting: Self.defaultedInWorker) { worker(supervisor) }
+    }
+
+    /// Starts a worker after a crash as a new program, with a clean signal mask and default signal
+    /// actions (ignored signals survive exec) and no descriptor but 0-2.
+    func spawnWorker() throws(SystemError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        SpawnFileActions.addCloseFrom(&actions)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in Self.defaultedInWorker { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var childEnvironment = environment
+        childEnvironment[Self.workerEnvironmentKey] = Self.workerRole
+        childEnvironment[Self.supervisorPIDKey] = String(getpid())
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = childEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard code == 0 else { throw SystemError("posix_spawn(\(executable))", errno: code) }
+        return pid
     }
 }
