@@ -10,8 +10,8 @@
 #include <signal.h>
 
 // The worker asks the kernel to send it `signal` when the thread that started it ends (the
-// supervisor forks and spawns from its main thread, which lives as long as the supervisor): a SIGKILLed supervisor cannot
-// leave an orphaned worker online.
+// supervisor forks and spawns from its main thread, which lives as long as the supervisor): a
+// SIGKILLed supervisor cannot leave an orphaned worker online.
 static inline int hatchling_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
@@ -50,7 +50,8 @@ static inline int hatchling_pipe2(int fds[2], int flags) { return pipe2(fds, fla
 
 // A forked worker starts clean: the signals its supervisor caught get their default action back
 // (SIG_DFL is a cast macro, which Swift does not import), the signal pipe's descriptor is forgotten
-// (the handler writes to nothing, should a signal's action have been missed), and every
+// (the handler writes to nothing, should a signal's action have been missed; called from the Swift
+// file that installs the handler, as the two are static here: each file has its own), and every
 // descriptor above 2 is closed (glibc's closefrom: close_range, or a walk of /proc/self/fd where
 // that call is refused).
 static inline int hatchling_default_signal(int signal) {

@@ -26,7 +26,7 @@ public enum Fork {
         let pid = fork()
         if pid == 0 {
             for number in signals { _ = hatchling_default_signal(number) }
-            hatchling_forget_signal_pipe()
+            SignalPipe.forgetInChild()
             hatchling_close_from(3)
             var none = sigset_t()
             sigemptyset(&none)

@@ -23,6 +23,13 @@ public final class SignalPipe: Sendable {
         }
     }
 
+    /// In a forked child: the handler writes to no descriptor any more (the pipe's number may be
+    /// reused by the child). Here, in the file that installs the handler: the handler and its
+    /// descriptor are static in the C header, so each Swift file that uses them has its own copy.
+    public static func forgetInChild() {
+        hatchling_forget_signal_pipe()
+    }
+
     /// The next signal's number, or nil when none is waiting.
     public func next() -> Int32? {
         var byte: UInt8 = 0

@@ -110,13 +110,8 @@ struct Run: ParsableCommand {
             if status != 0 { throw ExitCode(status) }
             return
         }
-        let supervisorLogger = Logger(label: "hatchling-agent.supervisor")
-        guard let executable = ProcessSupervisor.currentExecutable() else {
-            supervisorLogger.critical("cannot find this program's own path (/proc/self/exe)")
-            throw ExitCode(1)
-        }
         let supervisor = ProcessSupervisor(
-            executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), environment: environment, logger: supervisorLogger
+            arguments: CommandLine.arguments, environment: environment, logger: Logger(label: "hatchling-agent.supervisor")
         ) { supervisorPID in
             // The forked worker: bound to its supervisor, then the agent, on settings read afresh
             // (a restart after a crash sees a changed configuration file).

@@ -42,17 +42,15 @@ public final class ProcessSupervisor {
     static let defaultedInWorker = caught + [SIGPIPE]
 
     private let logger: Logger
-    private let executable: String
     private let arguments: [String]
     private let environment: [String: String]
     private let worker: Worker
 
     /// - Parameters:
-    ///   - executable, arguments, environment: how to start a worker after a crash (this binary,
-    ///     as `currentExecutable()` names it, with this process's arguments and environment).
+    ///   - arguments, environment: how to start a worker after a crash: this process's own
+    ///     arguments (the first is the program's name, as it was started) and environment.
     ///   - worker: the first worker, forked.
-    public init(executable: String, arguments: [String], environment: [String: String], logger: Logger, worker: @escaping Worker) {
-        self.executable = executable
+    public init(arguments: [String], environment: [String: String], logger: Logger, worker: @escaping Worker) {
         self.arguments = arguments
         self.environment = environment
         self.logger = logger
@@ -113,6 +111,7 @@ public final class ProcessSupervisor {
             } catch {
                 logger.error("cannot start the worker; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(delay)"])
                 due = Monotonic.seconds() + delay
+                delay = min(delay * 2, Self.maxRestartDelay)
             }
         }
 
@@ -179,14 +178,6 @@ public final class ProcessSupervisor {
         }
     }
 
-    /// This process's executable (`/proc/self/exe`), to start a worker from the same binary.
-    public static func currentExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// Ties a worker's life to its supervisor's: SIGTERM (a clean shutdown, `offline`/`shutdown`
     /// announced) when the supervisor dies, even of SIGKILL. Then checks that the supervisor is
     /// still the parent: one that died between the fork and the `prctl` would otherwise leave
@@ -228,8 +219,8 @@ public final class ProcessSupervisor {
         return try Fork.run(defaulting: Self.defaultedInWorker) { worker(supervisor) }
     }
 
-    /// Starts a worker after a crash as a new program, with a clean signal mask and default signal
-    /// actions (ignored signals survive exec) and no descriptor but 0-2.
+    /// Starts a worker after a crash as a new program (this binary again), with a clean signal mask
+    /// and default signal actions (ignored signals survive exec) and no descriptor but 0-2.
     func spawnWorker() throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -249,15 +240,17 @@ public final class ProcessSupervisor {
         var childEnvironment = environment
         childEnvironment[Self.workerEnvironmentKey] = Self.workerRole
         childEnvironment[Self.supervisorPIDKey] = String(getpid())
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = childEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard code == 0 else { throw SystemError("posix_spawn(\(executable))", errno: code) }
+        // The running program's own file, even if its path now names another (an upgrade) or
+        // nothing (removed): the kernel keeps it as /proc/self/exe.
+        let code = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, envp)
+        guard code == 0 else { throw SystemError("posix_spawn(/proc/self/exe)", errno: code) }
         return pid
     }
 }
