@@ -97,11 +97,16 @@ public final class MetricsCollector: Sendable {
     private func figure<T>(
         _ file: SystemFiles.File, _ problems: inout [String], _ parse: (Bytes) throws(MetricsParseError) -> T
     ) -> T? {
-        guard let result = files.contents(file, { bytes in Result { () throws(MetricsParseError) in try parse(bytes) } }) else {
+        guard let result = parsed(file, parse) else {
             problems.append("\(file.name): cannot be read")
             return nil
         }
         return Self.value(result, &problems)
+    }
+
+    /// A file's parse: nil when the file cannot be read.
+    private func parsed<T>(_ file: SystemFiles.File, _ parse: (Bytes) throws(MetricsParseError) -> T) -> Result<T, MetricsParseError>? {
+        files.contents(file) { bytes in Result { () throws(MetricsParseError) in try parse(bytes) } }
     }
 
     /// The value, or nil with the parse error in `problems`.
@@ -217,13 +222,13 @@ public final class MetricsCollector: Sendable {
     /// for `max`), or a failure. A garbage value is a problem and reads as nil, like a missing
     /// file, never as "no limit".
     private func cgroupNumber(_ file: SystemFiles.File) -> Result<UInt64?, MetricsParseError>? {
-        files.contents(file) { bytes in Result { () throws(MetricsParseError) in try ProcParsers.cgroupValue(bytes: bytes, file: file.name) } }
+        parsed(file) { bytes throws(MetricsParseError) in try ProcParsers.cgroupValue(bytes: bytes, file: file.name) }
     }
 
     /// A `key value` line of a cgroup file: nil when the file cannot be read; else the value (nil
     /// without the key), or a failure.
     private func flatKeyed(_ key: StaticString, _ file: SystemFiles.File) -> Result<UInt64?, MetricsParseError>? {
-        files.contents(file) { bytes in Result { () throws(MetricsParseError) in try ProcParsers.flatKeyed(key, bytes: bytes, file: file.name) } }
+        parsed(file) { bytes throws(MetricsParseError) in try ProcParsers.flatKeyed(key, bytes: bytes, file: file.name) }
     }
 
     /// Usage less the inactive file pages of `memory.stat` (the working set); nil without a usage.
@@ -265,11 +270,8 @@ public final class MetricsCollector: Sendable {
         if let cpuStat = cgroups.cpuStat, let result = flatKeyed("usage_usec", cpuStat) {
             usageNanoseconds = (Self.value(result, &problems) ?? nil).map { $0 * 1000 }
             if let cpuMax = cgroups.cpuMax,
-                let result = files.contents(
-                    cpuMax,
-                    { bytes in
-                        Result { () throws(MetricsParseError) in try ProcParsers.cpuMax(ByteScanning.text(bytes), file: cpuMax.name) }
-                    })
+                let result = parsed(
+                    cpuMax, { bytes throws(MetricsParseError) in try ProcParsers.cpuMax(ByteScanning.text(bytes), file: cpuMax.name) })
             {
                 snapshot.containerCPULimitCores = Self.value(result, &problems) ?? nil
             }

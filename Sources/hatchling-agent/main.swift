@@ -99,36 +99,25 @@ struct Run: ParsableCommand {
             if status != 0 { throw ExitCode(status) }
             return
         }
-        if ProcessSupervisor.isWorker(environment) {
-            // A worker its supervisor started again after a crash, as a new program.
-            guard ProcessSupervisor.bindWorkerToSupervisor(environment) else {
+        // A worker: bound to its supervisor (PR_SET_PDEATHSIG, then the parent check), then the agent.
+        let runWorker = { (bound: Bool) -> Int32 in
+            guard bound else {
                 Logger(label: "hatchling-agent").error(
                     "the supervisor that started this worker is gone; exiting rather than running unsupervised")
-                throw ExitCode(1)
+                return 1
             }
-            let status = Self.runAgent(loader: loader, loaded: loaded, level: level)
+            return Self.runAgent(loader: loader, loaded: loaded, level: level)
+        }
+        if ProcessSupervisor.isWorker(environment) {
+            // Started again by its supervisor after a crash, as a new program.
+            let status = runWorker(ProcessSupervisor.bindWorkerToSupervisor(environment))
             if status != 0 { throw ExitCode(status) }
             return
         }
+        // The first worker is forked: it runs on the settings this process has just read.
         let supervisor = ProcessSupervisor(
             arguments: CommandLine.arguments, environment: environment, logger: Logger(label: "hatchling-agent.supervisor")
-        ) { supervisorPID in
-            // The forked worker: bound to its supervisor, then the agent, on settings read afresh
-            // (a restart after a crash sees a changed configuration file).
-            let logger = Logger(label: "hatchling-agent")
-            guard ProcessSupervisor.bindWorkerToSupervisor(supervisorPID) else {
-                logger.error("the supervisor that started this worker is gone; exiting rather than running unsupervised")
-                return 1
-            }
-            switch AgentCLI.loadConfiguration(environment: ProcessEnvironment.current()) {
-            case .success(let (loader, loaded)):
-                level.value = loaded.configuration.logLevel
-                return Self.runAgent(loader: loader, loaded: loaded, level: level)
-            case .failure(let error):
-                printError("hatchling-agent: configuration error: \(error)")
-                return 2
-            }
-        }
+        ) { supervisorPID in runWorker(ProcessSupervisor.bindWorkerToSupervisor(supervisorPID)) }
         let status = supervisor.run()
         if status != 0 { throw ExitCode(status) }
     }

@@ -15,8 +15,8 @@ import Logging
 /// fork needs. A worker started after a crash is a new program (`posix_spawn` of this binary, with
 /// `HATCHLING_AGENT_ROLE=worker` in its environment): a fork would carry the parent's stack
 /// canary, pointer guard and address layout into every worker, so that whoever can crash workers
-/// could guess them one crash at a time; a new program draws its own. Either way the worker reads
-/// its configuration afresh.
+/// could guess them one crash at a time; a new program draws its own, and reads the configuration
+/// afresh.
 public final class ProcessSupervisor {
     /// Set in an executed worker's environment; the worker runs the agent itself.
     public static let workerEnvironmentKey = "HATCHLING_AGENT_ROLE"
