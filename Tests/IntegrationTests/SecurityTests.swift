@@ -254,7 +254,12 @@ struct SignedAndIsolationTests {
                 let bus = hub.messages.filter { !$0.topic.hasSuffix("/command") }.map { String(decoding: $0.payload, as: UTF8.self) }.joined(
                     separator: "\n")
                 #expect(bus.count > 1000, "something was captured")
-                let forbidden = Array(secrets.values) + ["Jane", "jane.doe", "John Roe", "4111", "X1234567", "customers.csv", "chat-2026", "vault"]
+                // The card number whole: "4111" alone is found in ordinary figures (a disk with
+                // 74,111,119,360 bytes free made this test fail).
+                let forbidden =
+                    Array(secrets.values) + [
+                        "Jane", "jane.doe", "John Roe", "4111 1111 1111 1111", "X1234567", "customers.csv", "chat-2026", "vault",
+                    ]
                 for needle in forbidden {
                     #expect(!bus.contains(needle), "\(needle) reached the bus")
                     #expect(!agent.log().contains(needle), "\(needle) reached the log")
